@@ -1,0 +1,6 @@
+"""Wrappers that give RL libraries the spaces they need."""
+
+from sgd_gym.wrappers.discrete import ValidActionDiscrete
+from sgd_gym.wrappers.observation import BagOfWordsObservation
+
+__all__ = ["BagOfWordsObservation", "ValidActionDiscrete"]

@@ -1,0 +1,57 @@
+"""``BagOfWordsObservation``: text observations as a fixed-size hashed bag of n-grams."""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def hashed_ngrams(text: str, dim: int, ngram: int = 2) -> np.ndarray:
+    """Count the word n-grams (1..ngram) of ``text`` into ``dim`` buckets with a stable hash (crc32)."""
+    counts = np.zeros(dim, dtype=np.float32)
+    words = _TOKEN.findall(text.lower())
+    for n in range(1, ngram + 1):
+        for i in range(len(words) - n + 1):
+            counts[zlib.crc32(" ".join(words[i : i + n]).encode()) % dim] += 1.0
+    return counts
+
+
+class BagOfWordsObservation(gym.ObservationWrapper):
+    """Encodes a ``Dict`` of ``Text`` observations as a ``Box(0, 1, (len(keys) * dim,))``.
+
+    Each key (``observation``, ``look``, ``inventory``, ``task`` by default) gets its own block of
+    ``dim`` buckets holding its hashed word n-gram counts, squashed to ``c / (c + 1)`` so the
+    values stay in [0, 1). The hash is crc32, so encodings are identical across processes and runs
+    (Python's ``hash`` is salted). Works with SB3's ``"MlpPolicy"``.
+
+    Args:
+        env: an env with a ``Dict`` of ``Text`` observations.
+        dim: buckets per key.
+        ngram: longest n-gram counted.
+        keys: which observation keys to encode, in order.
+    """
+
+    def __init__(self, env: gym.Env, dim: int = 512, ngram: int = 2, keys: tuple[str, ...] | None = None) -> None:
+        super().__init__(env)
+        if not isinstance(env.observation_space, spaces.Dict):
+            raise TypeError(f"BagOfWordsObservation needs a Dict observation space, got {env.observation_space}")
+        available = tuple(env.observation_space.spaces)
+        self.keys = tuple(keys) if keys is not None else available
+        missing = [key for key in self.keys if key not in available]
+        if missing:
+            raise ValueError(f"unknown observation keys {missing}: expected some of {list(available)}")
+        if dim < 1 or ngram < 1:
+            raise ValueError(f"dim and ngram must be >= 1, got dim={dim!r}, ngram={ngram!r}")
+        self.dim, self.ngram = int(dim), int(ngram)
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(len(self.keys) * self.dim,), dtype=np.float32)
+
+    def observation(self, observation: dict) -> np.ndarray:
+        """Encode one Dict observation."""
+        counts = np.concatenate([hashed_ngrams(observation[key], self.dim, self.ngram) for key in self.keys])
+        return counts / (counts + 1.0)
