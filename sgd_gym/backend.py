@@ -11,6 +11,16 @@ difference comes from three things, all fixed here:
   (e.g. the ~30 kB valid-action list) waits for the client's delayed ACK: a 40 ms stall on
   most large replies. We switch on ``TCP_NODELAY`` on the JVM side of every connection.
 
+ScienceWorld lists objects (and orders some dynamics, e.g. heat transfer, and its gold-path
+search) by iterating hash sets keyed on Java identity hash codes, which HotSpot draws from a
+per-thread random stream: the same variation loaded twice in one JVM can list a room's objects
+in another order and yield another gold path. With ``deterministic=True`` (the default) the JVM
+runs with ``-XX:hashCode=2`` (every identity hash is equal), which makes every load of a
+variation identical whatever ran before, at ~1.5x the cost of a JVM step. Separately, the very
+first load in a JVM draws differently from ScienceWorld's seeded random generator (one-time
+initialisation), so its gold path can differ from later loads; ``start()`` therefore primes each
+new JVM with one throwaway load.
+
 The JVM also prints ~9 kB of debug text per step; we point ``System.out`` at a null stream
 before the simulator is created, so nothing is printed or piped. The heap is capped (default
 ``1g``, ``SGD_GYM_JVM_HEAP`` to change), and the JVM dies with its Python process
@@ -19,6 +29,7 @@ before the simulator is created, so nothing is printed or piped. The heap is cap
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import weakref
@@ -27,9 +38,15 @@ from dataclasses import dataclass
 from py4j.java_gateway import GatewayParameters, JavaGateway, launch_gateway
 from py4j.protocol import Py4JError, Py4JNetworkError
 
+# py4j logs every failed connection attempt at ERROR level; a dead JVM is reported by BackendError instead.
+logging.getLogger("py4j").setLevel(logging.CRITICAL)
+
 JVM_HEAP_ENV = "SGD_GYM_JVM_HEAP"
+_PRIMING_TASK = "find-non-living-thing"
 DEFAULT_HEAP = "1g"
 _SEPARATOR = "\n"
+_LISTING_SEED = 20240503  # any fixed seed
+_RANDOM_MULTIPLIER = 0x5DEECE66D  # java.util.Random.setSeed(s) stores s ^ this
 
 
 class BackendError(RuntimeError):
@@ -53,8 +70,13 @@ class StepResult:
     moves: int
 
 
-def _kill(process: subprocess.Popen) -> None:
+def _kill(process: subprocess.Popen, gateway: JavaGateway | None = None) -> None:
     """End a JVM process, politely first."""
+    if gateway is not None:
+        try:
+            gateway.close()
+        except Exception:  # noqa: BLE001 - the JVM may already be gone
+            pass
     if process.poll() is not None:
         return
     try:
@@ -73,16 +95,20 @@ class ScienceWorldBackend:
 
     Args:
         heap: the JVM's maximum heap (``-Xmx``), e.g. ``"1g"``; defaults to ``$SGD_GYM_JVM_HEAP`` or 1g.
+        deterministic: pin identity hash codes so that episodes do not depend on the JVM's history.
         java: the java executable.
     """
 
-    def __init__(self, heap: str | None = None, java: str = "java") -> None:
+    def __init__(self, heap: str | None = None, deterministic: bool = True, java: str = "java") -> None:
         self.heap = heap or os.environ.get(JVM_HEAP_ENV, DEFAULT_HEAP)
+        self.deterministic = bool(deterministic)
         self.java = java
         self._gateway: JavaGateway | None = None
         self._process: subprocess.Popen | None = None
         self._server = None
         self._string_join = None
+        self._random = self._random_state = None
+        self._gold_tasks: set[str] = set()
         self._finalizer: weakref.finalize | None = None
 
     # ---------------------------------------------------------------- lifecycle
@@ -103,12 +129,15 @@ class ScienceWorldBackend:
         self.close()
         from scienceworld.constants import BASEPATH, JAR_PATH
 
+        options = [f"-Xmx{self.heap}", "-XX:+UseSerialGC", "--add-opens", "java.base/java.util=ALL-UNNAMED"]
+        if self.deterministic:
+            options += ["-XX:+UnlockExperimentalVMOptions", "-XX:hashCode=2"]
         try:
             port, process = launch_gateway(
                 classpath=JAR_PATH,
                 die_on_exit=True,
                 cwd=BASEPATH,
-                javaopts=[f"-Xmx{self.heap}", "-XX:+UseSerialGC", "-Xshare:auto"],
+                javaopts=options,
                 java_path=self.java,
                 return_proc=True,
             )
@@ -118,14 +147,18 @@ class ScienceWorldBackend:
                 "(Debian/Ubuntu: apt-get install -y default-jre-headless)"
             ) from error
         self._process = process
-        self._finalizer = weakref.finalize(self, _kill, process)
         self._gateway = JavaGateway(gateway_parameters=GatewayParameters(port=port, auto_field=True), java_process=process)
+        self._finalizer = weakref.finalize(self, _kill, process, self._gateway)
         jvm = self._gateway.jvm
         null_stream = jvm.java.io.PrintStream(jvm.java.io.OutputStream.nullOutputStream())
         jvm.java.lang.System.setOut(null_stream)
         self._server = jvm.scienceworld.runtime.pythonapi.PythonInterface()
         self._string_join = jvm.java.lang.String.join  # looked up once: each lookup is a round trip
         self._set_no_delay()
+        self._random, self._random_state = self._global_random(jvm)
+        self._gold_tasks = set()
+        self.load(_PRIMING_TASK, 0, "easy", gold_path=True)
+        self.step("look around")
 
     def _set_no_delay(self) -> None:
         """Switch on TCP_NODELAY on the JVM side of every py4j connection (see module docstring)."""
@@ -145,25 +178,28 @@ class ScienceWorldBackend:
             socket_field.setAccessible(True)
             socket_field.get(connection).setTcpNoDelay(True)
 
+    @staticmethod
+    def _global_random(jvm) -> tuple:
+        """ScienceWorld's global generator (scala.util.Random's java.util.Random) and its ``seed`` field."""
+        generator = getattr(getattr(jvm.scala.util, "Random$"), "MODULE$").self()
+        field = generator.getClass().getDeclaredField("seed")
+        field.setAccessible(True)
+        return generator, field
+
     def close(self) -> None:
         """Stop the JVM; safe to call any number of times."""
         gateway, process = self._gateway, self._process
-        self._gateway = self._server = self._string_join = None
+        self._gateway = self._server = self._string_join = self._random = self._random_state = None
         self._process = None
-        if gateway is not None:
-            try:
-                gateway.close(keep_callback_server=False, close_callback_server_connections=True)
-            except Exception:  # noqa: BLE001 - the JVM may already be gone
-                pass
         if process is not None:
-            _kill(process)
+            _kill(process, gateway)
         if self._finalizer is not None:
             self._finalizer.detach()
             self._finalizer = None
 
     # ---------------------------------------------------------------- calls
-    def _call(self, method: str, *args):
-        """Call a PythonInterface method, turning a dead JVM into a clear BackendError."""
+    def _call(self, method: str, *args, target=None):
+        """Call a method of the simulator (or of ``target``), turning a dead JVM into a clear BackendError."""
         if self._server is None or not self.alive:
             code = None if self._process is None else self._process.poll()
             raise BackendError(
@@ -172,15 +208,30 @@ class ScienceWorldBackend:
                 + "; call env.reset() to restart it"
             )
         try:
-            return getattr(self._server, method)(*args)
+            return getattr(self._server if target is None else target, method)(*args)
         except Py4JNetworkError as error:
-            raise BackendError(f"the ScienceWorld JVM stopped answering during {method}(); call env.reset() to restart it") from error
+            raise BackendError(
+                f"the ScienceWorld JVM stopped answering during {method}(); call env.reset() to restart it"
+            ) from error
+
+    def _join(self, java_list) -> list[str]:
+        """Bring a java List<String> over in one round trip by joining it on the JVM side."""
+        joined = self._call("__call__", _SEPARATOR, java_list, target=self._string_join)
+        return joined.split(_SEPARATOR) if joined else []
 
     def load(self, task: str, variation_id: int, simplifications: str, gold_path: bool = False) -> None:
-        """Load a task variation (resets the game). Raises ``ValueError`` on a JVM-side error."""
-        message = self._call("load", task, int(variation_id), simplifications, bool(gold_path))
-        if message and message.startswith("ERROR"):
-            raise ValueError(message)
+        """Load a task variation (resets the game). Raises ``ValueError`` on a JVM-side error.
+
+        The first gold-path generation of a task in a JVM fills caches that shift later random draws,
+        so its path can differ from every later one; that first generation is done twice.
+        """
+        rounds = 2 if gold_path and task not in self._gold_tasks else 1
+        for _ in range(rounds):
+            message = self._call("load", task, int(variation_id), simplifications, bool(gold_path))
+            if message and message.startswith("ERROR"):
+                raise ValueError(message)
+        if gold_path:
+            self._gold_tasks.add(task)
 
     def step(self, action: str) -> StepResult:
         """Take one action; returns observation, raw score, completion flag and moves."""
@@ -200,19 +251,26 @@ class ScienceWorldBackend:
         """The current task description."""
         return self._call("getTaskDescription")
 
-    def _join(self, method: str) -> list[str]:
-        """Fetch a java List<String> in one round trip by joining it on the JVM side."""
-        java_list = self._call(method)
-        joined = self._string_join(_SEPARATOR, java_list)
-        return joined.split(_SEPARATOR) if joined else []
-
     def valid_actions(self) -> list[str]:
-        """The valid action-object combinations in the current state, in ScienceWorld's order."""
-        return self._join("getValidActionObjectCombinations")
+        """The valid action-object combinations in the current state, in ScienceWorld's order.
+
+        ScienceWorld names each object by a referent drawn from its global random generator, so two
+        listings of one state differ, and listing consumes draws that the world's own randomness
+        (wandering animals, ...) would otherwise get. Here the generator's state is swapped for a
+        fixed one during the listing and put back after it: the listing is a function of the state,
+        and asking for it never changes the episode.
+        """
+        saved = self._call("get", self._random, target=self._random_state)  # the raw 48-bit state
+        self._call("setSeed", _LISTING_SEED, target=self._random)
+        try:
+            java_list = self._call("getValidActionObjectCombinations")
+        finally:
+            self._call("setSeed", saved ^ _RANDOM_MULTIPLIER, target=self._random)  # setSeed scrambles: undo it
+        return self._join(java_list)
 
     def gold_actions(self) -> list[str]:
         """The gold path of the loaded variation (it must have been loaded with ``gold_path=True``)."""
-        return self._join("getGoldActionSequence")
+        return self._join(self._call("getGoldActionSequence"))
 
     def goal_progress(self) -> str:
         """ScienceWorld's goal-progress text (useful for debugging)."""

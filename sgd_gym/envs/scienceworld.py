@@ -49,7 +49,8 @@ class ScienceWorldEnv(gym.Env[dict, str]):
     ASCII with whitespace, lengths 0..32768; any other character is shown as ``?``.
 
     ## Rewards
-    The change of score (0..100) since the last step; the rewards of an episode sum to its final score.
+    The change of score (0..100) since the last step; the rewards of an episode sum to its final
+    score minus its score at reset (some variations start with a few points, shown in ``info["score"]``).
 
     ## Episode end
     ``terminated``: the task is completed (score 100) or failed (the game gives a negative score:
@@ -67,7 +68,10 @@ class ScienceWorldEnv(gym.Env[dict, str]):
     ``task`` (name or id, e.g. ``"boil"`` or ``"1-1"``), ``split`` (``train``/``dev``/``test``),
     ``variation`` (index inside the split, or ``None`` to draw one with the reset seed),
     ``simplifications`` (``"easy"`` by default), ``valid_actions`` (add them to ``info`` each step),
-    ``render_mode`` (``"ansi"`` or ``"human"``), ``jvm_heap`` (the JVM's ``-Xmx``).
+    ``render_mode`` (``"ansi"`` or ``"human"``), ``jvm_heap`` (the JVM's ``-Xmx``), ``deterministic``
+    (default True: every load of a variation is identical whatever the JVM ran before, see
+    ``sgd_gym.backend``; False is ~1.5x faster per step but a room may list its objects in another
+    order from one episode to the next).
 
     ``reset(seed, options)`` accepts ``options={"task": ..., "variation": ..., "gold_path": bool}``
     for that episode.
@@ -84,6 +88,7 @@ class ScienceWorldEnv(gym.Env[dict, str]):
         valid_actions: bool = False,
         render_mode: str | None = None,
         jvm_heap: str | None = None,
+        deterministic: bool = True,
     ) -> None:
         self.task_info: TaskInfo = get_task(task)
         self.split = check_split(split)
@@ -97,7 +102,7 @@ class ScienceWorldEnv(gym.Env[dict, str]):
         self.render_mode = render_mode
         self.action_space = text_space(MAX_ACTION_LENGTH)
         self.observation_space = spaces.Dict({key: text_space() for key in OBSERVATION_KEYS})
-        self.backend = ScienceWorldBackend(heap=jvm_heap)
+        self.backend = ScienceWorldBackend(heap=jvm_heap, deterministic=deterministic)
         self._episode: dict[str, Any] | None = None
         self._last_observation = ""
 
@@ -134,7 +139,7 @@ class ScienceWorldEnv(gym.Env[dict, str]):
             "variation_id": variation_id,
             "description": description,
             "actions": [],
-            "score": 0,
+            "score": 0 if first.score < 0 else min(first.score, 100),
             "gold_path": gold,
             "done": False,
         }
@@ -147,9 +152,13 @@ class ScienceWorldEnv(gym.Env[dict, str]):
     def step(self, action: str) -> tuple[dict, float, bool, bool, dict]:
         """Send one primitive command to the game."""
         if not isinstance(action, str):
-            raise TypeError(f"action must be a str (a command such as 'open door to kitchen'), got {type(action).__name__}: {action!r}")
+            raise TypeError(
+                f"action must be a str (a command such as 'open door to kitchen'), got {type(action).__name__}: {action!r}"
+            )
         if len(action) > MAX_ACTION_LENGTH:
-            raise ValueError(f"action is {len(action)} characters long ({action[:40]!r}...): at most {MAX_ACTION_LENGTH} are allowed")
+            raise ValueError(
+                f"action is {len(action)} characters long ({action[:40]!r}...): at most {MAX_ACTION_LENGTH} are allowed"
+            )
         if self._episode is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         result = self.backend.step(action)
