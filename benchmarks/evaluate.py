@@ -1,0 +1,194 @@
+"""The evaluation protocol: one episode loop for every agent, episode lists, worker processes, tables.
+
+The paper's protocol: split ``test``, simplifications ``easy``, 100 primitive steps, the first 10
+test variations of each task, stop early after 50 steps without a score change. Episode score is
+the final score clipped to 0..100; task score is the mean over its variations; overall is the mean
+over tasks. Every episode has its own seed (derived from the task and variation), and agents with a
+``seed(int)`` method are re-seeded per episode, so results do not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import gymnasium as gym
+from tqdm.auto import tqdm
+
+import sgd_gym  # noqa: F401  (registers the ids)
+from sgd_gym.tasks import check_split, get_task
+
+AgentFactory = Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class EpisodeSpec:
+    """One evaluation episode: a task variation (index inside its split) and its seed."""
+
+    task: str
+    split: str
+    variation: int
+    seed: int
+
+
+def plan_episodes(tasks: Iterable[str], split: str = "test", variations: int | None = 10) -> list[EpisodeSpec]:
+    """The first ``variations`` variations of ``split`` for each task (all when None or fewer exist)."""
+    check_split(split)
+    if variations is not None and variations < 1:
+        raise ValueError(f"variations must be >= 1 or None (all), got {variations!r}")
+    specs = []
+    for task in tasks:
+        info = get_task(task)
+        count = info.split_size(split) if variations is None else min(variations, info.split_size(split))
+        for variation in range(count):
+            seed = zlib.crc32(f"{info.name}/{split}/{variation}".encode())
+            specs.append(EpisodeSpec(info.name, split, variation, seed))
+    return specs
+
+
+def make_eval_env(agent: Any, split: str, max_steps: int, simplifications: str = "easy") -> gym.Env:
+    """A flat env that gives ``agent`` what it declares it needs."""
+    return gym.make(
+        "sgd_gym/ScienceWorld-v0",
+        split=split,
+        simplifications=simplifications,
+        valid_actions=bool(getattr(agent, "needs_valid_actions", False)),
+        max_episode_steps=max_steps,
+    )
+
+
+def run_episode(agent: Any, env: gym.Env, spec: EpisodeSpec, max_steps: int = 100, patience: int | None = 50) -> dict:
+    """Play one episode; returns its record (score, steps, wall time, actions, error if the agent raised)."""
+    start = time.perf_counter()
+    options = {"task": spec.task, "variation": spec.variation}
+    if getattr(agent, "needs_gold_path", False):
+        options["gold_path"] = True
+    obs, info = env.reset(seed=spec.seed, options=options)
+    if hasattr(agent, "seed"):
+        agent.seed(spec.seed)
+    agent.reset(obs["task"])
+    record: dict[str, Any] = {**asdict(spec), "variation_id": info["variation_id"], "actions": [], "error": None}
+    score, last_change, failed = info["score"], 0, False
+    for step in range(1, max_steps + 1):
+        try:
+            action = agent.act(obs, info)
+        except Exception as error:  # noqa: BLE001 - an agent's failure is this episode's result, not the run's
+            record["error"] = f"{type(error).__name__}: {error}"
+            break
+        obs, _, terminated, truncated, info = env.step(action)
+        record["actions"].append(action)
+        failed = info["failed"]
+        if info["score"] != score:
+            score, last_change = info["score"], step
+        if terminated or truncated or (patience is not None and step - last_change >= patience):
+            break
+    record.update(
+        score=float(min(max(score, 0), 100)),
+        steps=len(record["actions"]),
+        failed=bool(failed),
+        wall_time=time.perf_counter() - start,
+    )
+    return record
+
+
+# ------------------------------------------------------------------ worker processes
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(agent_factory: AgentFactory, split: str, max_steps: int, patience: int | None) -> None:
+    agent = agent_factory()
+    _WORKER.update(agent=agent, env=make_eval_env(agent, split, max_steps), max_steps=max_steps, patience=patience)
+
+
+def _worker_run(spec: EpisodeSpec) -> dict:
+    return run_episode(_WORKER["agent"], _WORKER["env"], spec, _WORKER["max_steps"], _WORKER["patience"])
+
+
+def evaluate(
+    agent_factory: AgentFactory,
+    specs: list[EpisodeSpec],
+    max_steps: int = 100,
+    patience: int | None = 50,
+    workers: int = 1,
+    desc: str = "eval",
+) -> list[dict]:
+    """Run every episode of ``specs``; ``workers`` processes each hold one env (JVM) and one agent.
+
+    Records come back in the order of ``specs`` whatever the number of workers.
+    """
+    if not specs:
+        return []
+    splits = {spec.split for spec in specs}
+    if len(splits) != 1:
+        raise ValueError(f"all episodes of one evaluation must share a split, got {sorted(splits)}")
+    split = splits.pop()
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers!r}")
+    bar = tqdm(total=len(specs), desc=desc, unit="ep", leave=False)
+    try:
+        if workers == 1:
+            agent = agent_factory()
+            env = make_eval_env(agent, split, max_steps)
+            try:
+                records = []
+                for spec in specs:
+                    records.append(run_episode(agent, env, spec, max_steps, patience))
+                    bar.update()
+                return records
+            finally:
+                env.close()
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(workers, initializer=_worker_init, initargs=(agent_factory, split, max_steps, patience)) as pool:
+            records = []
+            for record in pool.imap(_worker_run, specs):
+                records.append(record)
+                bar.update()
+            return records
+    finally:
+        bar.close()
+
+
+# ------------------------------------------------------------------ summaries
+def summarize(records: list[dict]) -> dict:
+    """Overall, per-task and per-length-group scores of a list of episode records."""
+    per_task: dict[str, list[float]] = {}
+    for record in records:
+        per_task.setdefault(record["task"], []).append(record["score"])
+    task_scores = {task: sum(scores) / len(scores) for task, scores in per_task.items()}
+    groups: dict[str, list[float]] = {}
+    for task, score in task_scores.items():
+        groups.setdefault(get_task(task).length_group, []).append(score)
+    return {
+        "overall": sum(task_scores.values()) / len(task_scores) if task_scores else 0.0,
+        "per_task": task_scores,
+        "groups": {group: sum(scores) / len(scores) for group, scores in sorted(groups.items())},
+        "tasks_solved": sum(score == 100 for score in task_scores.values()),
+        "episodes": len(records),
+        "mean_steps": sum(r["steps"] for r in records) / len(records) if records else 0.0,
+        "wall_time": sum(r["wall_time"] for r in records),
+        "errors": sum(r["error"] is not None for r in records),
+    }
+
+
+def markdown_table(summaries: dict[str, dict]) -> str:
+    """A per-task score table with one column per agent, then overall and group rows."""
+    agents = list(summaries)
+    tasks = list(dict.fromkeys(task for summary in summaries.values() for task in summary["per_task"]))
+    lines = ["| task | " + " | ".join(agents) + " |", "|---|" + "---:|" * len(agents)]
+
+    def row(name: str, values: list[float | None]) -> str:
+        return f"| {name} | " + " | ".join("-" if v is None else f"{v:.1f}" for v in values) + " |"
+
+    for task in tasks:
+        lines.append(row(task, [summaries[a]["per_task"].get(task) for a in agents]))
+    for group in ("short", "medium", "long"):
+        if any(group in summaries[a]["groups"] for a in agents):
+            lines.append(row(f"*{group}*", [summaries[a]["groups"].get(group) for a in agents]))
+    lines.append(row("**overall**", [summaries[a]["overall"] for a in agents]))
+    lines.append("| episodes | " + " | ".join(str(summaries[a]["episodes"]) for a in agents) + " |")
+    lines.append("| mean steps | " + " | ".join(f"{summaries[a]['mean_steps']:.1f}" for a in agents) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,63 @@
+"""The evaluation loop: episode plans, worker processes, failing agents, tables."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from baselines import OracleAgent, RandomAgent
+from benchmarks.evaluate import evaluate, markdown_table, plan_episodes, summarize
+
+
+class ExplodingAgent:
+    """Raises on its third action."""
+
+    def reset(self, task_description: str) -> None:
+        self.calls = 0
+
+    def act(self, obs, info) -> str:
+        self.calls += 1
+        if self.calls == 3:
+            raise RuntimeError("boom")
+        return "look around"
+
+
+def test_plan_episodes_takes_the_first_variations():
+    specs = plan_episodes(["boil", "identify-life-stages-2"], "test", 5)
+    assert [(s.task, s.variation) for s in specs] == [("boil", v) for v in range(5)] + [
+        ("identify-life-stages-2", v) for v in range(4)
+    ]
+    assert len({s.seed for s in specs}) == len(specs)
+    with pytest.raises(ValueError, match="unknown split"):
+        plan_episodes(["boil"], "val", 1)
+    with pytest.raises(ValueError, match="variations must be >= 1"):
+        plan_episodes(["boil"], "test", 0)
+
+
+def test_worker_count_does_not_change_results():
+    specs = plan_episodes(["find-living-thing", "power-component"], "test", 2)
+    factory = functools.partial(RandomAgent, seed=3)
+    one = evaluate(factory, specs, max_steps=20, workers=1)
+    two = evaluate(factory, specs, max_steps=20, workers=2)
+    strip = [{k: v for k, v in r.items() if k != "wall_time"} for r in one]
+    assert strip == [{k: v for k, v in r.items() if k != "wall_time"} for r in two]
+
+
+def test_failing_agent_is_reported_per_episode():
+    specs = plan_episodes(["find-non-living-thing"], "test", 2)
+    records = evaluate(ExplodingAgent, specs, max_steps=10)
+    assert [r["error"] for r in records] == ["RuntimeError: boom"] * 2
+    assert all(r["steps"] == 2 for r in records)
+    assert summarize(records)["errors"] == 2
+
+
+def test_summary_and_table_are_consistent():
+    specs = plan_episodes(["find-living-thing", "boil"], "test", 1)
+    records = evaluate(OracleAgent, specs, max_steps=100, patience=50)
+    summary = summarize(records)
+    assert summary["per_task"] == {"find-living-thing": 100.0, "boil": pytest.approx(records[1]["score"])}
+    assert summary["overall"] == pytest.approx(sum(summary["per_task"].values()) / 2)
+    assert set(summary["groups"]) == {"short", "medium"}
+    table = markdown_table({"oracle": summary})
+    assert "| find-living-thing | 100.0 |" in table and "**overall**" in table
