@@ -1,0 +1,1 @@
+"""Benchmarks: evaluation protocol runners, env throughput, result tables and plots."""
