@@ -9,7 +9,6 @@ over tasks. Every episode has its own seed (derived from the task and variation)
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -17,9 +16,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import gymnasium as gym
-from tqdm.auto import tqdm
 
 import sgd_gym  # noqa: F401  (registers the ids)
+from sgd_gym.parallel import run_in_workers
 from sgd_gym.tasks import check_split, get_task
 
 AgentFactory = Callable[[], Any]
@@ -96,16 +95,26 @@ def run_episode(agent: Any, env: gym.Env, spec: EpisodeSpec, max_steps: int = 10
 
 
 # ------------------------------------------------------------------ worker processes
-_WORKER: dict[str, Any] = {}
+@dataclass
+class _Worker:
+    """What one worker holds: an agent and an env (one JVM)."""
+
+    agent: Any
+    env: gym.Env
+    max_steps: int
+    patience: int | None
+
+    def close(self) -> None:
+        self.env.close()
 
 
-def _worker_init(agent_factory: AgentFactory, split: str, max_steps: int, patience: int | None) -> None:
+def _worker_setup(agent_factory: AgentFactory, split: str, max_steps: int, patience: int | None) -> _Worker:
     agent = agent_factory()
-    _WORKER.update(agent=agent, env=make_eval_env(agent, split, max_steps), max_steps=max_steps, patience=patience)
+    return _Worker(agent, make_eval_env(agent, split, max_steps), max_steps, patience)
 
 
-def _worker_run(spec: EpisodeSpec) -> dict:
-    return run_episode(_WORKER["agent"], _WORKER["env"], spec, _WORKER["max_steps"], _WORKER["patience"])
+def _worker_run(worker: _Worker, spec: EpisodeSpec) -> dict:
+    return run_episode(worker.agent, worker.env, spec, worker.max_steps, worker.patience)
 
 
 def evaluate(
@@ -125,31 +134,8 @@ def evaluate(
     splits = {spec.split for spec in specs}
     if len(splits) != 1:
         raise ValueError(f"all episodes of one evaluation must share a split, got {sorted(splits)}")
-    split = splits.pop()
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers!r}")
-    bar = tqdm(total=len(specs), desc=desc, unit="ep", leave=False)
-    try:
-        if workers == 1:
-            agent = agent_factory()
-            env = make_eval_env(agent, split, max_steps)
-            try:
-                records = []
-                for spec in specs:
-                    records.append(run_episode(agent, env, spec, max_steps, patience))
-                    bar.update()
-                return records
-            finally:
-                env.close()
-        context = multiprocessing.get_context("spawn")
-        with context.Pool(workers, initializer=_worker_init, initargs=(agent_factory, split, max_steps, patience)) as pool:
-            records = []
-            for record in pool.imap(_worker_run, specs):
-                records.append(record)
-                bar.update()
-            return records
-    finally:
-        bar.close()
+    setup_args = (agent_factory, splits.pop(), max_steps, patience)
+    return list(run_in_workers(_worker_setup, setup_args, _worker_run, specs, workers=workers, desc=desc))
 
 
 # ------------------------------------------------------------------ summaries

@@ -7,11 +7,14 @@ from sgd_gym.tasks import TASK_NAMES, TASKS, get_task
 
 __version__ = "0.1.0"
 
-if "sgd_gym/ScienceWorld-v0" not in registry:
-    register(
-        id="sgd_gym/ScienceWorld-v0",
-        entry_point="sgd_gym.envs.scienceworld:ScienceWorldEnv",
-        max_episode_steps=100,
-    )
+_ENVS = {
+    "sgd_gym/ScienceWorld-v0": "sgd_gym.envs.scienceworld:ScienceWorldEnv",
+    # max_episode_steps counts primitive steps in the options envs (see ScienceWorldOptionsEnv).
+    "sgd_gym/ScienceWorldOptions-v0": "sgd_gym.envs.options:ScienceWorldOptionsEnv",
+    "sgd_gym/ScienceWorldOptionsDiscrete-v0": "sgd_gym.wrappers.subgoals:make_discrete_options_env",
+}
+for _id, _entry_point in _ENVS.items():
+    if _id not in registry:
+        register(id=_id, entry_point=_entry_point, max_episode_steps=100)
 
 __all__ = ["TASKS", "TASK_NAMES", "ScienceWorldEnv", "get_task", "__version__"]

@@ -2,5 +2,6 @@
 
 from sgd_gym.wrappers.discrete import ValidActionDiscrete
 from sgd_gym.wrappers.observation import BagOfWordsObservation
+from sgd_gym.wrappers.subgoals import DiscreteSubgoals
 
-__all__ = ["BagOfWordsObservation", "ValidActionDiscrete"]
+__all__ = ["BagOfWordsObservation", "DiscreteSubgoals", "ValidActionDiscrete"]
