@@ -50,6 +50,50 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _variations(value: str) -> int | None:
+    return None if value == "all" else _positive(value)
+
+
+def collect_command(args: argparse.Namespace) -> int:
+    """Collect gold trajectories."""
+    from agents.data.collect import collect
+    from sgd_gym.io import read_jsonl
+
+    path = collect(args.tasks, args.split, args.variations, args.out, args.workers, args.simplifications)
+    records = read_jsonl(path)
+    steps = sum(len(r["steps"]) for r in records)
+    print(f"{path}: {len(records)} trajectories, {steps} steps")
+    return 0
+
+
+def annotate_command(args: argparse.Namespace) -> int:
+    """Annotate trajectories with sub-goals, or print annotation statistics."""
+    import json
+
+    from agents.data import annotate
+
+    if args.stats:
+        print(json.dumps(annotate.annotation_stats(args.data, args.method), indent=2))
+        return 0
+    if args.method == "rules":
+        path = annotate.annotate_rules(args.data, args.max_steps)
+    elif args.method == "import":
+        if not args.source:
+            print("sgd annotate: --method import needs --from FILE", file=sys.stderr)
+            return 2
+        path = annotate.import_annotations(args.data, args.source)
+    else:
+        from agents.data.annotate_llm import annotate_llm
+
+        stats = annotate_llm(
+            args.data, base_url=args.base_url, model=args.model, api_key_env=args.api_key_env, max_steps=args.max_steps
+        )
+        print(json.dumps({k: v for k, v in stats.items() if k != "records"}, indent=2))
+        path = annotate.annotation_path(args.data, "llm")
+    print(f"{path}: written")
+    return 0
+
+
 def bench(args: argparse.Namespace) -> int:
     """Environment throughput benchmark (stock ScienceWorld vs ours)."""
     from benchmarks.env_throughput import main as throughput_main
@@ -62,19 +106,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sgd", description="Sub-goal distillation on ScienceWorld: envs, agents, benchmarks.")
     commands = parser.add_subparsers(dest="command", required=True)
 
+    def add_tasks(p: argparse.ArgumentParser) -> None:
+        help_text = f"comma-separated task names or ids, or 'all' (default: {DEMO_TASKS})"
+        p.add_argument("--tasks", type=_tasks, default=resolve_tasks(DEMO_TASKS), help=help_text)
+
     p = commands.add_parser("demo", help="oracle + random agents on a few tasks; prints a score table")
-    p.add_argument(
-        "--tasks",
-        type=_tasks,
-        default=resolve_tasks(DEMO_TASKS),
-        help=f"comma-separated task names or ids, or 'all' (default: {DEMO_TASKS})",
-    )
+    add_tasks(p)
     p.add_argument("--split", choices=SPLITS, default="test", help="variation split (default: test)")
     p.add_argument("--variations", type=_positive, default=2, help="first N variations of the split per task (default: 2)")
     p.add_argument("--max-steps", type=_positive, default=100, help="primitive step budget per episode (default: 100)")
     p.add_argument("--workers", type=_positive, default=1, help="worker processes, one JVM each (default: 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random agent (default: 0)")
     p.set_defaults(func=demo)
+
+    p = commands.add_parser("collect", help="collect ScienceWorld gold trajectories into DATA/trajectories.jsonl")
+    add_tasks(p)
+    p.add_argument("--split", choices=SPLITS, default="train", help="variation split (default: train)")
+    p.add_argument("--variations", type=_variations, default=5, help="first N variations per task, or 'all' (default: 5)")
+    p.add_argument("--workers", type=_positive, default=2, help="worker processes, one JVM each (default: 2)")
+    p.add_argument("--simplifications", default="easy", help="ScienceWorld simplifications (default: easy)")
+    p.add_argument("--out", default="data", help="data folder (default: data)")
+    p.set_defaults(func=collect_command)
+
+    p = commands.add_parser("annotate", help="segment trajectories into sub-goals -> DATA/annotations.<method>.jsonl")
+    p.add_argument("--method", choices=("rules", "llm", "import"), default="rules", help="annotator (default: rules)")
+    p.add_argument("--data", default="data", help="data folder holding trajectories.jsonl (default: data)")
+    p.add_argument("--from", dest="source", help="with --method import: the JSONL file of annotations to import")
+    p.add_argument("--stats", action="store_true", help="print statistics of existing annotations instead")
+    p.add_argument("--max-steps", type=_positive, default=10, help="longest segment for repeated actions (default: 10)")
+    p.add_argument("--base-url", help="llm: OpenAI-compatible base URL (default: $SGD_LLM_BASE_URL)")
+    p.add_argument("--model", help="llm: model name (default: $SGD_LLM_MODEL)")
+    p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="llm: env var holding the API key (default: OPENAI_API_KEY)")
+    p.set_defaults(func=annotate_command)
 
     p = commands.add_parser(
         "bench", help="environment throughput: stock ScienceWorld vs sgd_gym (see --help of it)", add_help=False
@@ -86,8 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sgd`` console script."""
+    from sgd_gym.io import DataFileError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except DataFileError as error:
+        print(f"sgd {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ AMBIGUOUS = "Ambiguous request"
 class Executor(Protocol):
     """Turns a sub-goal into primitive actions, one per call, then ``END_SG``.
 
-    The call after ``END_SG`` (or with another sub-goal text) starts a new sub-goal.
+    The call after ``END_SG`` (or with another sub-goal text, or after ``abort()``, which an env
+    calls when it cuts an option short) starts a new sub-goal; ``abort`` is optional.
 
     ``needs_valid_actions`` (optional attribute) asks the env for ``info["valid_actions"]``.
     After ``END_SG``, ``status`` is ``"done"`` when the sub-goal holds, ``"failed"`` otherwise.
@@ -58,6 +59,10 @@ class ScriptedExecutor:
         self._queue: list[str] | None = None
         self._last: str | None = None
         self._grounded = False
+
+    def abort(self) -> None:
+        """The env cut the option short: the next call starts a new sub-goal."""
+        self._finish("failed", "interrupted")
 
     def _finish(self, status: str, error: str | None = None) -> str:
         self.status, self.error = status, error

@@ -29,3 +29,21 @@ def java_pids() -> set[int]:
         if "java" in (process.info["name"] or "") and "scienceworld" in cmdline:
             pids.add(process.pid)
     return pids
+
+
+# Tasks whose gold paths, annotated with the rules, use every verb of the gold paths (checked in
+# tests/sgd_gym/test_options_env.py): heat, measure, cool, act (melt); use (use-thermometer); mix, read
+# (chemistry-mix); connect, drop (test-conductivity); watch, look_at (inclined plane); close (grow-fruit).
+GOLD_TASKS = ["melt", "use-thermometer", "chemistry-mix", "test-conductivity", "inclined-plane-determine-angle", "grow-fruit"]
+
+
+@pytest.fixture(scope="session")
+def gold_data(tmp_path_factory):
+    """A small data folder: gold trajectories of GOLD_TASKS (train variation 0) and their rules annotation."""
+    from agents.data.annotate import annotate_rules
+    from agents.data.collect import collect
+
+    data = tmp_path_factory.mktemp("data")
+    collect(GOLD_TASKS, "train", 1, data, workers=2)
+    annotate_rules(data)
+    return data

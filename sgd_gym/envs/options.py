@@ -43,9 +43,11 @@ class ScienceWorldOptionsEnv(gym.Env[dict, str]):
     changes during the option.
 
     ## Episode end
-    ``terminated``: task completed or failed. ``truncated``: the primitive step budget (``gym.make``'s
-    ``max_episode_steps``, default 100, counts primitive steps here, so flat and hierarchical agents
-    get equal budgets).
+    ``terminated``: task completed or failed. ``truncated``: the primitive step budget
+    ``max_primitive_steps`` (default 100, the flat env's ``max_episode_steps``), so flat and
+    hierarchical agents get equal budgets. The ids are registered without a ``TimeLimit``: Gymnasium's
+    ``gym.make(..., max_episode_steps=N)`` would count options, not primitive steps, and the env
+    cannot see it, so pass ``max_primitive_steps=N`` instead.
 
     ## Info
     The inner env's info plus ``option_steps`` (budget steps the option used: k for SMDP
@@ -53,8 +55,8 @@ class ScienceWorldOptionsEnv(gym.Env[dict, str]):
     and it holds), ``subgoal_error`` (why not, when known), ``primitive_steps`` (used so far).
 
     ## Arguments
-    ``executor`` (``"scripted"`` or an executor object), ``max_option_steps`` (default 10), the
-    arguments of ``ScienceWorld-v0``, and ``max_primitive_steps`` to set the budget explicitly.
+    ``executor`` (``"scripted"`` or an executor object), ``max_option_steps`` (default 10),
+    ``max_primitive_steps`` (default 100) and the arguments of ``ScienceWorld-v0``.
     """
 
     metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
@@ -67,13 +69,15 @@ class ScienceWorldOptionsEnv(gym.Env[dict, str]):
         simplifications: str = "easy",
         executor: Any = "scripted",
         max_option_steps: int = 10,
-        max_primitive_steps: int | None = None,
+        max_primitive_steps: int = DEFAULT_PRIMITIVE_STEPS,
         render_mode: str | None = None,
         jvm_heap: str | None = None,
         deterministic: bool = True,
     ) -> None:
-        if max_option_steps < 1:
-            raise ValueError(f"max_option_steps must be >= 1, got {max_option_steps!r}")
+        if max_option_steps < 1 or max_primitive_steps < 1:
+            raise ValueError(
+                f"max_option_steps and max_primitive_steps must be >= 1, got {max_option_steps!r}, {max_primitive_steps!r}"
+            )
         self.executor = make_executor(executor)
         self.flat = ScienceWorldEnv(
             task=task,
@@ -87,20 +91,12 @@ class ScienceWorldOptionsEnv(gym.Env[dict, str]):
         )
         self.render_mode = render_mode
         self.max_option_steps = int(max_option_steps)
-        self._max_primitive_steps = max_primitive_steps
+        self.max_primitive_steps = int(max_primitive_steps)
         self.action_space = text_space(MAX_ACTION_LENGTH)
         self.observation_space = self.flat.observation_space
         self._obs: dict | None = None
         self._info: dict = {}
         self.primitive_steps = 0
-
-    @property
-    def max_primitive_steps(self) -> int:
-        """The episode's primitive step budget."""
-        if self._max_primitive_steps is not None:
-            return int(self._max_primitive_steps)
-        spec_limit = self.spec.max_episode_steps if self.spec is not None else None
-        return int(spec_limit) if spec_limit else DEFAULT_PRIMITIVE_STEPS
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
         """Start an episode (same seeding and options as ``ScienceWorld-v0``)."""
@@ -129,11 +125,16 @@ class ScienceWorldOptionsEnv(gym.Env[dict, str]):
 
         total, actions, terminated, done, error = 0.0, [], False, False, None
         obs, info = self._obs, self._info
-        while len(actions) < self.max_option_steps and self.primitive_steps < self.max_primitive_steps:
+        while True:
             primitive = self.executor.act(obs, info, action)
             if primitive == END_SG:
                 done = getattr(self.executor, "status", "done") != "failed"
                 error = getattr(self.executor, "error", None)
+                break
+            if len(actions) >= self.max_option_steps or self.primitive_steps >= self.max_primitive_steps:
+                if callable(getattr(self.executor, "abort", None)):
+                    self.executor.abort()  # the option is cut: the next call starts a new sub-goal
+                error = "option budget exhausted" if len(actions) >= self.max_option_steps else "episode budget exhausted"
                 break
             obs, reward, terminated, _, info = self.flat.step(primitive)
             actions.append(primitive)
