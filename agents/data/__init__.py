@@ -1,0 +1,1 @@
+"""The data pipeline: collect gold trajectories, annotate them with sub-goals, build datasets."""
