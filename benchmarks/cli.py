@@ -94,6 +94,64 @@ def annotate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def build_data_command(args: argparse.Namespace) -> int:
+    """Build planner/executor/flat examples."""
+    from agents.data.datasets import build_data
+
+    counts = build_data(args.data, args.annotations, args.max_tokens, args.max_history)
+    for name, count in counts.items():
+        print(f"{args.data}/examples/{name}.jsonl: {count} examples")
+    return 0
+
+
+def train_command(args: argparse.Namespace) -> int:
+    """Train one model."""
+    import json
+
+    from agents.train import train
+
+    summary = train(args.kind, args.data, args.out, preset=args.preset, init=args.init, max_steps=args.max_steps,
+                    max_minutes=args.max_minutes, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size,
+                    seed=args.seed, eval_steps=args.eval_steps)  # fmt: skip
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    """Evaluate an agent under the protocol into a run folder."""
+    from benchmarks.evaluate import (
+        agent_parameters,
+        check_agent_arguments,
+        make_agent,
+        markdown_table,
+        plan_episodes,
+        run_evaluation,
+    )
+
+    try:
+        check_agent_arguments(args.agent, args.checkpoint, args.planner, args.executor)
+    except ValueError as error:  # CheckpointError is a ValueError too
+        print(f"sgd eval: {error}", file=sys.stderr)
+        return 2
+    specs = plan_episodes(args.tasks, args.split, args.variations)
+    factory = functools.partial(make_agent, args.agent, args.checkpoint, args.planner, args.executor, args.seed, args.replan,
+                                args.num_beams)  # fmt: skip
+    extra = {"parameters": agent_parameters(args.agent, args.checkpoint, args.planner, args.executor), "llm_calls": 0,
+             "llm_tokens": 0, "split": args.split, "seed": args.seed}  # fmt: skip
+    summary = run_evaluation(factory, specs, args.out, args.agent, args.max_steps, args.patience, args.workers, extra)
+    print(markdown_table({args.agent: summary}))
+    print(f"run folder: {args.out}")
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """Compare run folders."""
+    from benchmarks.report import compare_runs
+
+    print(compare_runs(args.runs, args.out))
+    return 0
+
+
 def bench(args: argparse.Namespace) -> int:
     """Environment throughput benchmark (stock ScienceWorld vs ours)."""
     from benchmarks.env_throughput import main as throughput_main
@@ -138,6 +196,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="llm: model name (default: $SGD_LLM_MODEL)")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="llm: env var holding the API key (default: OPENAI_API_KEY)")
     p.set_defaults(func=annotate_command)
+
+    p = commands.add_parser("build-data", help="planner/executor/flat examples -> DATA/examples/{kind}.{train,dev}.jsonl")
+    p.add_argument("--data", default="data", help="data folder (default: data)")
+    p.add_argument(
+        "--annotations", choices=("rules", "llm", "import"), default="rules", help="which annotations (default: rules)"
+    )
+    p.add_argument("--max-tokens", type=_positive, default=512, help="source token budget (default: 512)")
+    p.add_argument("--max-history", type=_positive, default=10, help="most (action, observation) pairs kept (default: 10)")
+    p.set_defaults(func=build_data_command)
+
+    p = commands.add_parser("train", help="train the planner, executor or flat model")
+    p.add_argument("kind", choices=("planner", "executor", "flat"), help="which model")
+    p.add_argument("--data", default="data", help="data folder holding examples/ (default: data)")
+    p.add_argument("--out", required=True, help="checkpoint folder (resumed if it exists)")
+    p.add_argument("--preset", choices=("tiny", "small"), default="tiny", help="model size trained from scratch (default: tiny)")
+    p.add_argument("--init", help="pretrained T5/FLAN-T5 name or path instead of a preset (downloads only if a hub name)")
+    p.add_argument("--max-steps", type=_positive, help="optimizer step budget")
+    p.add_argument("--max-minutes", type=float, help="wall-clock budget in minutes")
+    p.add_argument("--epochs", type=float, default=10, help="epochs when no step budget is given (default: 10)")
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)")
+    p.add_argument("--batch-size", type=_positive, default=16, help="batch size (default: 16)")
+    p.add_argument("--eval-steps", type=_positive, default=200, help="evaluate and checkpoint every N steps (default: 200)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+    p.set_defaults(func=train_command)
+
+    p = commands.add_parser("eval", help="evaluate an agent under the paper's protocol into a run folder")
+    p.add_argument("--agent", choices=("random", "oracle", "flat", "hierarchical"), required=True, help="which agent")
+    p.add_argument("--checkpoint", help="flat: the flat model checkpoint")
+    p.add_argument("--planner", help="hierarchical: the planner checkpoint")
+    p.add_argument("--executor", help="hierarchical: the executor checkpoint")
+    p.add_argument(
+        "--replan", choices=("boundary", "every-step"), default="boundary", help="hierarchical re-planning (default: boundary)"
+    )
+    p.add_argument("--num-beams", type=_positive, default=3, help="beam width of model agents (default: 3)")
+    add_tasks(p)
+    p.set_defaults(tasks=resolve_tasks("all"))
+    p.add_argument("--split", choices=SPLITS, default="test", help="variation split (default: test)")
+    p.add_argument("--variations", type=_variations, default=10, help="first N variations per task, or 'all' (default: 10)")
+    p.add_argument("--max-steps", type=_positive, default=100, help="primitive step budget (default: 100)")
+    p.add_argument("--patience", type=_positive, default=50, help="stop after N steps without a score change (default: 50)")
+    p.add_argument("--workers", type=_positive, default=1, help="worker processes, one JVM each (default: 1)")
+    p.add_argument("--seed", type=int, default=0, help="agent seed (default: 0)")
+    p.add_argument("--out", required=True, help="run folder (resumed if it exists)")
+    p.set_defaults(func=eval_command)
+
+    p = commands.add_parser("report", help="comparison table and plot of several run folders")
+    p.add_argument("runs", nargs="+", help="run folders of sgd eval")
+    p.add_argument("--out", help="folder for comparison.md and comparison.png")
+    p.set_defaults(func=report_command)
 
     p = commands.add_parser(
         "bench", help="environment throughput: stock ScienceWorld vs sgd_gym (see --help of it)", add_help=False

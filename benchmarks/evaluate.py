@@ -13,6 +13,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -178,3 +179,86 @@ def markdown_table(summaries: dict[str, dict]) -> str:
     lines.append("| episodes | " + " | ".join(str(summaries[a]["episodes"]) for a in agents) + " |")
     lines.append("| mean steps | " + " | ".join(f"{summaries[a]['mean_steps']:.1f}" for a in agents) + " |")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ agents by name, run folders
+AGENTS = ("random", "oracle", "flat", "hierarchical")
+
+
+def make_agent(name: str, checkpoint: str | None = None, planner: str | None = None, executor: str | None = None,
+               seed: int = 0, replan: str = "boundary", num_beams: int = 3) -> Any:  # fmt: skip
+    """Build an agent by its ``sgd eval --agent`` name (top-level, so worker processes can call it)."""
+    if name == "random":
+        from baselines.random_agent import RandomAgent
+
+        return RandomAgent(seed=seed)
+    if name == "oracle":
+        from baselines.oracle import OracleAgent
+
+        return OracleAgent()
+    if name == "flat":
+        from baselines.flat_bc import FlatBCAgent
+
+        return FlatBCAgent.from_pretrained(checkpoint, num_beams=num_beams)
+    if name == "hierarchical":
+        from agents.hierarchical import HierarchicalAgent
+
+        return HierarchicalAgent.from_pretrained(planner, executor, replan=replan, num_beams=num_beams)
+    raise ValueError(f"unknown agent {name!r}: expected one of {list(AGENTS)}")
+
+
+def check_agent_arguments(name: str, checkpoint: str | None, planner: str | None, executor: str | None) -> None:
+    """Fail before any episode when an agent's checkpoints are missing or unreadable."""
+    if name not in AGENTS:
+        raise ValueError(f"unknown agent {name!r}: expected one of {list(AGENTS)}")
+    needed = {"flat": {"--checkpoint": checkpoint}, "hierarchical": {"--planner": planner, "--executor": executor}}.get(name, {})
+    for flag, path in needed.items():
+        if not path:
+            raise ValueError(f"--agent {name} needs {flag} CKPT")
+        from agents.models import Seq2SeqPolicy
+
+        Seq2SeqPolicy.load(path)  # raises CheckpointError naming what is wrong
+
+
+def agent_parameters(name: str, checkpoint: str | None, planner: str | None, executor: str | None) -> int:
+    """Trainable parameters of the agent's models (0 for random/oracle)."""
+    paths = [p for p in {"flat": [checkpoint], "hierarchical": [planner, executor]}.get(name, []) if p]
+    if not paths:
+        return 0
+    from agents.models import Seq2SeqPolicy, count_parameters
+
+    return sum(count_parameters(Seq2SeqPolicy.load(p).model) for p in paths)
+
+
+def run_evaluation(
+    agent_factory: AgentFactory,
+    specs: list[EpisodeSpec],
+    out: str | Path,
+    name: str,
+    max_steps: int = 100,
+    patience: int | None = 50,
+    workers: int = 1,
+    extra_summary: dict[str, Any] | None = None,
+) -> dict:
+    """Evaluate into a run folder: ``episodes.jsonl``, ``scores.csv``, ``summary.json``, ``table.md``, a PNG.
+
+    Resumable: episodes already in ``episodes.jsonl`` are not played again.
+    """
+    from benchmarks.report import write_run_files
+    from sgd_gym.io import read_jsonl, write_jsonl
+
+    out = Path(out)
+    episodes_path = out / "episodes.jsonl"
+    done = {(r["task"], r["split"], r["variation"]): r for r in read_jsonl(episodes_path)} if episodes_path.exists() else {}
+    todo = [s for s in specs if (s.task, s.split, s.variation) not in done]
+    finished = list(done.values())
+    chunk = max(workers * 4, 1)
+    for start in range(0, len(todo), chunk):  # write as we go, so an interrupted run resumes here
+        finished += evaluate(agent_factory, todo[start : start + chunk], max_steps, patience, workers, desc=name)
+        order = {(s.task, s.split, s.variation): i for i, s in enumerate(specs)}
+        finished.sort(key=lambda r: order.get((r["task"], r["split"], r["variation"]), len(order)))
+        write_jsonl(episodes_path, finished)
+    records = [r for r in finished if (r["task"], r["split"], r["variation"]) in {(s.task, s.split, s.variation) for s in specs}]
+    summary = {"agent": name, **summarize(records), "max_steps": max_steps, "patience": patience, **(extra_summary or {})}
+    write_run_files(out, name, records, summary)
+    return summary

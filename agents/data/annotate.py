@@ -46,9 +46,10 @@ def _navigation(actions: list[str], i: int) -> tuple[str, int] | None:
     return (room, j) if room is not None else None
 
 
-def _run(actions: list[str], i: int, same) -> int:
+def _run_end(actions: list[str], i: int) -> int:
+    """End of the run of actions equal to ``actions[i]``."""
     j = i
-    while j < len(actions) and same(actions[j]):
+    while j < len(actions) and actions[j] == actions[i]:
         j += 1
     return j
 
@@ -85,12 +86,12 @@ def rules_segments(actions: list[str], max_steps: int = 10) -> list[dict[str, An
             except SubgoalError:
                 pass  # not a room of the house: fall through to single actions
         if action == WAIT_ACTION:
-            end = min(_run(actions, i, lambda a: a == WAIT_ACTION), i + max_steps)
+            end = min(_run_end(actions, i), i + max_steps)
             add(Subgoal("wait", (str(end - i),)), i, end)
             i = end
             continue
         if action.startswith("look at ") and i + 1 < len(actions) and actions[i + 1] == action:
-            end = min(_run(actions, i, lambda a: a == action), i + max_steps)
+            end = min(_run_end(actions, i), i + max_steps)
             add(Subgoal("watch", (action[len("look at ") :], str(end - i))), i, end)
             i = end
             continue

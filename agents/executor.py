@@ -1,0 +1,86 @@
+"""The learned executor: a seq2seq model that turns (context, sub-goal) into the next action or ``END_SG``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.data.datasets import State, build_context
+from agents.grounding import ground_candidates
+from sgd_gym.subgoals import END_SG
+
+
+class LearnedExecutor:
+    """Executor protocol (``sgd_gym.executors.Executor``) over a trained executor policy.
+
+    It keeps the episode's history and the sub-goals completed so far, builds the same context as
+    the training examples (``agents.data.datasets.build_context``), generates ``num_beams``
+    candidates, returns ``END_SG`` when the best one is ``END_SG``, and otherwise grounds them to a
+    valid action. Plugs into ``ScienceWorldOptions-v0`` as ``executor=`` and into the hierarchical agent.
+
+    Args:
+        policy: a ``Seq2SeqPolicy`` trained on executor examples.
+        num_beams: beam width (1 = greedy).
+    """
+
+    needs_valid_actions = True
+
+    def __init__(self, policy: Any, num_beams: int = 3, max_tokens: int | None = None) -> None:
+        self.policy = policy
+        self.num_beams = num_beams
+        self.max_tokens = max_tokens or getattr(policy, "max_source_tokens", 512)
+        self.reset("")
+
+    @classmethod
+    def from_pretrained(cls, path: str, **kwargs: Any) -> LearnedExecutor:
+        """Load an executor checkpoint folder (``sgd train executor --out PATH``)."""
+        from agents.models import Seq2SeqPolicy
+
+        return cls(Seq2SeqPolicy.load(path), **kwargs)
+
+    def reset(self, task_description: str) -> None:
+        """Start an episode."""
+        self.state: State | None = None
+        self.task = task_description
+        self.completed: list[str] = []
+        self.current: str | None = None
+        self.status: str | None = None
+        self.error: str | None = None
+        self._pending: str | None = None
+
+    def abort(self) -> None:
+        """The option was cut short: the next call starts a new sub-goal."""
+        self._close("failed")
+
+    def _close(self, status: str) -> None:
+        if self.current is not None:
+            self.completed.append(self.current)
+        self.current, self.status = None, status
+
+    def took(self, action: str) -> None:
+        """Note an action the caller sent on its own, so the next observation is folded in after it."""
+        self._pending = action
+
+    def observe(self, obs: dict[str, str], info: dict[str, Any]) -> State:
+        """Fold the latest observation (after the action this executor sent) into the episode state."""
+        if self.state is None:
+            self.state = State(obs["task"] or self.task, obs["look"], obs["inventory"], obs["observation"], info.get("score", 0))
+        elif self._pending is not None:
+            self.state.advance(self._pending, obs, info.get("score", 0))
+        self._pending = None
+        return self.state
+
+    def act(self, obs: dict[str, str], info: dict[str, Any], subgoal: str) -> str:
+        """The next action for ``subgoal``, or ``END_SG`` when the model says it is done."""
+        state = self.observe(obs, info)
+        if self.current != subgoal or self.status != "running":
+            if self.current is not None and self.status == "running":
+                self._close("done")
+            self.current, self.status, self.error = subgoal, "running", None
+        source = build_context(state, completed=self.completed, current=subgoal, max_tokens=self.max_tokens)
+        candidates = self.policy.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]
+        if candidates[0][0] == END_SG:
+            self._close("done")
+            return END_SG
+        action = ground_candidates([c for c in candidates if c[0] != END_SG] or candidates, info.get("valid_actions") or [])
+        self._pending = action
+        return action

@@ -1,0 +1,96 @@
+"""The sub-goal distillation agent: a planner proposes sub-goals, an executor carries them out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.data.datasets import build_context
+from agents.executor import LearnedExecutor
+from sgd_gym.subgoals import END_SG, SubgoalError, parse_subgoal
+
+REPLAN_MODES = ("boundary", "every-step")
+FALLBACK_SUBGOAL = "look_around()"
+NOOP_ACTION = "look around"
+
+
+class HierarchicalAgent:
+    """Planner + executor behind the common ``Agent`` interface (one primitive action per ``act``).
+
+    The planner is asked for a sub-goal at option boundaries (``replan="boundary"``, the SMDP
+    default: when the executor says ``END_SG`` or has spent ``max_option_steps``), or before every
+    action (``replan="every-step"``, the paper's setting). Planner candidates that are not valid
+    sub-goals are skipped (``look_around()`` if none is). ``plan(obs, info)`` alone gives one
+    sub-goal, so the planner can drive ``ScienceWorldOptions-v0`` with any executor.
+
+    Args:
+        planner: a ``Seq2SeqPolicy`` trained on planner examples.
+        executor: a ``LearnedExecutor`` (or an executor with its ``observe``, ``took`` and ``completed``).
+        replan: ``"boundary"`` or ``"every-step"``.
+        max_option_steps: primitive steps before the planner is asked again.
+        num_beams: planner beam width.
+    """
+
+    needs_valid_actions = True
+    needs_gold_path = False
+
+    def __init__(
+        self, planner: Any, executor: Any, replan: str = "boundary", max_option_steps: int = 10, num_beams: int = 3
+    ) -> None:
+        if replan not in REPLAN_MODES:
+            raise ValueError(f"unknown replan mode {replan!r}: expected one of {list(REPLAN_MODES)}")
+        self.planner, self.executor = planner, executor
+        self.replan, self.max_option_steps, self.num_beams = replan, max_option_steps, num_beams
+        self.max_tokens = getattr(planner, "max_source_tokens", 512)
+        self.planner_calls = 0
+        self.reset("")
+
+    @classmethod
+    def from_pretrained(cls, planner_path: str, executor_path: str, **kwargs: Any) -> HierarchicalAgent:
+        """Load planner and executor checkpoint folders."""
+        from agents.models import Seq2SeqPolicy
+
+        return cls(Seq2SeqPolicy.load(planner_path), LearnedExecutor.from_pretrained(executor_path), **kwargs)
+
+    def reset(self, task_description: str) -> None:
+        """Start an episode."""
+        self.executor.reset(task_description)
+        self.subgoal: str | None = None
+        self.option_steps = 0
+        self.subgoals: list[str] = []
+
+    def plan(self, obs: dict[str, str], info: dict[str, Any]) -> str:
+        """The planner's next sub-goal for the current state."""
+        state = self.executor.observe(obs, info)
+        source = build_context(state, completed=self.executor.completed, max_tokens=self.max_tokens)
+        self.planner_calls += 1
+        for text, _ in self.planner.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]:
+            try:
+                return str(parse_subgoal(text))
+            except SubgoalError:
+                continue
+        return FALLBACK_SUBGOAL
+
+    def _new_subgoal(self, obs: dict[str, str], info: dict[str, Any]) -> None:
+        self.subgoal, self.option_steps = self.plan(obs, info), 0
+        self.subgoals.append(self.subgoal)
+
+    def act(self, obs: dict[str, str], info: dict[str, Any]) -> str:
+        """One primitive action."""
+        if self.subgoal is None or self.option_steps >= self.max_option_steps:
+            if self.subgoal is not None:
+                self.executor.abort()
+            self._new_subgoal(obs, info)
+        elif self.replan == "every-step":
+            proposal = self.plan(obs, info)
+            if proposal != self.subgoal:
+                self.executor.abort()
+                self.subgoal, self.option_steps = proposal, 0
+                self.subgoals.append(proposal)
+        for _ in range(2):  # a sub-goal that ends at once gets one more plan
+            action = self.executor.act(obs, info, self.subgoal)
+            if action != END_SG:
+                self.option_steps += 1
+                return action
+            self._new_subgoal(obs, info)
+        self.executor.took(NOOP_ACTION)  # two sub-goals in a row ended at once: spend the step harmlessly
+        return NOOP_ACTION

@@ -1,0 +1,49 @@
+"""The flat imitation baseline (the paper's "Swift-only"): same model family and data, primitive actions only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.data.datasets import State, build_context
+from agents.grounding import ground_candidates
+
+
+class FlatBCAgent:
+    """A seq2seq policy from context to the next primitive action, grounded to the valid actions.
+
+    Uses the same context builder, grounding and budget as the hierarchical agent.
+
+    Args:
+        policy: a ``Seq2SeqPolicy`` trained on flat examples.
+        num_beams: beam width (1 = greedy).
+    """
+
+    needs_valid_actions = True
+    needs_gold_path = False
+
+    def __init__(self, policy: Any, num_beams: int = 3) -> None:
+        self.policy, self.num_beams = policy, num_beams
+        self.max_tokens = getattr(policy, "max_source_tokens", 512)
+        self.reset("")
+
+    @classmethod
+    def from_pretrained(cls, path: str, **kwargs: Any) -> FlatBCAgent:
+        """Load a flat checkpoint folder (``sgd train flat --out PATH``)."""
+        from agents.models import Seq2SeqPolicy
+
+        return cls(Seq2SeqPolicy.load(path), **kwargs)
+
+    def reset(self, task_description: str) -> None:
+        """Start an episode."""
+        self.task, self.state, self._last = task_description, None, None
+
+    def act(self, obs: dict[str, str], info: dict[str, Any]) -> str:
+        """One primitive action."""
+        if self.state is None:
+            self.state = State(obs["task"] or self.task, obs["look"], obs["inventory"], obs["observation"], info.get("score", 0))
+        else:
+            self.state.advance(self._last, obs, info.get("score", 0))
+        source = build_context(self.state, max_tokens=self.max_tokens)
+        candidates = self.policy.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]
+        self._last = ground_candidates(candidates, info.get("valid_actions") or [])
+        return self._last
