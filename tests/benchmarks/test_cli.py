@@ -30,3 +30,13 @@ def test_help_documents_every_flag():
     done = sgd("demo", "--help")
     for flag in ("--tasks", "--split", "--variations", "--max-steps", "--workers", "--seed"):
         assert flag in done.stdout
+
+
+def test_eval_rejects_bad_agent_and_missing_checkpoint_before_any_episode(tmp_path):
+    done = sgd("eval", "--agent", "genius", "--out", str(tmp_path / "r"))
+    assert done.returncode == 2 and "invalid choice: 'genius'" in done.stderr
+    done = sgd("eval", "--agent", "flat", "--out", str(tmp_path / "r"))
+    assert done.returncode == 2 and "--agent flat needs --checkpoint" in done.stderr
+    done = sgd("eval", "--agent", "flat", "--checkpoint", str(tmp_path / "nothing"), "--out", str(tmp_path / "r"))
+    assert done.returncode == 2 and str(tmp_path / "nothing") in done.stderr
+    assert not (tmp_path / "r").exists()

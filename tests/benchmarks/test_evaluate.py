@@ -61,3 +61,21 @@ def test_summary_and_table_are_consistent():
     assert set(summary["groups"]) == {"short", "medium"}
     table = markdown_table({"oracle": summary})
     assert "| find-living-thing | 100.0 |" in table and "**overall**" in table
+
+
+def test_run_folder_outputs_and_resume(tmp_path):
+    from benchmarks.evaluate import run_evaluation
+    from sgd_gym.io import read_jsonl
+
+    specs = plan_episodes(["find-non-living-thing", "power-component"], "test", 2)
+    factory = functools.partial(RandomAgent, seed=0)
+    summary = run_evaluation(factory, specs[:3], tmp_path, "random", max_steps=10)
+    first = read_jsonl(tmp_path / "episodes.jsonl")
+    assert summary["episodes"] == 3 and len(first) == 3
+    for name in ("scores.csv", "summary.json", "table.md", "scores.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    summary = run_evaluation(factory, specs, tmp_path, "random", max_steps=10)
+    again = read_jsonl(tmp_path / "episodes.jsonl")
+    assert again[:3] == first  # not played again (same wall times)
+    assert summary["episodes"] == 4 and len((tmp_path / "scores.csv").read_text().splitlines()) == 5
+    assert summary["per_task"]["power-component"] == pytest.approx((again[2]["score"] + again[3]["score"]) / 2)
