@@ -68,7 +68,12 @@ def collect_episode(env: ScienceWorldEnv, item: CollectItem) -> dict[str, Any]:
         "variation_id": info["variation_id"],
         "simplifications": env.simplifications,
         "task_description": obs["task"],
-        "initial": {"observation": obs["observation"], "look": obs["look"], "inventory": obs["inventory"], "score": info["score"]},
+        "initial": {
+            "observation": obs["observation"],
+            "look": obs["look"],
+            "inventory": obs["inventory"],
+            "score": info["score"],
+        },
         "steps": [],
     }
     terminated = False

@@ -1,0 +1,143 @@
+"""Training end to end on tiny data with a micro model: summary, TensorBoard logs, resuming, budgets, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from agents.models import PRESETS, Seq2SeqPolicy
+from agents.train import main, train
+from sgd_gym.io import DataFileError, write_jsonl
+
+MICRO = dict(d_model=32, d_ff=64, num_layers=1, num_decoder_layers=1, num_heads=2, d_kv=16)
+FAST = dict(batch_size=8, learning_rate=1e-2, eval_steps=10, progress=False, config_overrides=MICRO)
+TARGETS = ["pick up thermometer", "navigate_to(kitchen)", "heat(metal pot, stove)", "END_SG", "open door to kitchen"]
+OBSERVATIONS = ["you move to the kitchen", "the door is now open", "you pick up the thermometer", "the stove is now on", "done"]
+
+
+def examples(count: int) -> list[dict[str, str]]:
+    """Sources whose observation determines the target."""
+    return [
+        {"source": f"task: boil water | step {i % 7} | obs: {OBSERVATIONS[i % 5]}", "target": TARGETS[i % 5]}
+        for i in range(count)
+    ]
+
+
+def make_data(folder, train_count: int = 60, dev_count: int = 15):
+    write_jsonl(folder / "examples" / "executor.train.jsonl", examples(train_count))
+    write_jsonl(folder / "examples" / "executor.dev.jsonl", examples(dev_count))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_data(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def trained(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("executor")
+    return out, train("executor", data, out, max_steps=30, **FAST)
+
+
+def test_train_writes_policy_summary_and_logs(trained):
+    out, summary = trained
+    assert json.loads((out / "train_summary.json").read_text()) == summary
+    assert summary["steps"] == 30 and summary["resumed_from_step"] == 0
+    assert (summary["kind"], summary["examples_train"], summary["examples_dev"]) == ("executor", 60, 15)
+    assert summary["best_eval_loss"] is not None and 0 <= summary["dev_accuracy"] <= 1
+    assert summary["train_examples_per_s"] > 0
+    policy = Seq2SeqPolicy.load(out)
+    assert policy.kind == "executor" and policy.metadata["steps"] == 30
+    assert len(policy.generate(["task: boil water | step 1 | obs: done"])) == 1
+    events = EventAccumulator(str(out / "runs"))
+    events.Reload()
+    assert {"train/loss", "eval/loss", "eval/accuracy"} <= set(events.Tags()["scalars"])
+    eval_losses = [event.value for event in events.Scalars("eval/loss")]
+    assert eval_losses[-1] < eval_losses[0]
+
+
+def test_rerun_resumes_instead_of_starting_over(data, tmp_path):
+    first = train("executor", data, tmp_path, max_steps=10, **FAST)
+    again = train("executor", data, tmp_path, max_steps=10, **FAST)
+    assert (again["steps"], again["resumed_from_step"]) == (10, 10)
+    assert again["best_eval_loss"] == first["best_eval_loss"]
+    assert train("executor", data, tmp_path / "twin", max_steps=10, **FAST)["best_eval_loss"] == first["best_eval_loss"]  # seeded
+    longer = train("executor", data, tmp_path, max_steps=20, **FAST)
+    assert (longer["steps"], longer["resumed_from_step"]) == (20, 10)
+    assert Seq2SeqPolicy.load(tmp_path).metadata["steps"] == 20
+
+
+def test_max_minutes_stops_early_and_counts_across_runs(data, tmp_path):
+    summary = train("executor", data, tmp_path, max_steps=1000, max_minutes=0.001, **FAST)
+    assert 1 <= summary["steps"] < 10
+    assert Seq2SeqPolicy.load(tmp_path).kind == "executor"
+    again = train("executor", data, tmp_path, max_steps=1000, max_minutes=0.001, **FAST)
+    assert again["steps"] == summary["steps"]
+
+
+def test_init_fine_tunes_a_local_pretrained_model(trained, data, tmp_path):
+    pretrained, _ = trained
+    summary = train("executor", data, tmp_path, init=str(pretrained), max_steps=2, **FAST)
+    policy = Seq2SeqPolicy.load(tmp_path)
+    assert policy.preset is None and policy.metadata["init"] == str(pretrained)
+    assert summary["parameters"] == Seq2SeqPolicy.load(pretrained).model.num_parameters()
+    assert not (tmp_path / "tokenizer").exists()  # the pretrained model's own tokenizer
+
+
+def test_empty_dev_set_trains_without_evaluation(tmp_path):
+    data = make_data(tmp_path / "data", dev_count=0)
+    summary = train("executor", data, tmp_path / "out", max_steps=3, **FAST)
+    assert (summary["examples_dev"], summary["best_eval_loss"], summary["dev_accuracy"]) == (0, None, None)
+    assert Seq2SeqPolicy.load(tmp_path / "out").metadata["steps"] == 3
+
+
+def test_bad_arguments_are_rejected_before_reading_data(tmp_path):
+    for arguments, message in [
+        ({"kind": "teacher"}, "unknown kind"),
+        ({"preset": "huge"}, "unknown preset"),
+        ({"max_steps": -1}, "max_steps must be positive"),
+        ({"max_minutes": 0}, "max_minutes must be positive"),
+        ({"num_workers": -1}, "num_workers must be at least 0"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            train(**{"kind": "executor", "data": tmp_path / "missing", "out": tmp_path / "out", **arguments})
+
+
+def test_missing_or_corrupt_data_names_the_file(data, tmp_path):
+    with pytest.raises(DataFileError, match=r"planner\.train\.jsonl: no such file"):
+        train("planner", data, tmp_path / "out", max_steps=1, **FAST)
+    bad = make_data(tmp_path / "bad")
+    (bad / "examples" / "executor.dev.jsonl").write_text('{"source": "a", "target": "b"}\n{oops\n')
+    with pytest.raises(DataFileError, match=r"executor\.dev\.jsonl:2"):
+        train("executor", bad, tmp_path / "out", max_steps=1, **FAST)
+    write_jsonl(bad / "examples" / "executor.dev.jsonl", [{"source": "a"}])
+    with pytest.raises(DataFileError, match=r"executor\.dev\.jsonl: record 1: .*'target'"):
+        train("executor", bad, tmp_path / "out", max_steps=1, **FAST)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["teacher"],
+        ["planner", "--preset", "huge"],
+        ["planner", "--max-steps", "-3"],
+        ["planner", "--max-minutes", "0"],
+        ["planner", "--learning-rate", "fast"],
+    ],
+)
+def test_cli_rejects_bad_values(options, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*options, "--data", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_cli_trains(data, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(PRESETS, "micro", MICRO)
+    argv = ["executor", "--data", str(data), "--out", str(tmp_path), "--preset", "micro", "--max-steps", "2", "--no-progress"]
+    assert main(argv) == 0
+    summary = json.loads((tmp_path / "train_summary.json").read_text())
+    assert summary["steps"] == 2 and json.dumps(summary, indent=2) in capsys.readouterr().out
