@@ -24,7 +24,6 @@ import shlex
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -39,32 +38,35 @@ import psutil
 from tqdm import tqdm
 
 import sgd_gym  # noqa: F401  (registers the env ids)
+from benchmarks.report import update_section
+from sgd_gym.io import atomic_write_text
 from sgd_gym.tasks import get_task, resolve_tasks
 
 ENV_ID = "sgd_gym/ScienceWorld-v0"
 SPLIT = "train"
 SIMPLIFICATIONS = "easy"
 DEFAULT_TASKS: tuple[str, ...] = ("boil", "find-living-thing", "chemistry-mix", "power-component", "use-thermometer")
-METHODS: tuple[str, ...] = ("stock", "raw", "ours", "ours_valid")
+METHODS: tuple[str, ...] = ("stock", "raw", "ours", "ours_valid", "ours_fast", "ours_fast_valid")
 METHOD_LABELS = {
     "stock": "stock `ScienceWorldEnv.step`",
     "raw": 'raw JVM step (`_call("step")`)',
     "ours": "ours, no valid actions",
     "ours_valid": "ours + valid actions",
+    "ours_fast": "ours, deterministic=False, no valid actions",
+    "ours_fast_valid": "ours, deterministic=False, + valid actions",
 }
 STEP_LIMIT = 1000  # TimeLimit of the benchmarked envs: above any gold path, so no replay is truncated
 RESULTS_MD = Path(__file__).with_name("RESULTS.md")
-SECTION_START = "<!-- env_throughput:start -->"
-SECTION_END = "<!-- env_throughput:end -->"
 WORKER_TIMEOUT_S = 600.0
 
 
 # ---------------------------------------------------------------------------- helpers
-def _make_env(valid_actions: bool = False, task: str = "boil") -> gym.Env:
+def _make_env(valid_actions: bool = False, task: str = "boil", deterministic: bool = True) -> gym.Env:
     """Our flat env as users make it (gym.make wrappers included)."""
     return gym.make(
         ENV_ID,
         task=task,
+        deterministic=deterministic,
         split=SPLIT,
         variation=0,
         simplifications=SIMPLIFICATIONS,
@@ -171,6 +173,7 @@ def measure_steps(tasks: Sequence[str], repeats: int, progress: bool = True) -> 
     from scienceworld import ScienceWorldEnv as StockEnv
 
     ours, ours_valid = _make_env(), _make_env(valid_actions=True)
+    fast, fast_valid = _make_env(deterministic=False), _make_env(valid_actions=True, deterministic=False)
     stock = StockEnv()
     backend = ours.unwrapped.backend
     times: dict[str, dict[str, list[float]]] = {method: {task: [] for task in tasks} for method in METHODS}
@@ -197,6 +200,16 @@ def measure_steps(tasks: Sequence[str], repeats: int, progress: bool = True) -> 
                 ours_valid.step,
                 lambda: round(100 * ours_valid.unwrapped.backend._call("getScore")),
             ),
+            "ours_fast": (
+                lambda task, vid: fast.reset(options={"task": task, "variation": 0}),
+                fast.step,
+                lambda: round(100 * fast.unwrapped.backend._call("getScore")),
+            ),
+            "ours_fast_valid": (
+                lambda task, vid: fast_valid.reset(options={"task": task, "variation": 0}),
+                fast_valid.step,
+                lambda: round(100 * fast_valid.unwrapped.backend._call("getScore")),
+            ),
         }
         bar = tqdm(total=len(tasks) * len(METHODS) * (repeats + 1), desc="step timing", unit="replay", disable=not progress)
         for task in tasks:
@@ -221,8 +234,8 @@ def measure_steps(tasks: Sequence[str], repeats: int, progress: bool = True) -> 
             }
         bar.close()
     finally:
-        ours.close()
-        ours_valid.close()
+        for env in (ours, ours_valid, fast, fast_valid):
+            env.close()
         _close_stock(stock)
     step_ms = {}
     for method in METHODS:
@@ -412,6 +425,8 @@ def run_benchmark(
         ratios[f"speedup_vs_stock{suffix}"] = step_ms["stock"][stat] / step_ms["ours"][stat]
         ratios[f"overhead_vs_raw{suffix}"] = step_ms["ours"][stat] / step_ms["raw"][stat]
         ratios[f"speedup_vs_stock_valid{suffix}"] = step_ms["stock"][stat] / step_ms["ours_valid"][stat]
+        ratios[f"speedup_vs_stock_fast{suffix}"] = step_ms["stock"][stat] / step_ms["ours_fast"][stat]
+        ratios[f"speedup_vs_stock_fast_valid{suffix}"] = step_ms["stock"][stat] / step_ms["ours_fast_valid"][stat]
     result = {
         "benchmark": "env_throughput",
         "machine": machine,
@@ -474,6 +489,18 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         ">= 5x",
         ratios["speedup_vs_stock_valid"] >= 5,
     )
+    ratio_row(
+        "speedup vs stock, deterministic=False, no valid actions",
+        ratios["speedup_vs_stock_fast"],
+        ">= 10x",
+        ratios["speedup_vs_stock_fast"] >= 10,
+    )
+    ratio_row(
+        "speedup vs stock, deterministic=False, with valid actions",
+        ratios["speedup_vs_stock_fast_valid"],
+        ">= 1.5x",
+        ratios["speedup_vs_stock_fast_valid"] >= 1.5,
+    )
     for count in (1, workers):
         rows.append(
             {
@@ -507,21 +534,6 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------- output
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
 def markdown_section(result: dict[str, Any]) -> str:
     """The RESULTS.md section (between the env_throughput markers) for one benchmark result."""
     machine, config = result["machine"], result["config"]
@@ -530,7 +542,6 @@ def markdown_section(result: dict[str, Any]) -> str:
     same = "yes" if all(info["same_final_score"] for info in result["gold"].values()) else "**no**"
     met = {True: "yes", False: "**no**", None: "-"}
     lines = [
-        SECTION_START,
         "## Env throughput (`benchmarks/env_throughput.py`)",
         "",
         (
@@ -554,27 +565,15 @@ def markdown_section(result: dict[str, Any]) -> str:
         "| metric | value | target | met? |",
         "| --- | --- | --- | --- |",
         *(f"| {row['metric']} | {row['value']} | {row['target'] or '-'} | {met[row['met']]} |" for row in result["targets"]),
-        SECTION_END,
     ]
     return "\n".join(lines) + "\n"
-
-
-def update_results_md(path: Path, section: str) -> None:
-    """Replace the env_throughput section of ``path`` (or append it; create the file if missing)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# sgd-gym benchmark results\n"
-    start, end = text.find(SECTION_START), text.find(SECTION_END)
-    if start != -1 and end > start:
-        text = text[:start] + section + text[end + len(SECTION_END) :].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    write_atomic(path, text)
 
 
 def write_results(result: dict[str, Any], out: Path, results_md: Path) -> tuple[Path, Path]:
     """Write ``out/env_throughput.json`` and the RESULTS.md section; returns both paths."""
     json_path = Path(out) / "env_throughput.json"
-    write_atomic(json_path, json.dumps(result, indent=2) + "\n")
-    update_results_md(Path(results_md), markdown_section(result))
+    atomic_write_text(json_path, json.dumps(result, indent=2) + "\n")
+    update_section(Path(results_md), "env_throughput", markdown_section(result))
     return json_path, Path(results_md)
 
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from benchmarks import env_throughput as bench
+from benchmarks.report import update_section
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,7 +52,7 @@ def test_benchmark_writes_json_and_markdown(tmp_path: Path) -> None:
 
     result = json.loads((tmp_path / "bench" / "env_throughput.json").read_text())
     numbers = _numbers(result)
-    assert len(numbers) == 2 * len(bench.METHODS) + 6 + 3 + 4
+    assert len(numbers) == 2 * len(bench.METHODS) + 10 + 3 + 4
     for name, value in numbers.items():
         assert isinstance(value, float) and math.isfinite(value) and value > 0, (name, value)
     assert result["config"]["tasks"] == ["find-non-living-thing"]
@@ -61,16 +62,18 @@ def test_benchmark_writes_json_and_markdown(tmp_path: Path) -> None:
 
     text = results_md.read_text()
     assert text.startswith("# sgd-gym benchmark results") and "other section" in text
-    assert text.count(bench.SECTION_START) == text.count(bench.SECTION_END) == 1
-    section = text[text.index(bench.SECTION_START) :]
+    assert text.count("<!-- env_throughput:start -->") == text.count("<!-- env_throughput:end -->") == 1
+    section = text[text.index("<!-- env_throughput:start -->") :]
     assert "| metric | value | target | met? |" in section and " cores; Python " in section and "scienceworld" in section
     assert "python -m benchmarks.env_throughput --tasks find-non-living-thing" in section
     table = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(table) == 1 + len(result["targets"])
 
-    bench.update_results_md(results_md, bench.markdown_section(result))  # a second run replaces the section, never appends one
+    update_section(results_md, "env_throughput", bench.markdown_section(result))  # a second run replaces the section
     text = results_md.read_text()
-    assert text.count(bench.SECTION_START) == text.count(bench.SECTION_END) == 1 and "other section" in text
+    assert (
+        text.count("<!-- env_throughput:start -->") == text.count("<!-- env_throughput:end -->") == 1 and "other section" in text
+    )
 
 
 def test_bad_task_fails_before_any_work(tmp_path: Path) -> None:
