@@ -152,6 +152,19 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def quickstart_command(args: argparse.Namespace) -> int:
+    """The main job: the whole pipeline on a small scale, ending in a score table."""
+    from benchmarks.quickstart import QuickstartConfig, run_quickstart
+
+    try:
+        config = QuickstartConfig.load(args.config, out=args.out, workers=args.workers)
+    except (OSError, ValueError) as error:
+        print(f"sgd quickstart: {error}", file=sys.stderr)
+        return 2
+    run_quickstart(config)
+    return 0
+
+
 def bench(args: argparse.Namespace) -> int:
     """Environment throughput benchmark (stock ScienceWorld vs ours)."""
     from benchmarks.env_throughput import main as throughput_main
@@ -245,6 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", help="run folders of sgd eval")
     p.add_argument("--out", help="folder for comparison.md and comparison.png")
     p.set_defaults(func=report_command)
+
+    p = commands.add_parser("quickstart", help="the main job: collect, annotate, train tiny models, evaluate, print the table")
+    p.add_argument("--config", help="YAML file overriding the defaults of benchmarks.quickstart.QuickstartConfig")
+    p.add_argument("--out", help="output folder (default: runs/quickstart)")
+    p.add_argument("--workers", type=_positive, help="worker processes (default: 2)")
+    p.set_defaults(func=quickstart_command)
 
     p = commands.add_parser(
         "bench", help="environment throughput: stock ScienceWorld vs sgd_gym (see --help of it)", add_help=False

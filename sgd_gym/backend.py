@@ -42,6 +42,7 @@ from py4j.protocol import Py4JError, Py4JNetworkError
 logging.getLogger("py4j").setLevel(logging.CRITICAL)
 
 JVM_HEAP_ENV = "SGD_GYM_JVM_HEAP"
+JVM_OPTIONS_ENV = "SGD_GYM_JVM_OPTIONS"  # extra JVM options, space-separated
 _PRIMING_TASK = "find-non-living-thing"
 DEFAULT_HEAP = "1g"
 _SEPARATOR = "\n"
@@ -132,6 +133,7 @@ class ScienceWorldBackend:
         options = [f"-Xmx{self.heap}", "-XX:+UseSerialGC", "--add-opens", "java.base/java.util=ALL-UNNAMED"]
         if self.deterministic:
             options += ["-XX:+UnlockExperimentalVMOptions", "-XX:hashCode=2"]
+        options += os.environ.get(JVM_OPTIONS_ENV, "").split()
         try:
             port, process = launch_gateway(
                 classpath=JAR_PATH,

@@ -1,0 +1,86 @@
+"""Model agents on the real env with really tiny models trained on data the test collects."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+
+from agents.data.datasets import build_data
+from agents.executor import LearnedExecutor
+from agents.grounding import ground_candidates
+from agents.hierarchical import HierarchicalAgent
+from agents.models import Seq2SeqPolicy
+from agents.train import train
+from baselines.flat_bc import FlatBCAgent
+from benchmarks.evaluate import EpisodeSpec, run_episode
+from sgd_gym.subgoals import END_SG, parse_subgoal
+
+MICRO = dict(d_model=32, d_ff=64, num_layers=1, num_decoder_layers=1, num_heads=2, d_kv=16)
+
+
+@pytest.fixture(scope="module")
+def policies(gold_data, tmp_path_factory):
+    """Planner, executor and flat micro models, 40 steps each on the collected gold data."""
+    build_data(gold_data, max_tokens=256)
+    out = tmp_path_factory.mktemp("ckpt")
+    for kind in ("planner", "executor", "flat"):
+        train(kind, gold_data, out / kind, max_steps=40, batch_size=8, learning_rate=1e-2, eval_steps=20, progress=False,
+              config_overrides=MICRO, max_source_tokens=256)  # fmt: skip
+    return {kind: Seq2SeqPolicy.load(out / kind) for kind in ("planner", "executor", "flat")}
+
+
+def test_grounding_always_returns_a_valid_action():
+    valid = ["open door to kitchen", "go to kitchen", "pick up thermometer"]
+    assert ground_candidates([("pick up thermometer", -0.1)], valid) == "pick up thermometer"
+    assert ground_candidates([("pick up thermomter", -0.1), ("go to kitchen", -0.5)], valid) == "go to kitchen"
+    assert ground_candidates([("pick up the thermometr", -0.1)], valid) == "pick up thermometer"
+    assert ground_candidates([("zzzz", -0.1)], valid) in valid
+    assert ground_candidates([("zzzz", -0.1)], []) == "zzzz"
+    with pytest.raises(ValueError, match="no candidates"):
+        ground_candidates([], valid)
+
+
+def test_hierarchical_agent_finishes_an_episode_within_budget(policies):
+    agent = HierarchicalAgent(policies["planner"], LearnedExecutor(policies["executor"], num_beams=2), num_beams=2,
+                              max_option_steps=4)  # fmt: skip
+    env = gym.make("sgd_gym/ScienceWorld-v0", split="test", valid_actions=True, max_episode_steps=12)
+    try:
+        record = run_episode(agent, env, EpisodeSpec("find-living-thing", "test", 0, seed=0), max_steps=12)
+    finally:
+        env.close()
+    assert record["error"] is None and 0 < record["steps"] <= 12
+    assert agent.subgoals and all(parse_subgoal(s) for s in agent.subgoals)
+    assert agent.planner_calls >= 1 and END_SG not in record["actions"]
+
+
+def test_every_step_replanning_and_flat_agent(policies):
+    env = gym.make("sgd_gym/ScienceWorld-v0", split="test", valid_actions=True, max_episode_steps=6)
+    try:
+        agent = HierarchicalAgent(policies["planner"], LearnedExecutor(policies["executor"]), replan="every-step", num_beams=1)
+        record = run_episode(agent, env, EpisodeSpec("boil", "test", 0, seed=0), max_steps=6)
+        assert record["error"] is None and record["steps"] == 6 and agent.planner_calls >= 6
+        flat = run_episode(FlatBCAgent(policies["flat"]), env, EpisodeSpec("boil", "test", 0, seed=0), max_steps=6)
+        assert flat["error"] is None and flat["steps"] == 6
+        env.reset(seed=0, options={"task": "boil", "variation": 0})
+        assert flat["actions"][0] in env.unwrapped.valid_actions()
+    finally:
+        env.close()
+    with pytest.raises(ValueError, match="unknown replan mode"):
+        HierarchicalAgent(policies["planner"], LearnedExecutor(policies["executor"]), replan="sometimes")
+
+
+def test_learned_executor_runs_inside_the_options_env(policies):
+    executor = LearnedExecutor(policies["executor"], num_beams=2)
+    env = gym.make("sgd_gym/ScienceWorldOptions-v0", task="find-living-thing", split="test", variation=0, executor=executor,
+                   max_option_steps=3, max_primitive_steps=9)  # fmt: skip
+    try:
+        env.reset()
+        for subgoal in ("navigate_to(outside)", "focus_on(dove egg)", "look_around()"):
+            obs, reward, terminated, truncated, info = env.step(subgoal)
+            assert 1 <= info["option_steps"] <= 3 and len(info["primitive_actions"]) <= 3
+            assert END_SG not in info["primitive_actions"]
+            if terminated or truncated:
+                break
+        assert info["primitive_steps"] <= 9
+    finally:
+        env.close()
