@@ -7,7 +7,10 @@ BIN := $(VENV)/bin
 setup:
 	bash scripts/setup.sh
 
-quickstart demo: setup
+quickstart: setup
+	$(BIN)/sgd quickstart
+
+demo: setup
 	$(BIN)/sgd demo
 
 test: setup

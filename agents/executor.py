@@ -14,8 +14,9 @@ class LearnedExecutor:
 
     It keeps the episode's history and the sub-goals completed so far, builds the same context as
     the training examples (``agents.data.datasets.build_context``), generates ``num_beams``
-    candidates, returns ``END_SG`` when the best one is ``END_SG``, and otherwise grounds them to a
-    valid action. Plugs into ``ScienceWorldOptions-v0`` as ``executor=`` and into the hierarchical agent.
+    candidates, returns ``END_SG`` when the best one is ``END_SG`` (never before the sub-goal's first
+    action: every annotated sub-goal has one), and otherwise grounds them to a valid action. Plugs
+    into ``ScienceWorldOptions-v0`` as ``executor=`` and into the hierarchical agent.
 
     Args:
         policy: a ``Seq2SeqPolicy`` trained on executor examples.
@@ -43,6 +44,7 @@ class LearnedExecutor:
         self.task = task_description
         self.completed: list[str] = []
         self.current: str | None = None
+        self.steps = 0
         self.status: str | None = None
         self.error: str | None = None
         self._pending: str | None = None
@@ -75,12 +77,14 @@ class LearnedExecutor:
         if self.current != subgoal or self.status != "running":
             if self.current is not None and self.status == "running":
                 self._close("done")
-            self.current, self.status, self.error = subgoal, "running", None
+            self.current, self.status, self.error, self.steps = subgoal, "running", None, 0
         source = build_context(state, completed=self.completed, current=subgoal, max_tokens=self.max_tokens)
         candidates = self.policy.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]
-        if candidates[0][0] == END_SG:
+        if candidates[0][0] == END_SG and self.steps > 0:  # every annotated sub-goal takes at least one action
             self._close("done")
             return END_SG
-        action = ground_candidates([c for c in candidates if c[0] != END_SG] or candidates, info.get("valid_actions") or [])
-        self._pending = action
+        action = ground_candidates(
+            [c for c in candidates if c[0] != END_SG] or [("look around", 0.0)], info.get("valid_actions") or []
+        )
+        self._pending, self.steps = action, self.steps + 1
         return action

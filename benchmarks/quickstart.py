@@ -31,13 +31,14 @@ class QuickstartConfig:
     tasks: list[str] = dataclasses.field(default_factory=lambda: list(QUICK_TASKS))
     train_variations: int = 8
     dev_variations: int = 1
-    test_variations: int = 2
+    test_variations: int = 1
     preset: str = "tiny"
     minutes_per_model: float = 2.5
     max_steps_per_model: int | None = None
     batch_size: int = 16
     learning_rate: float = 1e-3
     eval_steps: int = 50
+    max_source_tokens: int = 256
     eval_max_steps: int = 100
     workers: int = 2
     num_beams: int = 3
@@ -100,7 +101,7 @@ def run_quickstart(config: QuickstartConfig) -> dict[str, dict]:
 
     _stage("collect", stages / "collect.json", collect_all)
     _stage("annotate", stages / "annotate.json", lambda: {"annotations": str(annotate_rules(data))})
-    _stage("build-data", stages / "build-data.json", lambda: build_data(data))
+    _stage("build-data", stages / "build-data.json", lambda: build_data(data, max_tokens=config.max_source_tokens))
     for kind in ("planner", "executor", "flat"):  # equal budgets for every model
         _stage(
             f"train {kind}",
@@ -108,7 +109,7 @@ def run_quickstart(config: QuickstartConfig) -> dict[str, dict]:
             functools.partial(
                 train, kind, data, ckpt / kind, preset=config.preset, max_steps=config.max_steps_per_model,
                 max_minutes=config.minutes_per_model, learning_rate=config.learning_rate, batch_size=config.batch_size,
-                seed=config.seed, eval_steps=config.eval_steps, progress=True,
+                seed=config.seed, eval_steps=config.eval_steps, progress=True, max_source_tokens=config.max_source_tokens,
                 config_overrides=config.config_overrides,
             ),
         )  # fmt: skip
