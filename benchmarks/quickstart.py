@@ -85,7 +85,7 @@ def run_quickstart(config: QuickstartConfig) -> dict[str, dict]:
     from agents.data.collect import collect
     from agents.data.datasets import build_data
     from agents.train import train
-    from benchmarks.evaluate import make_agent, plan_episodes, run_evaluation
+    from benchmarks.evaluate import agent_parameters, make_agent, plan_episodes, run_evaluation
     from benchmarks.report import compare_runs
 
     out = Path(config.out)
@@ -123,8 +123,9 @@ def run_quickstart(config: QuickstartConfig) -> dict[str, dict]:
     }  # fmt: skip
     summaries = {}
     for name, factory in agents.items():
-        summaries[name] = run_evaluation(factory, specs, runs / name, name, config.eval_max_steps, 50, config.workers,
-                                         {"llm_calls": 0, "llm_tokens": 0, "seed": config.seed})  # fmt: skip
+        checkpoints = factory.args[1:4] if len(factory.args) > 1 else (None, None, None)
+        extra = {"parameters": agent_parameters(name, *checkpoints), "llm_calls": 0, "llm_tokens": 0, "seed": config.seed}
+        summaries[name] = run_evaluation(factory, specs, runs / name, name, config.eval_max_steps, 50, config.workers, extra)
     table = compare_runs([runs / name for name in agents], out)
     print()
     print(table)
