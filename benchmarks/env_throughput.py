@@ -22,7 +22,6 @@ import platform
 import queue
 import shlex
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -38,7 +37,7 @@ import psutil
 from tqdm import tqdm
 
 import sgd_gym  # noqa: F401  (registers the env ids)
-from benchmarks.report import update_section
+from benchmarks.report import cpu_model, java_version, update_section
 from sgd_gym.io import atomic_write_text
 from sgd_gym.tasks import get_task, resolve_tasks
 
@@ -133,24 +132,11 @@ def _play_gold_episode(env: gym.Env, task: str, variation: int) -> int:
 
 def machine_info() -> dict[str, Any]:
     """CPU model, cores, Python, Java and scienceworld versions, load average and date."""
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        reply = subprocess.run(["java", "-version"], check=False, capture_output=True, text=True, timeout=30)
-        java = reply.stderr.splitlines()[0].strip()
-    except (OSError, IndexError, subprocess.SubprocessError):
-        java = "unknown"
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
-        "java": java,
+        "java": java_version(),
         "scienceworld": version("scienceworld"),
         "platform": platform.platform(),
         "load_average_1m": round(os.getloadavg()[0], 2),

@@ -27,22 +27,29 @@ def update_section(path: str | Path, name: str, markdown: str) -> Path:
     return atomic_write_text(path, text)
 
 
-def machine_summary() -> str:
-    """One line: CPU model, cores, Python, Java, date."""
-    cpu = platform.processor() or platform.machine()
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), or what ``platform`` knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def java_version() -> str:
+    """The first line of ``java -version``."""
     try:
-        java = subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=30).stderr.splitlines()[0]
+        return subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=30).stderr.splitlines()[0].strip()
     except (OSError, IndexError, subprocess.SubprocessError):
-        java = "java: unknown"
+        return "java: unknown"
+
+
+def machine_summary() -> str:
+    """One line: CPU model, cores, Python, Java, date."""
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}; {java}; {now}"
+    return f"{cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}; {java_version()}; {now}"
 
 
 def scores_csv(records: list[dict]) -> str:

@@ -16,7 +16,57 @@ def action_order(action: str) -> tuple[int, str]:
     return (action.count(" "), action)
 
 
-class ValidActionDiscrete(gym.Wrapper):
+class MaskedChoiceWrapper(gym.Wrapper):
+    """Base of the masked ``Discrete(K)`` wrappers: index ``i`` is the ``i``-th of the current choices.
+
+    Subclasses list the choices of a state (``_list_choices``); slots past the list are masked
+    (``action_masks()``, sb3-contrib's MaskablePPO protocol); a masked or out-of-range index sends
+    ``noop`` and sets ``info["valid"] = False``; ``info[info_key]`` is the text sent.
+    """
+
+    noop = ""
+    info_key = "action"
+
+    def __init__(self, env: gym.Env, size: int) -> None:
+        super().__init__(env)
+        if size < 1:
+            raise ValueError(f"the number of discrete actions must be >= 1, got {size!r}")
+        self.size = int(size)
+        self.action_space = spaces.Discrete(self.size)
+        self.choices: list[str] = []
+
+    def _list_choices(self, obs: Any) -> list[str]:
+        raise NotImplementedError
+
+    def action_masks(self) -> np.ndarray:
+        """Boolean mask of length K: True where the index maps to a choice."""
+        mask = np.zeros(self.size, dtype=bool)
+        mask[: len(self.choices)] = True
+        return mask
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Reset the inner env and list the choices."""
+        obs, info = self.env.reset(seed=seed, options=options)
+        self.choices = self._list_choices(obs)[: self.size]
+        return obs, info
+
+    def step(self, action: int):
+        """Send the choice at index ``action``; masked or out-of-range indices are no-ops."""
+        try:
+            index = int(action)
+        except (TypeError, ValueError):
+            index = -1
+        usable = 0 <= index < len(self.choices) and np.ndim(action) == 0
+        text = self.choices[index] if usable else self.noop
+        obs, reward, terminated, truncated, info = self.env.step(text)
+        info = {**info, self.info_key: text}
+        if not usable:
+            info["valid"] = False
+        self.choices = self._list_choices(obs)[: self.size]
+        return obs, reward, terminated, truncated, info
+
+
+class ValidActionDiscrete(MaskedChoiceWrapper):
     """Turns a text-action env into ``Discrete(max_actions)`` over its current valid actions.
 
     Index ``i`` means the ``i``-th valid action in a stable order: fewer words first, then
@@ -35,41 +85,17 @@ class ValidActionDiscrete(gym.Wrapper):
         max_actions: K, the size of the discrete action space.
     """
 
+    noop = NOOP_ACTION
+    info_key = "action"
+
     def __init__(self, env: gym.Env, max_actions: int = 512) -> None:
-        super().__init__(env)
-        if max_actions < 1:
-            raise ValueError(f"max_actions must be >= 1, got {max_actions!r}")
-        self.max_actions = int(max_actions)
-        self.action_space = spaces.Discrete(self.max_actions)
-        self.actions: list[str] = []
+        super().__init__(env, max_actions)
+        self.max_actions = self.size
 
-    def _refresh(self) -> None:
-        self.actions = sorted(self.env.unwrapped.valid_actions(), key=action_order)[: self.max_actions]
+    @property
+    def actions(self) -> list[str]:
+        """The current valid actions, in index order."""
+        return self.choices
 
-    def action_masks(self) -> np.ndarray:
-        """Boolean mask of length K: True where the index maps to a valid action."""
-        mask = np.zeros(self.max_actions, dtype=bool)
-        mask[: len(self.actions)] = True
-        return mask
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        """Reset the inner env and list its valid actions."""
-        obs, info = self.env.reset(seed=seed, options=options)
-        self._refresh()
-        return obs, info
-
-    def step(self, action: int):
-        """Take the action at index ``action``; masked or out-of-range indices are no-ops."""
-        try:
-            index = int(action)
-        except (TypeError, ValueError):
-            index = -1
-        usable = 0 <= index < len(self.actions) and np.ndim(action) == 0
-        text = self.actions[index] if usable else NOOP_ACTION
-        obs, reward, terminated, truncated, info = self.env.step(text)
-        info = dict(info)
-        info["action"] = text
-        if not usable:
-            info["valid"] = False
-        self._refresh()
-        return obs, reward, terminated, truncated, info
+    def _list_choices(self, obs: Any) -> list[str]:
+        return sorted(self.env.unwrapped.valid_actions(), key=action_order)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
-from gymnasium import spaces
 
 from sgd_gym.subgoals import ROOMS, current_room, match_action
+from sgd_gym.wrappers.discrete import MaskedChoiceWrapper
 
 # Verbs offered as candidates, in priority order (earlier verbs are kept when K is too small).
 CANDIDATE_VERBS = (
@@ -35,7 +34,7 @@ def subgoal_candidates(valid_actions: list[str], look: str) -> list[str]:
     return list(STATIC_CANDIDATES) + ordered
 
 
-class DiscreteSubgoals(gym.Wrapper):
+class DiscreteSubgoals(MaskedChoiceWrapper):
     """Turns ``ScienceWorldOptions-v0`` into ``Discrete(max_subgoals)`` over the current sub-goal candidates.
 
     Index ``i`` is the ``i``-th candidate of ``subgoal_candidates`` (``look_around()``, ``wait(1)``,
@@ -48,43 +47,22 @@ class DiscreteSubgoals(gym.Wrapper):
         max_subgoals: K.
     """
 
+    noop = NOOP_SUBGOAL
+    info_key = "subgoal"
+
     def __init__(self, env: gym.Env, max_subgoals: int = 256) -> None:
-        super().__init__(env)
         if max_subgoals < len(STATIC_CANDIDATES):
             raise ValueError(f"max_subgoals must be >= {len(STATIC_CANDIDATES)}, got {max_subgoals!r}")
-        self.max_subgoals = int(max_subgoals)
-        self.action_space = spaces.Discrete(self.max_subgoals)
-        self.subgoals: list[str] = []
+        super().__init__(env, max_subgoals)
+        self.max_subgoals = self.size
 
-    def _refresh(self, obs: dict) -> None:
-        self.subgoals = subgoal_candidates(self.env.unwrapped.valid_actions(), obs["look"])[: self.max_subgoals]
+    @property
+    def subgoals(self) -> list[str]:
+        """The current candidates, in index order."""
+        return self.choices
 
-    def action_masks(self) -> np.ndarray:
-        """Boolean mask of length K: True where the index maps to a candidate."""
-        mask = np.zeros(self.max_subgoals, dtype=bool)
-        mask[: len(self.subgoals)] = True
-        return mask
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        """Reset the options env and list the candidates."""
-        obs, info = self.env.reset(seed=seed, options=options)
-        self._refresh(obs)
-        return obs, info
-
-    def step(self, action: int):
-        """Carry out the candidate at index ``action``; masked or out-of-range indices are no-ops."""
-        try:
-            index = int(action)
-        except (TypeError, ValueError):
-            index = -1
-        usable = 0 <= index < len(self.subgoals) and np.ndim(action) == 0
-        subgoal = self.subgoals[index] if usable else NOOP_SUBGOAL
-        obs, reward, terminated, truncated, info = self.env.step(subgoal)
-        info = {**info, "subgoal": subgoal}
-        if not usable:
-            info["valid"] = False
-        self._refresh(obs)
-        return obs, reward, terminated, truncated, info
+    def _list_choices(self, obs: Any) -> list[str]:
+        return subgoal_candidates(self.env.unwrapped.valid_actions(), obs["look"])
 
 
 def make_discrete_options_env(max_subgoals: int = 256, **kwargs: Any) -> gym.Env:
