@@ -234,12 +234,8 @@ class ScienceWorldEnv(gym.Env[dict, str]):
         return self._episode["description"]
 
     def render(self) -> str | None:
-        """``ansi``: return the last observation text; ``human``: print it."""
-        if self.render_mode == "ansi":
-            return self._last_observation
-        if self.render_mode == "human":
-            print(self._last_observation)
-        return None
+        """``ansi``: the last observation text; ``human``: None (each step already printed it)."""
+        return self._last_observation if self.render_mode == "ansi" else None
 
     def close(self) -> None:
         """Stop the JVM; idempotent."""
