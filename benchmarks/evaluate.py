@@ -252,13 +252,13 @@ def run_evaluation(
     done = {(r["task"], r["split"], r["variation"]): r for r in read_jsonl(episodes_path)} if episodes_path.exists() else {}
     todo = [s for s in specs if (s.task, s.split, s.variation) not in done]
     finished = list(done.values())
+    order = {(s.task, s.split, s.variation): i for i, s in enumerate(specs)}
     chunk = max(workers * 4, 1)
     for start in range(0, len(todo), chunk):  # write as we go, so an interrupted run resumes here
         finished += evaluate(agent_factory, todo[start : start + chunk], max_steps, patience, workers, desc=name)
-        order = {(s.task, s.split, s.variation): i for i, s in enumerate(specs)}
         finished.sort(key=lambda r: order.get((r["task"], r["split"], r["variation"]), len(order)))
         write_jsonl(episodes_path, finished)
-    records = [r for r in finished if (r["task"], r["split"], r["variation"]) in {(s.task, s.split, s.variation) for s in specs}]
+    records = [r for r in finished if (r["task"], r["split"], r["variation"]) in order]
     summary = {"agent": name, **summarize(records), "max_steps": max_steps, "patience": patience, **(extra_summary or {})}
     write_run_files(out, name, records, summary)
     return summary

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from agents.data.collect import TRAJECTORIES, record_key
+from agents.data.collect import load_trajectories, record_key
 from sgd_gym.io import DataFileError, read_jsonl, write_jsonl
 from sgd_gym.subgoals import HEATING_DEVICES, WAIT_ACTION, Subgoal, SubgoalError, format_subgoal, match_action, parse_subgoal
 
@@ -137,19 +137,12 @@ def validate_segments(subgoals: Any, n_steps: int, where: str) -> None:
         raise DataFileError(f"{where}: segments cover steps 0..{position}, the trajectory has {n_steps} steps")
 
 
-def _trajectories(data: str | Path) -> dict[tuple[str, str, int], dict[str, Any]]:
-    path = Path(data) / TRAJECTORIES
-    if not path.exists():
-        raise DataFileError(f"{path}: no such file; run 'sgd collect --out {data}' first")
-    return {record_key(record): record for record in read_jsonl(path)}
-
-
 def import_annotations(data: str | Path, source: str | Path) -> Path:
     """Validate annotations made elsewhere against the trajectories and copy them to ``annotations.import.jsonl``.
 
     Nothing is written unless every record is valid; errors name the file, line and problem.
     """
-    trajectories = _trajectories(data)
+    trajectories = load_trajectories(data)
     records = []
     for number, record in enumerate(read_jsonl(source), 1):
         where = f"{source}:{number}"
@@ -169,7 +162,7 @@ def import_annotations(data: str | Path, source: str | Path) -> Path:
 def annotate_rules(data: str | Path, max_steps: int = 10) -> Path:
     """Annotate every trajectory of ``data`` with the rules; writes ``annotations.rules.jsonl``."""
     records = []
-    for key, trajectory in _trajectories(data).items():
+    for key, trajectory in load_trajectories(data).items():
         actions = [step["action"] for step in trajectory["steps"]]
         subgoals = rules_segments(actions, max_steps)
         validate_segments(subgoals, len(actions), f"{key}")

@@ -28,7 +28,8 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from agents.data.annotate import _trajectories, annotation_path, rules_segments, validate_segments
+from agents.data.annotate import annotation_path, rules_segments, validate_segments
+from agents.data.collect import load_trajectories
 from sgd_gym.io import DataFileError, atomic_write_text, write_jsonl
 from sgd_gym.subgoals import (
     PATTERNS,
@@ -522,7 +523,7 @@ def annotate_llm(
         LLMError: (a RuntimeError) the endpoint is unreachable or answers with an HTTP error.
     """
     config = resolve_config(base_url, model, api_key_env)
-    trajectories = list(_trajectories(data).values())
+    trajectories = list(load_trajectories(data).values())
     client = ChatClient(config, Path(data) / CACHE_DIR if cache_dir is None else cache_dir, timeout, temperature)
     examples_by_task: dict[str, list[dict[str, str]]] = {}
     records, failed, errors, retries = [], [], {}, 0

@@ -43,6 +43,14 @@ def record_key(record: dict[str, Any]) -> tuple[str, str, int]:
     return record["task"], record["split"], int(record["variation"])
 
 
+def load_trajectories(data: str | Path) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """The trajectories of ``DATA/trajectories.jsonl`` keyed by ``(task, split, variation)``."""
+    path = Path(data) / TRAJECTORIES
+    if not path.exists():
+        raise DataFileError(f"{path}: no such file; run 'sgd collect --out {data}' first")
+    return {record_key(record): record for record in read_jsonl(path)}
+
+
 def plan_collection(tasks: list[str], split: str, variations: int | None) -> list[CollectItem]:
     """The first ``variations`` variations (all when None) of ``split`` for each task."""
     check_split(split)

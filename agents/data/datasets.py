@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from agents.data.annotate import load_annotations
-from agents.data.collect import TRAJECTORIES, record_key
-from sgd_gym.io import DataFileError, read_jsonl, write_jsonl
+from agents.data.collect import load_trajectories
+from sgd_gym.io import DataFileError, write_jsonl
 from sgd_gym.subgoals import END_SG
 
 KINDS = ("planner", "executor", "flat")
@@ -132,13 +132,10 @@ def build_data(data: str | Path, annotations: str = "rules", max_tokens: int = 5
     files (checkpoints are selected on dev; the test split is never used here).
     """
     data = Path(data)
-    path = data / TRAJECTORIES
-    if not path.exists():
-        raise DataFileError(f"{path}: no such file; run 'sgd collect --out {data}' first")
+    trajectories = load_trajectories(data)
     labels = load_annotations(data, annotations)
     buckets: dict[tuple[str, str], list[dict[str, str]]] = {(k, s): [] for k in KINDS for s in ("train", "dev")}
-    for trajectory in read_jsonl(path):
-        key = record_key(trajectory)
+    for key, trajectory in trajectories.items():
         if trajectory["split"] not in ("train", "dev") or key not in labels:
             continue
         for kind, examples in trajectory_examples(trajectory, labels[key]["subgoals"], max_tokens, max_history).items():
