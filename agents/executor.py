@@ -9,34 +9,11 @@ from agents.grounding import ground_candidates
 from sgd_gym.subgoals import END_SG
 
 
-class LearnedExecutor:
-    """Executor protocol (``sgd_gym.executors.Executor``) over a trained executor policy.
-
-    It keeps the episode's history and the sub-goals completed so far, builds the same context as
-    the training examples (``agents.data.datasets.build_context``), generates ``num_beams``
-    candidates, returns ``END_SG`` when the best one is ``END_SG`` (never before the sub-goal's first
-    action: every annotated sub-goal has one), and otherwise grounds them to a valid action. Plugs
-    into ``ScienceWorldOptions-v0`` as ``executor=`` and into the hierarchical agent.
-
-    Args:
-        policy: a ``Seq2SeqPolicy`` trained on executor examples.
-        num_beams: beam width (1 = greedy).
-    """
+class ContextExecutor:
+    """What the hierarchical agent needs of an executor besides ``act``: the episode state it saw and
+    the sub-goals completed so far (the planner's context), and ``took`` for actions sent without it."""
 
     needs_valid_actions = True
-
-    def __init__(self, policy: Any, num_beams: int = 3, max_tokens: int | None = None) -> None:
-        self.policy = policy
-        self.num_beams = num_beams
-        self.max_tokens = max_tokens or getattr(policy, "max_source_tokens", 512)
-        self.reset("")
-
-    @classmethod
-    def from_pretrained(cls, path: str, **kwargs: Any) -> LearnedExecutor:
-        """Load an executor checkpoint folder (``sgd train executor --out PATH``)."""
-        from agents.models import Seq2SeqPolicy
-
-        return cls(Seq2SeqPolicy.load(path), **kwargs)
 
     def reset(self, task_description: str) -> None:
         """Start an episode."""
@@ -58,6 +35,12 @@ class LearnedExecutor:
             self.completed.append(self.current)
         self.current, self.status = None, status
 
+    def _start(self, subgoal: str) -> None:
+        if self.current != subgoal or self.status != "running":
+            if self.current is not None and self.status == "running":
+                self._close("done")
+            self.current, self.status, self.error, self.steps = subgoal, "running", None, 0
+
     def took(self, action: str) -> None:
         """Note an action the caller sent on its own, so the next observation is folded in after it."""
         self._pending = action
@@ -71,13 +54,71 @@ class LearnedExecutor:
         self._pending = None
         return self.state
 
+
+class ScriptedContextExecutor(ContextExecutor):
+    """The scripted executor (``sgd_gym.executors.ScriptedExecutor``) with the context a learned
+    planner needs: the ablation "learned planner, scripted executor"."""
+
+    def __init__(self, cutoff: float = 70.0) -> None:
+        from sgd_gym.executors import ScriptedExecutor
+
+        self.inner = ScriptedExecutor(cutoff=cutoff)
+        self.reset("")
+
+    def reset(self, task_description: str) -> None:
+        """Start an episode."""
+        super().reset(task_description)
+        self.inner.reset(task_description)
+
+    def abort(self) -> None:
+        """The option was cut short: the next call starts a new sub-goal."""
+        self.inner.abort()
+        super().abort()
+
+    def act(self, obs: dict[str, str], info: dict[str, Any], subgoal: str) -> str:
+        """The scripted executor's next action for ``subgoal``, or ``END_SG``."""
+        self.observe(obs, info)
+        self._start(subgoal)
+        action = self.inner.act(obs, info, subgoal)
+        if action == END_SG:
+            self.error = self.inner.error
+            self._close(self.inner.status or "done")
+            return END_SG
+        self._pending, self.steps = action, self.steps + 1
+        return action
+
+
+class LearnedExecutor(ContextExecutor):
+    """Executor protocol (``sgd_gym.executors.Executor``) over a trained executor policy.
+
+    It keeps the episode's history and the sub-goals completed so far, builds the same context as
+    the training examples (``agents.data.datasets.build_context``), generates ``num_beams``
+    candidates, returns ``END_SG`` when the best one is ``END_SG`` (never before the sub-goal's first
+    action: every annotated sub-goal has one), and otherwise grounds them to a valid action. Plugs
+    into ``ScienceWorldOptions-v0`` as ``executor=`` and into the hierarchical agent.
+
+    Args:
+        policy: a ``Seq2SeqPolicy`` trained on executor examples.
+        num_beams: beam width (1 = greedy).
+    """
+
+    def __init__(self, policy: Any, num_beams: int = 3, max_tokens: int | None = None) -> None:
+        self.policy = policy
+        self.num_beams = num_beams
+        self.max_tokens = max_tokens or getattr(policy, "max_source_tokens", 512)
+        self.reset("")
+
+    @classmethod
+    def from_pretrained(cls, path: str, **kwargs: Any) -> LearnedExecutor:
+        """Load an executor checkpoint folder (``sgd train executor --out PATH``)."""
+        from agents.models import Seq2SeqPolicy
+
+        return cls(Seq2SeqPolicy.load(path), **kwargs)
+
     def act(self, obs: dict[str, str], info: dict[str, Any], subgoal: str) -> str:
         """The next action for ``subgoal``, or ``END_SG`` when the model says it is done."""
         state = self.observe(obs, info)
-        if self.current != subgoal or self.status != "running":
-            if self.current is not None and self.status == "running":
-                self._close("done")
-            self.current, self.status, self.error, self.steps = subgoal, "running", None, 0
+        self._start(subgoal)
         source = build_context(state, completed=self.completed, current=subgoal, max_tokens=self.max_tokens)
         candidates = self.policy.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]
         if candidates[0][0] == END_SG and self.steps > 0:  # every annotated sub-goal takes at least one action

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.data.datasets import build_context
-from agents.executor import LearnedExecutor
+from agents.executor import LearnedExecutor, ScriptedContextExecutor
 from sgd_gym.subgoals import END_SG, SubgoalError, parse_subgoal
 
 REPLAN_MODES = ("boundary", "every-step")
@@ -24,7 +24,7 @@ class HierarchicalAgent:
 
     Args:
         planner: a ``Seq2SeqPolicy`` trained on planner examples.
-        executor: a ``LearnedExecutor`` (or an executor with its ``observe``, ``took`` and ``completed``).
+        executor: a ``LearnedExecutor`` or ``ScriptedContextExecutor`` (an executor with ``observe``, ``took``, ``completed``).
         replan: ``"boundary"`` or ``"every-step"``.
         max_option_steps: primitive steps before the planner is asked again.
         num_beams: planner beam width.
@@ -46,10 +46,11 @@ class HierarchicalAgent:
 
     @classmethod
     def from_pretrained(cls, planner_path: str, executor_path: str, **kwargs: Any) -> HierarchicalAgent:
-        """Load planner and executor checkpoint folders."""
+        """Load planner and executor checkpoint folders (``executor_path="scripted"``: the scripted executor)."""
         from agents.models import Seq2SeqPolicy
 
-        return cls(Seq2SeqPolicy.load(planner_path), LearnedExecutor.from_pretrained(executor_path), **kwargs)
+        executor = ScriptedContextExecutor() if executor_path == "scripted" else LearnedExecutor.from_pretrained(executor_path)
+        return cls(Seq2SeqPolicy.load(planner_path), executor, **kwargs)
 
     def reset(self, task_description: str) -> None:
         """Start an episode."""

@@ -6,7 +6,9 @@ import argparse
 import functools
 import sys
 import time
+from pathlib import Path
 
+from benchmarks.evaluate import AGENTS
 from sgd_gym.tasks import SPLITS, resolve_tasks
 
 DEMO_TASKS = "find-living-thing,power-component,chemistry-mix,boil"
@@ -105,14 +107,21 @@ def build_data_command(args: argparse.Namespace) -> int:
 
 
 def train_command(args: argparse.Namespace) -> int:
-    """Train one model."""
+    """Train one model: a seq2seq model on the examples, or a PPO baseline in the env."""
     import json
 
-    from agents.train import train
+    if args.kind in ("ppo", "ppo-options"):
+        from baselines.ppo import PPOSettings, train_ppo
 
-    summary = train(args.kind, args.data, args.out, preset=args.preset, init=args.init, max_steps=args.max_steps,
-                    max_minutes=args.max_minutes, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size,
-                    seed=args.seed, eval_steps=args.eval_steps)  # fmt: skip
+        settings = PPOSettings(kind=args.kind, tasks=args.tasks, split="train", max_steps=args.episode_steps)
+        summary = train_ppo(settings, args.out, timesteps=args.timesteps, max_minutes=args.max_minutes, envs=args.envs,
+                            seed=args.seed, learning_rate=3e-4 if args.lr is None else args.lr)  # fmt: skip
+    else:
+        from agents.train import train
+
+        summary = train(args.kind, args.data, args.out, preset=args.preset, init=args.init, max_steps=args.max_steps,
+                        max_minutes=args.max_minutes, epochs=args.epochs, learning_rate=1e-3 if args.lr is None else args.lr,
+                        batch_size=args.batch_size, seed=args.seed, eval_steps=args.eval_steps)  # fmt: skip
     print(json.dumps(summary, indent=1))
     return 0
 
@@ -134,11 +143,13 @@ def eval_command(args: argparse.Namespace) -> int:
         print(f"sgd eval: {error}", file=sys.stderr)
         return 2
     specs = plan_episodes(args.tasks, args.split, args.variations)
+    cache = args.llm_cache or str(Path(args.out) / "llm_cache")
     factory = functools.partial(make_agent, args.agent, args.checkpoint, args.planner, args.executor, args.seed, args.replan,
-                                args.num_beams)  # fmt: skip
-    extra = {"parameters": agent_parameters(args.agent, args.checkpoint, args.planner, args.executor), "llm_calls": 0,
-             "llm_tokens": 0, "split": args.split, "seed": args.seed}  # fmt: skip
-    summary = run_evaluation(factory, specs, args.out, args.agent, args.max_steps, args.patience, args.workers, extra)
+                                args.num_beams, cache)  # fmt: skip
+    extra = {"parameters": agent_parameters(args.agent, args.checkpoint, args.planner, args.executor), "split": args.split,
+             "seed": args.seed, "backend": args.backend}  # fmt: skip
+    summary = run_evaluation(factory, specs, args.out, args.agent, args.max_steps, args.patience, args.workers, extra,
+                             backend=args.backend)  # fmt: skip
     print(markdown_table({args.agent: summary}))
     print(f"run folder: {args.out}")
     return 0
@@ -153,23 +164,34 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def quickstart_command(args: argparse.Namespace) -> int:
-    """The main job: the whole pipeline on a small scale, ending in a score table."""
-    from benchmarks.quickstart import QuickstartConfig, run_quickstart
+    """The main job (``quickstart``) or the full recipe (``reproduce``): every stage, ending in a score table."""
+    from benchmarks.quickstart import RecipeConfig, run_recipe
 
     try:
-        config = QuickstartConfig.load(args.config, out=args.out, workers=args.workers)
+        config = RecipeConfig.load(args.config, out=args.out, workers=args.workers)
     except (OSError, ValueError) as error:
-        print(f"sgd quickstart: {error}", file=sys.stderr)
+        print(f"sgd {args.command}: {error}", file=sys.stderr)
         return 2
-    run_quickstart(config)
+    run_recipe(config)
     return 0
 
 
 def bench(args: argparse.Namespace) -> int:
-    """Environment throughput benchmark (stock ScienceWorld vs ours)."""
-    from benchmarks.env_throughput import main as throughput_main
+    """The benchmarks: env throughput, evaluation throughput and model latency, into RESULTS.md."""
+    from benchmarks import env_throughput, eval_throughput, model_latency
 
-    return throughput_main(args.bench_args)
+    common = ["--results-md", args.results_md]
+    status = 0
+    if args.only in ("env", "all"):
+        status |= env_throughput.main([*common, "--out", args.out] + (["--no-progress"] if args.no_progress else []))
+    if args.only in ("eval", "all"):
+        status |= eval_throughput.main([*common, "--out", args.out] + (["--ray"] if args.ray else []))
+    if args.only in ("model", "all"):
+        if (Path(args.checkpoints) / "planner").is_dir():
+            status |= model_latency.main([*common, "--data", args.data, "--checkpoints", args.checkpoints])
+        else:
+            print(f"sgd bench: no checkpoints in {args.checkpoints} (run sgd quickstart first): model latency skipped")
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,8 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-history", type=_positive, default=10, help="most (action, observation) pairs kept (default: 10)")
     p.set_defaults(func=build_data_command)
 
-    p = commands.add_parser("train", help="train the planner, executor or flat model")
-    p.add_argument("kind", choices=("planner", "executor", "flat"), help="which model")
+    p = commands.add_parser("train", help="train the planner, executor or flat model, or a PPO baseline")
+    p.add_argument("kind", choices=("planner", "executor", "flat", "ppo", "ppo-options"), help="which model")
     p.add_argument("--data", default="data", help="data folder holding examples/ (default: data)")
     p.add_argument("--out", required=True, help="checkpoint folder (resumed if it exists)")
     p.add_argument("--preset", choices=("tiny", "small"), default="tiny", help="model size trained from scratch (default: tiny)")
@@ -228,28 +250,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=_positive, help="optimizer step budget")
     p.add_argument("--max-minutes", type=float, help="wall-clock budget in minutes")
     p.add_argument("--epochs", type=float, default=10, help="epochs when no step budget is given (default: 10)")
-    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)")
+    p.add_argument("--lr", type=float, help="learning rate (default: 1e-3 seq2seq, 3e-4 ppo)")
     p.add_argument("--batch-size", type=_positive, default=16, help="batch size (default: 16)")
     p.add_argument("--eval-steps", type=_positive, default=200, help="evaluate and checkpoint every N steps (default: 200)")
     p.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+    ppo = p.add_argument_group("ppo, ppo-options (trained in the env on train variations; --data is not used)")
+    ppo.add_argument("--tasks", type=_tasks, default=resolve_tasks("all"), help="training tasks, or 'all' (default: all)")
+    ppo.add_argument("--timesteps", type=_positive, default=20_000, help="env steps (decisions) to train (default: 20000)")
+    ppo.add_argument("--envs", type=_positive, default=2, help="parallel envs, one JVM each (default: 2)")
+    ppo.add_argument("--episode-steps", type=_positive, default=100, help="primitive steps per episode (default: 100)")
     p.set_defaults(func=train_command)
 
     p = commands.add_parser("eval", help="evaluate an agent under the paper's protocol into a run folder")
-    p.add_argument("--agent", choices=("random", "oracle", "flat", "hierarchical"), required=True, help="which agent")
-    p.add_argument("--checkpoint", help="flat: the flat model checkpoint")
+    p.add_argument("--agent", choices=AGENTS, required=True, help="which agent")
+    p.add_argument("--checkpoint", help="flat, ppo, ppo-options: the model checkpoint folder")
     p.add_argument("--planner", help="hierarchical: the planner checkpoint")
-    p.add_argument("--executor", help="hierarchical: the executor checkpoint")
+    p.add_argument("--executor", help="hierarchical: the executor checkpoint, or 'scripted' (the rule-based executor)")
     p.add_argument(
         "--replan", choices=("boundary", "every-step"), default="boundary", help="hierarchical re-planning (default: boundary)"
     )
     p.add_argument("--num-beams", type=_positive, default=3, help="beam width of model agents (default: 3)")
+    p.add_argument("--llm-cache", help="llm: folder of cached answers (default: RUN/llm_cache); endpoint from $SGD_LLM_*")
     add_tasks(p)
     p.set_defaults(tasks=resolve_tasks("all"))
     p.add_argument("--split", choices=SPLITS, default="test", help="variation split (default: test)")
     p.add_argument("--variations", type=_variations, default=10, help="first N variations per task, or 'all' (default: 10)")
     p.add_argument("--max-steps", type=_positive, default=100, help="primitive step budget (default: 100)")
     p.add_argument("--patience", type=_positive, default=50, help="stop after N steps without a score change (default: 50)")
-    p.add_argument("--workers", type=_positive, default=1, help="worker processes, one JVM each (default: 1)")
+    p.add_argument("--workers", type=_positive, default=1, help="worker processes or Ray actors, one JVM each (default: 1)")
+    p.add_argument(
+        "--backend", choices=("processes", "ray"), default="processes",
+        help="processes on this machine, or Ray actors (RAY_ADDRESS or a local instance; needs the ray extra)",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="agent seed (default: 0)")
     p.add_argument("--out", required=True, help="run folder (resumed if it exists)")
     p.set_defaults(func=eval_command)
@@ -265,10 +297,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive, help="worker processes (default: 2)")
     p.set_defaults(func=quickstart_command)
 
-    p = commands.add_parser(
-        "bench", help="environment throughput: stock ScienceWorld vs sgd_gym (see --help of it)", add_help=False
+    p = commands.add_parser("reproduce", help="the full recipe from a config: configs/cpu-tiny.yaml or configs/paper.yaml")
+    p.add_argument("--config", required=True, help="YAML recipe (keys of benchmarks.quickstart.RecipeConfig)")
+    p.add_argument("--out", help="output folder (default: the config's out)")
+    p.add_argument("--workers", type=_positive, help="worker processes (default: the config's workers)")
+    p.set_defaults(func=quickstart_command)
+
+    p = commands.add_parser("bench", help="benchmarks: env throughput, evaluation throughput, model latency -> RESULTS.md")
+    p.add_argument("--only", choices=("env", "eval", "model", "all"), default="all", help="which benchmark (default: all)")
+    p.add_argument("--ray", action="store_true", help="eval: also time the Ray backend (needs the ray extra)")
+    p.add_argument("--checkpoints", default="runs/quickstart/checkpoints", help="model: planner/, executor/, flat/ folder")
+    p.add_argument("--data", default="runs/quickstart/data", help="model: data folder holding examples/")
+    p.add_argument("--out", default="runs/bench", help="folder for the JSON results (default: runs/bench)")
+    p.add_argument(
+        "--results-md", default="benchmarks/RESULTS.md", help="markdown file to update (default: benchmarks/RESULTS.md)"
     )
-    p.add_argument("bench_args", nargs=argparse.REMAINDER, help="arguments of python -m benchmarks.env_throughput")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=bench)
     return parser
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,8 @@ def run_episode(agent: Any, env: gym.Env, spec: EpisodeSpec, max_steps: int = 10
     if hasattr(agent, "seed"):
         agent.seed(spec.seed)
     agent.reset(obs["task"])
+    usage = getattr(agent, "usage", None)
+    before = usage() if callable(usage) else {}
     record: dict[str, Any] = {**asdict(spec), "variation_id": info["variation_id"], "actions": [], "error": None}
     score, last_change, failed = info["score"], 0, False
     for step in range(1, max_steps + 1):
@@ -92,6 +94,8 @@ def run_episode(agent: Any, env: gym.Env, spec: EpisodeSpec, max_steps: int = 10
         failed=bool(failed),
         wall_time=time.perf_counter() - start,
     )
+    after = usage() if callable(usage) else {}
+    record.update({name: after[name] - before.get(name, 0) for name in ("llm_calls", "llm_tokens") if name in after})
     return record
 
 
@@ -118,6 +122,45 @@ def _worker_run(worker: _Worker, spec: EpisodeSpec) -> dict:
     return run_episode(worker.agent, worker.env, spec, worker.max_steps, worker.patience)
 
 
+BACKENDS = ("processes", "ray")
+
+
+def iter_episodes(
+    agent_factory: AgentFactory,
+    specs: list[EpisodeSpec],
+    max_steps: int = 100,
+    patience: int | None = 50,
+    workers: int = 1,
+    desc: str = "eval",
+    backend: str = "processes",
+) -> Iterator[dict]:
+    """Yield the record of every episode of ``specs`` as it finishes (any order).
+
+    ``workers`` processes (``backend="processes"``) or Ray actors (``backend="ray"``) each hold one
+    env (JVM) and one agent; episodes are seeded one by one, so the records do not depend on either.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: expected one of {list(BACKENDS)}")
+    if not specs:
+        return
+    splits = {spec.split for spec in specs}
+    if len(splits) != 1:
+        raise ValueError(f"all episodes of one evaluation must share a split, got {sorted(splits)}")
+    setup_args = (agent_factory, splits.pop(), max_steps, patience)
+    if backend == "ray":
+        from benchmarks.ray_backend import run_on_ray
+
+        yield from run_on_ray(_worker_setup, setup_args, _worker_run, specs, actors=workers, desc=desc)
+    else:
+        yield from run_in_workers(_worker_setup, setup_args, _worker_run, specs, workers=workers, desc=desc, ordered=False)
+
+
+def _spec_key(record: dict | EpisodeSpec) -> tuple[str, str, int]:
+    if isinstance(record, EpisodeSpec):
+        return record.task, record.split, record.variation
+    return record["task"], record["split"], record["variation"]
+
+
 def evaluate(
     agent_factory: AgentFactory,
     specs: list[EpisodeSpec],
@@ -125,18 +168,12 @@ def evaluate(
     patience: int | None = 50,
     workers: int = 1,
     desc: str = "eval",
+    backend: str = "processes",
 ) -> list[dict]:
-    """Run every episode of ``specs``; ``workers`` processes each hold one env (JVM) and one agent.
-
-    Records come back in the order of ``specs`` whatever the number of workers.
-    """
-    if not specs:
-        return []
-    splits = {spec.split for spec in specs}
-    if len(splits) != 1:
-        raise ValueError(f"all episodes of one evaluation must share a split, got {sorted(splits)}")
-    setup_args = (agent_factory, splits.pop(), max_steps, patience)
-    return list(run_in_workers(_worker_setup, setup_args, _worker_run, specs, workers=workers, desc=desc))
+    """Run every episode of ``specs``; records come back in the order of ``specs`` (see ``iter_episodes``)."""
+    order = {_spec_key(spec): i for i, spec in enumerate(specs)}
+    records = iter_episodes(agent_factory, specs, max_steps, patience, workers, desc, backend)
+    return sorted(records, key=lambda record: order[_spec_key(record)])
 
 
 # ------------------------------------------------------------------ summaries
@@ -158,6 +195,8 @@ def summarize(records: list[dict]) -> dict:
         "mean_steps": sum(r["steps"] for r in records) / len(records) if records else 0.0,
         "wall_time": sum(r["wall_time"] for r in records),
         "errors": sum(r["error"] is not None for r in records),
+        "llm_calls": sum(r.get("llm_calls", 0) for r in records),
+        "llm_tokens": sum(r.get("llm_tokens", 0) for r in records),
     }
 
 
@@ -176,18 +215,33 @@ def markdown_table(summaries: dict[str, dict]) -> str:
         if any(group in summaries[a]["groups"] for a in agents):
             lines.append(row(f"*{group}*", [summaries[a]["groups"].get(group) for a in agents]))
     lines.append(row("**overall**", [summaries[a]["overall"] for a in agents]))
-    lines.append("| episodes | " + " | ".join(str(summaries[a]["episodes"]) for a in agents) + " |")
-    lines.append("| mean steps | " + " | ".join(f"{summaries[a]['mean_steps']:.1f}" for a in agents) + " |")
+    extra_rows = (
+        ("tasks solved", "tasks_solved", "{:d}"),
+        ("episodes", "episodes", "{:d}"),
+        ("mean steps", "mean_steps", "{:.1f}"),
+        ("wall time (s, summed)", "wall_time", "{:.0f}"),
+        ("parameters", "parameters", "{:,}"),
+        ("LLM calls", "llm_calls", "{:d}"),
+        ("LLM tokens", "llm_tokens", "{:d}"),
+    )
+    for label, key, form in extra_rows:
+        if any(key in summaries[a] for a in agents):
+            cells = ["-" if summaries[a].get(key) is None else form.format(summaries[a][key]) for a in agents]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ agents by name, run folders
-AGENTS = ("random", "oracle", "flat", "hierarchical")
+AGENTS = ("random", "oracle", "flat", "hierarchical", "ppo", "ppo-options", "llm")
 
 
 def make_agent(name: str, checkpoint: str | None = None, planner: str | None = None, executor: str | None = None,
-               seed: int = 0, replan: str = "boundary", num_beams: int = 3) -> Any:  # fmt: skip
-    """Build an agent by its ``sgd eval --agent`` name (top-level, so worker processes can call it)."""
+               seed: int = 0, replan: str = "boundary", num_beams: int = 3, cache_dir: str | None = None) -> Any:  # fmt: skip
+    """Build an agent by its ``sgd eval --agent`` name (top-level, so worker processes can call it).
+
+    ``checkpoint`` is the model folder of ``flat``, ``ppo`` and ``ppo-options``; ``cache_dir`` the
+    answer cache of ``llm``.
+    """
     if name == "random":
         from baselines.random_agent import RandomAgent
 
@@ -204,25 +258,56 @@ def make_agent(name: str, checkpoint: str | None = None, planner: str | None = N
         from agents.hierarchical import HierarchicalAgent
 
         return HierarchicalAgent.from_pretrained(planner, executor, replan=replan, num_beams=num_beams)
+    if name in ("ppo", "ppo-options"):
+        from baselines.ppo import PPOAgent
+
+        agent = PPOAgent.from_pretrained(checkpoint)
+        if agent.settings.kind != name:
+            raise ValueError(f"{checkpoint} holds a {agent.settings.kind!r} model, not {name!r}")
+        return agent
+    if name == "llm":
+        from baselines.llm_agent import LLMAgent
+
+        return LLMAgent.from_environment(cache_dir=cache_dir)
     raise ValueError(f"unknown agent {name!r}: expected one of {list(AGENTS)}")
 
 
 def check_agent_arguments(name: str, checkpoint: str | None, planner: str | None, executor: str | None) -> None:
-    """Fail before any episode when an agent's checkpoints are missing or unreadable."""
+    """Fail before any episode when an agent's checkpoints (or its LLM endpoint) are missing or unusable."""
     if name not in AGENTS:
         raise ValueError(f"unknown agent {name!r}: expected one of {list(AGENTS)}")
-    needed = {"flat": {"--checkpoint": checkpoint}, "hierarchical": {"--planner": planner, "--executor": executor}}.get(name, {})
-    for flag, path in needed.items():
-        if not path:
-            raise ValueError(f"--agent {name} needs {flag} CKPT")
-        from agents.models import Seq2SeqPolicy
+    if name == "llm":
+        from agents.data.annotate_llm import resolve_config
 
-        Seq2SeqPolicy.load(path)  # raises CheckpointError naming what is wrong
+        resolve_config()  # raises naming the missing environment variable
+        return
+    model_flags = {"flat": ("--checkpoint",), "hierarchical": ("--planner", "--executor"),
+                   "ppo": ("--checkpoint",), "ppo-options": ("--checkpoint",)}.get(name, ())  # fmt: skip
+    paths = {"--checkpoint": checkpoint, "--planner": planner, "--executor": executor}
+    for flag in model_flags:
+        if not paths[flag]:
+            raise ValueError(f"--agent {name} needs {flag} CKPT")
+        if flag == "--executor" and paths[flag] == "scripted":
+            continue
+        if name.startswith("ppo"):
+            from baselines.ppo import load_ppo
+
+            _, settings = load_ppo(paths[flag])  # raises CheckpointMissing naming what is wrong
+            if settings.kind != name:
+                raise ValueError(f"{paths[flag]} holds a {settings.kind!r} model, not {name!r}")
+        else:
+            from agents.models import Seq2SeqPolicy
+
+            Seq2SeqPolicy.load(paths[flag])  # raises CheckpointError naming what is wrong
 
 
 def agent_parameters(name: str, checkpoint: str | None, planner: str | None, executor: str | None) -> int:
-    """Trainable parameters of the agent's models (0 for random/oracle)."""
-    paths = [p for p in {"flat": [checkpoint], "hierarchical": [planner, executor]}.get(name, []) if p]
+    """Trainable parameters of the agent's models (0 for random, oracle and the remote LLM)."""
+    if name in ("ppo", "ppo-options") and checkpoint:
+        from baselines.ppo import count_parameters, load_ppo
+
+        return count_parameters(load_ppo(checkpoint)[0])
+    paths = [p for p in {"flat": [checkpoint], "hierarchical": [planner, executor]}.get(name, []) if p and p != "scripted"]
     if not paths:
         return 0
     from agents.models import Seq2SeqPolicy, count_parameters
@@ -239,26 +324,37 @@ def run_evaluation(
     patience: int | None = 50,
     workers: int = 1,
     extra_summary: dict[str, Any] | None = None,
+    backend: str = "processes",
+    save_every: float = 30.0,
 ) -> dict:
     """Evaluate into a run folder: ``episodes.jsonl``, ``scores.csv``, ``summary.json``, ``table.md``, a PNG.
 
-    Resumable: episodes already in ``episodes.jsonl`` are not played again.
+    Finished episodes are written to ``episodes.jsonl`` at least every ``save_every`` seconds (and
+    at the end), so an interrupted run resumes: episodes already there are not played again.
     """
     from benchmarks.report import write_run_files
     from sgd_gym.io import read_jsonl, write_jsonl
 
     out = Path(out)
     episodes_path = out / "episodes.jsonl"
-    done = {(r["task"], r["split"], r["variation"]): r for r in read_jsonl(episodes_path)} if episodes_path.exists() else {}
-    todo = [s for s in specs if (s.task, s.split, s.variation) not in done]
-    finished = list(done.values())
-    order = {(s.task, s.split, s.variation): i for i, s in enumerate(specs)}
-    chunk = max(workers * 4, 1)
-    for start in range(0, len(todo), chunk):  # write as we go, so an interrupted run resumes here
-        finished += evaluate(agent_factory, todo[start : start + chunk], max_steps, patience, workers, desc=name)
-        finished.sort(key=lambda r: order.get((r["task"], r["split"], r["variation"]), len(order)))
-        write_jsonl(episodes_path, finished)
-    records = [r for r in finished if (r["task"], r["split"], r["variation"]) in order]
+    done = {_spec_key(r): r for r in read_jsonl(episodes_path)} if episodes_path.exists() else {}
+    order = {_spec_key(spec): i for i, spec in enumerate(specs)}
+    todo = [spec for spec in specs if _spec_key(spec) not in done]
+
+    def save() -> None:
+        write_jsonl(episodes_path, sorted(done.values(), key=lambda r: order.get(_spec_key(r), len(order))))
+
+    last_save = time.monotonic()
+    try:
+        for record in iter_episodes(agent_factory, todo, max_steps, patience, workers, name, backend):
+            done[_spec_key(record)] = record
+            if time.monotonic() - last_save >= save_every:
+                save()
+                last_save = time.monotonic()
+    finally:
+        if todo:
+            save()
+    records = sorted((r for key, r in done.items() if key in order), key=lambda r: order[_spec_key(r)])
     summary = {"agent": name, **summarize(records), "max_steps": max_steps, "patience": patience, **(extra_summary or {})}
     write_run_files(out, name, records, summary)
     return summary

@@ -1,9 +1,13 @@
-"""``sgd quickstart``: the whole method end to end, small enough for 2 CPU cores.
+"""``sgd quickstart`` and ``sgd reproduce``: the whole method end to end, as one resumable recipe.
 
 Collect gold paths (train and dev), annotate them with the rules, build the datasets, train the
-``tiny`` planner, executor and flat models with equal budgets, evaluate hierarchical vs flat (plus
-random and oracle) on test variations, print the table and write the plot. Every stage skips what is
-already on disk, so a re-run after Ctrl-C picks up where it stopped.
+planner, executor and flat models with equal budgets, train the PPO baselines when asked, evaluate
+every agent on test variations, print the comparison table and write the plot. Every stage skips
+what is already on disk, so a re-run after Ctrl-C picks up where it stopped.
+
+``sgd quickstart`` runs the defaults below (small enough for 2 CPU cores in under 20 minutes);
+``sgd reproduce --config configs/cpu-tiny.yaml`` (or ``configs/paper.yaml``) the full recipe. A
+config is a YAML mapping of ``RecipeConfig`` fields; unknown keys are an error.
 """
 
 from __future__ import annotations
@@ -11,88 +15,172 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 from sgd_gym.io import atomic_write_text
-from sgd_gym.tasks import get_task
+from sgd_gym.tasks import TASK_NAMES, get_task
 
 QUICK_TASKS = (
     "find-living-thing", "find-non-living-thing", "find-plant", "find-animal", "lifespan-longest-lived",
     "lifespan-shortest-lived", "power-component", "use-thermometer", "chemistry-mix", "boil",
 )  # fmt: skip
+MODEL_KINDS = ("planner", "executor", "flat")
+MODEL_KEYS = ("learning_rate", "epochs", "max_steps", "minutes", "batch_size")
+RECIPE_AGENTS = ("hierarchical", "flat", "random", "oracle", "ppo", "ppo-options")
+# Ablations: named variants of the hierarchical agent (same checkpoints, another setting).
+ABLATIONS = {
+    "hierarchical-every-step": {"replan": "every-step"},
+    "hierarchical-scripted-executor": {"executor": "scripted"},
+}
+RESULT_FILES = ("summary.json", "episodes.jsonl", "table.md", "scores.csv")
 
 
 @dataclasses.dataclass
-class QuickstartConfig:
-    """Every knob of the quickstart (a YAML file with these keys overrides the defaults)."""
+class RecipeConfig:
+    """Every knob of the recipe (a YAML file with these keys overrides the defaults)."""
 
     tasks: list[str] = dataclasses.field(default_factory=lambda: list(QUICK_TASKS))
-    train_variations: int = 8
-    dev_variations: int = 1
-    test_variations: int = 1
+    train_variations: int | None = 8  # None (YAML: all): the whole train split
+    dev_variations: int | None = 1
+    test_variations: int | None = 1
+    data: str | None = None  # data folder (default: OUT/data); point several runs at one collection
     preset: str = "tiny"
-    minutes_per_model: float = 2.5
+    init: str | None = None  # pretrained T5/FLAN-T5 name or folder instead of the preset
+    minutes_per_model: float | None = 2.5
     max_steps_per_model: int | None = None
+    epochs: float = 10  # used when neither a step nor a minute budget is set
     batch_size: int = 16
     learning_rate: float = 1e-3
+    models: dict[str, dict[str, Any]] | None = None  # per-model overrides of MODEL_KEYS (the paper's lrs/epochs)
     eval_steps: int = 50
     max_source_tokens: int = 256
+    max_target_tokens: int = 32
+    agents: list[str] = dataclasses.field(default_factory=lambda: ["hierarchical", "flat", "random", "oracle"])
+    ablations: list[str] = dataclasses.field(default_factory=list)
+    ppo_timesteps: int = 20_000
+    ppo_minutes: float | None = None
     eval_max_steps: int = 100
+    eval_patience: int = 50
     workers: int = 2
     num_beams: int = 3
+    replan: str = "boundary"  # the hierarchical agent's re-planning: boundary (SMDP) or every-step
     seed: int = 0
     out: str = "runs/quickstart"
+    results: str | None = None  # copy each run's summary/episodes/table here (benchmarks/results)
     config_overrides: dict[str, Any] | None = None  # T5Config fields (tests use a micro model)
 
     @classmethod
-    def load(cls, path: str | Path | None, **overrides: Any) -> QuickstartConfig:
-        """Defaults, then the YAML file's keys, then ``overrides``; unknown keys are an error."""
+    def load(cls, path: str | Path | None, **overrides: Any) -> RecipeConfig:
+        """Defaults, then the YAML file's keys, then ``overrides``; unknown keys or values are an error."""
         values: dict[str, Any] = {}
         if path is not None:
             import yaml
 
             loaded = yaml.safe_load(Path(path).read_text()) or {}
             if not isinstance(loaded, dict):
-                raise ValueError(f"{path}: expected a mapping of quickstart settings")
+                raise ValueError(f"{path}: expected a mapping of recipe settings")
             values.update(loaded)
         values.update({k: v for k, v in overrides.items() if v is not None})
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown quickstart setting(s) {unknown}: expected some of {sorted(known)}")
+        for key in ("train_variations", "dev_variations", "test_variations"):
+            if values.get(key) == "all":
+                values[key] = None
+        if values.get("tasks") == "all":
+            values["tasks"] = list(TASK_NAMES)
         config = cls(**values)
-        config.tasks = [get_task(task).name for task in config.tasks]  # unknown names fail here, before any work
+        config.check()
         return config
+
+    def check(self) -> None:
+        """Validate names and per-model settings before any work starts."""
+        self.tasks = [get_task(task).name for task in self.tasks]  # unknown names fail here
+        for name in self.agents:
+            if name not in RECIPE_AGENTS:
+                raise ValueError(f"unknown agent {name!r} in agents: expected some of {list(RECIPE_AGENTS)}")
+        if self.replan not in ("boundary", "every-step"):
+            raise ValueError(f"unknown replan {self.replan!r}: expected 'boundary' or 'every-step'")
+        for name in self.ablations:
+            if name not in ABLATIONS:
+                raise ValueError(f"unknown ablation {name!r}: expected some of {sorted(ABLATIONS)}")
+        for kind, settings in (self.models or {}).items():
+            if kind not in MODEL_KINDS:
+                raise ValueError(f"unknown model {kind!r} in models: expected some of {list(MODEL_KINDS)}")
+            bad = sorted(set(settings) - set(MODEL_KEYS))
+            if bad:
+                raise ValueError(f"unknown setting(s) {bad} for models.{kind}: expected some of {list(MODEL_KEYS)}")
+
+    def model_settings(self, kind: str) -> dict[str, Any]:
+        """Training settings of one model: the shared ones, then ``models[kind]``."""
+        shared = {"learning_rate": self.learning_rate, "epochs": self.epochs, "max_steps": self.max_steps_per_model,
+                  "minutes": self.minutes_per_model, "batch_size": self.batch_size}  # fmt: skip
+        return {**shared, **(self.models or {}).get(kind, {})}
+
+
+QuickstartConfig = RecipeConfig  # the name the quickstart's users know
 
 
 def _stage(name: str, marker: Path, work) -> Any:
     """Run a stage unless its marker file says it is done; print how long it took."""
     if marker.exists():
-        print(f"[quickstart] {name}: done earlier ({marker})")
+        print(f"[recipe] {name}: done earlier ({marker})")
         return json.loads(marker.read_text())
     start = time.perf_counter()
     result = work()
     atomic_write_text(marker, json.dumps(result, indent=1, default=str))
-    print(f"[quickstart] {name}: {time.perf_counter() - start:.0f} s")
+    print(f"[recipe] {name}: {time.perf_counter() - start:.0f} s")
     return result
 
 
-def run_quickstart(config: QuickstartConfig) -> dict[str, dict]:
-    """Run every stage; returns the evaluation summaries by agent name."""
+def _variations(count: int | None) -> str:
+    return "all" if count is None else str(count)
+
+
+def agent_factories(config: RecipeConfig, ckpt: Path) -> dict[str, functools.partial]:
+    """The agents (and ablations) the config evaluates, as picklable factories, keyed by run name."""
+    from benchmarks.evaluate import make_agent
+
+    planner, executor, seed, beams = str(ckpt / "planner"), str(ckpt / "executor"), config.seed, config.num_beams
+    factories = {
+        "hierarchical": functools.partial(make_agent, "hierarchical", None, planner, executor, seed, config.replan, beams),
+        "flat": functools.partial(make_agent, "flat", str(ckpt / "flat"), None, None, seed, "boundary", beams),
+        "random": functools.partial(make_agent, "random", seed=seed),
+        "oracle": functools.partial(make_agent, "oracle"),
+        "ppo": functools.partial(make_agent, "ppo", str(ckpt / "ppo")),
+        "ppo-options": functools.partial(make_agent, "ppo-options", str(ckpt / "ppo-options")),
+    }
+    chosen = {name: factories[name] for name in config.agents}
+    for name in config.ablations:
+        change = {"replan": config.replan, "executor": executor, **ABLATIONS[name]}
+        chosen[name] = functools.partial(make_agent, "hierarchical", None, planner, change["executor"], seed, change["replan"],
+                                         beams)  # fmt: skip
+    return chosen
+
+
+def run_recipe(config: RecipeConfig) -> dict[str, dict]:
+    """Run every stage; returns the evaluation summaries by run name."""
     from agents.data.annotate import annotate_rules
     from agents.data.collect import collect
     from agents.data.datasets import build_data
     from agents.train import train
-    from benchmarks.evaluate import agent_parameters, make_agent, plan_episodes, run_evaluation
+    from benchmarks.evaluate import agent_parameters, plan_episodes, run_evaluation
     from benchmarks.report import compare_runs
 
     out = Path(config.out)
-    data, ckpt, runs, stages = out / "data", out / "checkpoints", out / "runs", out / "stages"
-    print(f"[quickstart] {len(config.tasks)} tasks, {config.train_variations} train / {config.dev_variations} dev / "
-          f"{config.test_variations} test variations each; {config.preset} models, {config.minutes_per_model} min each; "
-          f"output in {out}")  # fmt: skip
+    data = Path(config.data) if config.data else out / "data"
+    ckpt, runs, stages = out / "checkpoints", out / "runs", out / "stages"
+    counts = " / ".join(
+        f"{_variations(n)} {split}"
+        for split, n in (("train", config.train_variations), ("dev", config.dev_variations), ("test", config.test_variations))
+    )
+    print(f"[recipe] {len(config.tasks)} tasks, {counts} variations each; {config.init or config.preset} models; "
+          f"runs {', '.join(config.agents + config.ablations)}; output in {out}")  # fmt: skip
+    started = time.perf_counter()
 
     def collect_all() -> dict:
         collect(config.tasks, "train", config.train_variations, data, config.workers)
@@ -102,32 +190,51 @@ def run_quickstart(config: QuickstartConfig) -> dict[str, dict]:
     _stage("collect", stages / "collect.json", collect_all)
     _stage("annotate", stages / "annotate.json", lambda: {"annotations": str(annotate_rules(data))})
     _stage("build-data", stages / "build-data.json", lambda: build_data(data, max_tokens=config.max_source_tokens))
-    for kind in ("planner", "executor", "flat"):  # equal budgets for every model
+    needs_models = {"hierarchical", "flat"} & set(config.agents) or config.ablations
+    for kind in MODEL_KINDS if needs_models else ():  # equal budgets for every model unless models: says otherwise
+        settings = config.model_settings(kind)
         _stage(
             f"train {kind}",
             stages / f"train-{kind}.json",
             functools.partial(
-                train, kind, data, ckpt / kind, preset=config.preset, max_steps=config.max_steps_per_model,
-                max_minutes=config.minutes_per_model, learning_rate=config.learning_rate, batch_size=config.batch_size,
-                seed=config.seed, eval_steps=config.eval_steps, progress=True, max_source_tokens=config.max_source_tokens,
+                train, kind, data, ckpt / kind, preset=config.preset, init=config.init, max_steps=settings["max_steps"],
+                max_minutes=settings["minutes"], epochs=settings["epochs"], learning_rate=settings["learning_rate"],
+                batch_size=settings["batch_size"], seed=config.seed, eval_steps=config.eval_steps, progress=True,
+                max_source_tokens=config.max_source_tokens, max_target_tokens=config.max_target_tokens,
                 config_overrides=config.config_overrides,
             ),
         )  # fmt: skip
     specs = plan_episodes(config.tasks, "test", config.test_variations)
-    agents = {
-        "hierarchical": functools.partial(make_agent, "hierarchical", None, str(ckpt / "planner"), str(ckpt / "executor"),
-                                          config.seed, "boundary", config.num_beams),
-        "flat": functools.partial(make_agent, "flat", str(ckpt / "flat"), None, None, config.seed, "boundary", config.num_beams),
-        "random": functools.partial(make_agent, "random", seed=config.seed),
-        "oracle": functools.partial(make_agent, "oracle"),
-    }  # fmt: skip
     summaries = {}
-    for name, factory in agents.items():
-        checkpoints = factory.args[1:4] if len(factory.args) > 1 else (None, None, None)
-        extra = {"parameters": agent_parameters(name, *checkpoints), "llm_calls": 0, "llm_tokens": 0, "seed": config.seed}
-        summaries[name] = run_evaluation(factory, specs, runs / name, name, config.eval_max_steps, 50, config.workers, extra)
-    table = compare_runs([runs / name for name in agents], out)
+    for name, factory in agent_factories(config, ckpt).items():
+        if name.startswith("ppo"):  # trained just before its evaluation, so the model rows come first
+            from baselines.ppo import PPOSettings, train_ppo
+
+            ppo_settings = PPOSettings(kind=name, tasks=config.tasks, max_steps=config.eval_max_steps)
+            _stage(f"train {name}", stages / f"train-{name}.json", functools.partial(
+                train_ppo, ppo_settings, ckpt / name, timesteps=config.ppo_timesteps, max_minutes=config.ppo_minutes,
+                envs=config.workers, seed=config.seed))  # fmt: skip
+        kind, checkpoint, planner, executor = (list(factory.args) + [None] * 4)[:4]
+        extra = {"parameters": agent_parameters(kind, checkpoint, planner, executor), "seed": config.seed}
+        summaries[name] = run_evaluation(factory, specs, runs / name, name, config.eval_max_steps, config.eval_patience,
+                                         config.workers, extra)  # fmt: skip
+        if config.results:
+            publish_run(runs / name, Path(config.results) / name)
+    table = compare_runs([runs / name for name in summaries], out)
     print()
     print(table)
-    print(f"\n[quickstart] table: {out / 'comparison.md'}, plot: {out / 'comparison.png'}, runs: {runs}")
+    hours = (time.perf_counter() - started) / 3600
+    print(f"\n[recipe] table: {out / 'comparison.md'}, plot: {out / 'comparison.png'}, runs: {runs} ({hours:.2f} h this call)")
     return summaries
+
+
+def publish_run(run: Path, target: Path) -> None:
+    """Copy a run folder's result files (not its caches) to ``target``, e.g. ``benchmarks/results/<run>``."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in RESULT_FILES:
+        if (run / name).exists():
+            shutil.copyfile(run / name, target / f".{name}.tmp")
+            (target / f".{name}.tmp").replace(target / name)
+
+
+run_quickstart = run_recipe  # the name the quickstart's users know

@@ -23,6 +23,6 @@ stamp="$VENV/.sgd-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "[setup] installing torch ${TORCH_VERSION:-2.13.0} (CPU) and sgd-gym into $VENV"
   "$VENV/bin/pip" install -q "torch==${TORCH_VERSION:-2.13.0}"
-  "$VENV/bin/pip" install -q -e ".[dev]"
+  "$VENV/bin/pip" install -q -e ".[dev,ray]"
   touch "$stamp"
 fi

@@ -364,6 +364,7 @@ class ChatClient:
             "prompt_tokens": 0,
             "completion_tokens": 0,
             "total_tokens": 0,
+            "cached_tokens": 0,  # what the cached answers cost when they were asked
             "tokens_estimated": False,
         }
 
@@ -382,6 +383,8 @@ class ChatClient:
                 content = entry["content"]
                 if isinstance(content, str):
                     self.stats["cache_hits"] += 1
+                    usage = entry.get("usage") if isinstance(entry.get("usage"), dict) else {}
+                    self.stats["cached_tokens"] += int(usage.get("total_tokens", 0) or 0)
                     return content
             except (json.JSONDecodeError, KeyError, TypeError):
                 logger.warning("%s: unreadable cache entry, asking the endpoint again", path)

@@ -22,6 +22,12 @@ def hashed_ngrams(text: str, dim: int, ngram: int = 2) -> np.ndarray:
     return counts
 
 
+def encode_observation(observation: dict, keys: tuple[str, ...], dim: int, ngram: int = 2) -> np.ndarray:
+    """The ``BagOfWordsObservation`` vector of one Dict observation (for agents that run without the wrapper)."""
+    counts = np.concatenate([hashed_ngrams(observation[key], dim, ngram) for key in keys])
+    return counts / (counts + 1.0)
+
+
 class BagOfWordsObservation(gym.ObservationWrapper):
     """Encodes a ``Dict`` of ``Text`` observations as a ``Box(0, 1, (len(keys) * dim,))``.
 
@@ -53,5 +59,4 @@ class BagOfWordsObservation(gym.ObservationWrapper):
 
     def observation(self, observation: dict) -> np.ndarray:
         """Encode one Dict observation."""
-        counts = np.concatenate([hashed_ngrams(observation[key], self.dim, self.ngram) for key in self.keys])
-        return counts / (counts + 1.0)
+        return encode_observation(observation, self.keys, self.dim, self.ngram)

@@ -84,3 +84,37 @@ def test_learned_executor_runs_inside_the_options_env(policies):
         assert info["primitive_steps"] <= 9
     finally:
         env.close()
+
+
+class ReplayPlanner:
+    """The gold planner: proposes the rules annotation's sub-goals in order (the ceiling of the planner)."""
+
+    max_source_tokens = 256
+
+    def __init__(self, subgoals: list[str]) -> None:
+        self.subgoals, self.calls = subgoals, 0
+
+    def generate(self, sources, num_beams=1, num_return_sequences=1):
+        text = self.subgoals[min(self.calls, len(self.subgoals) - 1)]
+        self.calls += 1
+        return [[(text, 0.0)]]
+
+
+def test_scripted_executor_under_a_planner_reaches_the_gold_score(gold_data):
+    """The ablation 'planner + scripted executor': with the gold plan it replays the expert's score."""
+    from agents.data.annotate import load_annotations
+    from agents.data.collect import load_trajectories
+    from agents.executor import ScriptedContextExecutor
+
+    key = ("use-thermometer", "train", 0)
+    subgoals = [s["text"] for s in load_annotations(gold_data, "rules")[key]["subgoals"]]
+    gold_score = load_trajectories(gold_data)[key]["steps"][-1]["score"]
+    agent = HierarchicalAgent(ReplayPlanner(subgoals), ScriptedContextExecutor())
+    env = gym.make("sgd_gym/ScienceWorld-v0", split="train", valid_actions=True, max_episode_steps=100)
+    try:
+        record = run_episode(agent, env, EpisodeSpec(*key, seed=0), max_steps=100)
+    finally:
+        env.close()
+    assert record["error"] is None and record["score"] == gold_score == 100
+    assert agent.subgoals[: len(subgoals)] == subgoals
+    assert agent.executor.completed[: len(subgoals) - 1] == subgoals[:-1]  # the planner's context saw each one end

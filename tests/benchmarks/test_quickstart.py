@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -58,3 +59,54 @@ def test_bad_config_is_rejected_before_work(tmp_path):
     config.write_text("tasks: [boiling]\n")
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "unknown task 'boiling'" in done.stderr
+
+
+def test_reproduce_runs_ppo_rows_ablations_and_publishes_results(tmp_path):
+    config = {
+        **MICRO_CONFIG,
+        "tasks": ["find-non-living-thing"],
+        "agents": ["oracle", "hierarchical", "ppo-options"],
+        "ablations": ["hierarchical-scripted-executor"],
+        "ppo_timesteps": 32,
+        "models": {"planner": {"learning_rate": 0.02, "max_steps": 8}},
+        "results": str(tmp_path / "results"),
+    }
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = tmp_path / "rep"
+    command = [sys.executable, "-m", "benchmarks.cli", "reproduce", "--config", str(path), "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| task | oracle | hierarchical | ppo-options | hierarchical-scripted-executor |" in done.stdout
+    assert "| LLM calls | 0 | 0 | 0 | 0 |" in done.stdout
+    planner = json.loads((out / "stages" / "train-planner.json").read_text())
+    executor = json.loads((out / "stages" / "train-executor.json").read_text())
+    assert planner["steps"] == 8 and executor["steps"] == 12  # per-model settings override the shared ones
+    for run in ("oracle", "hierarchical", "ppo-options", "hierarchical-scripted-executor"):
+        for name in ("summary.json", "episodes.jsonl", "table.md"):
+            assert (tmp_path / "results" / run / name).stat().st_size > 0
+    ablation = json.loads((tmp_path / "results" / "hierarchical-scripted-executor" / "summary.json").read_text())
+    assert ablation["agent"] == "hierarchical-scripted-executor" and 0 < ablation["parameters"] < planner["parameters"] * 2
+
+
+def test_reproduce_needs_a_config_and_rejects_bad_values(tmp_path):
+    base = [sys.executable, "-m", "benchmarks.cli", "reproduce"]
+    done = subprocess.run(base, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--config" in done.stderr
+    for text, message in (
+        ("agents: [oracle, genius]\n", "unknown agent 'genius' in agents"),
+        ("ablations: [no-planner]\n", "unknown ablation 'no-planner'"),
+        ("models: {planner: {lr: 0.1}}\n", "unknown setting(s) ['lr'] for models.planner"),
+        ("replan: sometimes\n", "unknown replan 'sometimes'"),
+    ):
+        path = tmp_path / "bad.yaml"
+        path.write_text(text)
+        done = subprocess.run(base + ["--config", str(path), "--out", str(tmp_path / "o")], capture_output=True, text=True,
+                              timeout=120)  # fmt: skip
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert not (tmp_path / "o").exists()
+    from benchmarks.quickstart import RecipeConfig
+
+    for shipped in ("cpu-tiny.yaml", "paper.yaml"):
+        config = RecipeConfig.load(Path(__file__).parents[2] / "configs" / shipped)
+        assert len(config.tasks) == 30 and config.train_variations is None and config.test_variations == 10

@@ -97,3 +97,19 @@ def test_maskable_ppo_through_subproc_vec_env():
         assert model.num_timesteps >= 128
     finally:
         vec.close()
+
+
+def test_multitask_draws_seeded_tasks_and_keeps_explicit_ones():
+    from sgd_gym.wrappers import MultiTask
+
+    tasks = ["find-living-thing", "find-non-living-thing", "power-component"]
+    env = MultiTask(gym.make("sgd_gym/ScienceWorld-v0", split="dev"), tasks)
+    try:
+        drawn = [env.reset(seed=7)[1]["task_name"]] + [env.reset()[1]["task_name"] for _ in range(5)]
+        again = [env.reset(seed=7)[1]["task_name"]] + [env.reset()[1]["task_name"] for _ in range(5)]
+        assert drawn == again and set(drawn) <= set(tasks) and len(set(drawn)) > 1
+        assert env.reset(options={"task": "boil"})[1]["task_name"] == "boil"
+    finally:
+        env.close()
+    with pytest.raises(ValueError, match="unknown task 'boiling'"):
+        MultiTask(gym.make("sgd_gym/ScienceWorld-v0"), ["boiling"])

@@ -1,0 +1,254 @@
+"""RL baselines: sb3-contrib ``MaskablePPO`` over primitive actions (``ppo``) or over options (``ppo-options``).
+
+``ppo`` learns on ``ValidActionDiscrete`` + ``BagOfWordsObservation``: one decision per primitive
+action. ``ppo-options`` learns on ``DiscreteSubgoals`` (the options env with the scripted executor)
++ ``BagOfWordsObservation``: one decision per sub-goal. Both train on several tasks at once
+(``MultiTask``), and both are evaluated as ordinary agents in the flat env under the protocol, so
+their rows compare with every other agent at the same primitive step budget.
+
+A checkpoint folder holds ``model.zip`` (SB3), ``settings.json`` (what the agent needs to rebuild
+its observations and action lists) and ``progress.json``; ``tb/`` has the TensorBoard scalars
+(``rollout/ep_rew_mean``, ``train/loss``...). Training saves atomically every ``save_every`` steps
+and resumes from the last save.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sgd_gym.io import atomic_write_text
+
+PPO_KINDS = ("ppo", "ppo-options")
+NOOP_ACTION = "look around"
+
+
+@dataclasses.dataclass
+class PPOSettings:
+    """What defines a PPO baseline: its kind, training tasks and the encodings of states and actions."""
+
+    kind: str = "ppo"
+    tasks: list[str] = dataclasses.field(default_factory=list)
+    split: str = "train"
+    max_steps: int = 100  # primitive steps per training episode (the protocol's budget)
+    dim: int = 256  # hashed n-gram buckets per observation key
+    ngram: int = 2
+    keys: tuple[str, ...] = ("observation", "look", "inventory", "task")
+    max_choices: int = 256  # K: valid actions (ppo) or sub-goal candidates (ppo-options)
+    max_option_steps: int = 10
+
+    def __post_init__(self) -> None:
+        if self.kind not in PPO_KINDS:
+            raise ValueError(f"unknown PPO kind {self.kind!r}: expected one of {list(PPO_KINDS)}")
+        self.keys = tuple(self.keys)
+
+
+class CheckpointMissing(ValueError):
+    """A PPO checkpoint folder is missing or unreadable."""
+
+
+def make_env(settings: PPOSettings) -> Any:
+    """The training env of ``settings``: multi-task, discrete masked actions, bag-of-words observations."""
+    import gymnasium as gym
+
+    from sgd_gym.envs.options import ScienceWorldOptionsEnv
+    from sgd_gym.wrappers import BagOfWordsObservation, DiscreteSubgoals, MultiTask, ValidActionDiscrete
+
+    if settings.kind == "ppo":
+        flat = gym.make("sgd_gym/ScienceWorld-v0", split=settings.split, max_episode_steps=settings.max_steps)
+        env = ValidActionDiscrete(flat, max_actions=settings.max_choices)
+    else:
+        options = ScienceWorldOptionsEnv(
+            split=settings.split, max_option_steps=settings.max_option_steps, max_primitive_steps=settings.max_steps
+        )
+        env = DiscreteSubgoals(options, max_subgoals=settings.max_choices)
+    return BagOfWordsObservation(MultiTask(env, settings.tasks), dim=settings.dim, ngram=settings.ngram, keys=settings.keys)
+
+
+def _callback(out: Path, total: int, save_every: int, deadline: float | None, progress: bool) -> Any:
+    """An SB3 callback: a tqdm bar, a wall-clock budget and atomic saves every ``save_every`` steps."""
+    from stable_baselines3.common.callbacks import BaseCallback
+    from tqdm.auto import tqdm
+
+    class Progress(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.bar = tqdm(total=total, initial=min(self.model.num_timesteps, total), desc="ppo", unit="step",
+                            disable=not progress)  # fmt: skip
+            self.last_save = self.model.num_timesteps
+
+        def _on_step(self) -> bool:
+            self.bar.update(self.training_env.num_envs)
+            if self.model.num_timesteps - self.last_save >= save_every:
+                save_model(self.model, out)
+                self.last_save = self.model.num_timesteps
+            return deadline is None or time.monotonic() < deadline
+
+        def _on_training_end(self) -> None:
+            self.bar.close()
+
+    return Progress()
+
+
+def save_model(model: Any, out: Path) -> None:
+    """Write ``model.zip`` and ``progress.json`` atomically."""
+    temporary = out / "model.tmp.zip"
+    model.save(temporary)
+    os.replace(temporary, out / "model.zip")
+    atomic_write_text(out / "progress.json", json.dumps({"timesteps": int(model.num_timesteps)}))
+
+
+def train_ppo(
+    settings: PPOSettings,
+    out: str | Path,
+    timesteps: int = 20_000,
+    max_minutes: float | None = None,
+    envs: int = 2,
+    seed: int = 0,
+    learning_rate: float = 3e-4,
+    n_steps: int = 128,
+    batch_size: int = 64,
+    ent_coef: float = 0.01,
+    save_every: int = 2048,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train (or resume) a MaskablePPO baseline into ``out``; returns a summary of the run."""
+    from sb3_contrib import MaskablePPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    if timesteps < 1 or envs < 1:
+        raise ValueError(f"timesteps and envs must be >= 1, got {timesteps!r}, {envs!r}")
+    if not settings.tasks:
+        raise ValueError("PPOSettings.tasks is empty: name at least one training task")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    saved = out / "settings.json"
+    if saved.exists() and json.loads(saved.read_text()) != _settings_json(settings):
+        raise ValueError(f"{out} holds a PPO run with other settings ({saved}); use another --out")
+    atomic_write_text(saved, json.dumps(_settings_json(settings), indent=1))
+    vec_cls = SubprocVecEnv if envs > 1 else DummyVecEnv
+    vec = make_vec_env(make_env, n_envs=envs, seed=seed, vec_env_cls=vec_cls, env_kwargs={"settings": settings})
+    start = time.monotonic()
+    try:
+        if (out / "model.zip").exists():
+            model = MaskablePPO.load(out / "model.zip", env=vec, device="cpu")
+        else:
+            hyper = {"learning_rate": learning_rate, "n_steps": n_steps, "batch_size": batch_size, "ent_coef": ent_coef}
+            model = MaskablePPO("MlpPolicy", vec, seed=seed, verbose=0, device="cpu", tensorboard_log=str(out / "tb"), **hyper)
+        done = int(model.num_timesteps)
+        deadline = None if max_minutes is None else start + 60 * max_minutes
+        if done < timesteps:
+            callback = _callback(out, timesteps, save_every, deadline, progress)
+            model.learn(timesteps - done, callback=callback, reset_num_timesteps=done == 0, tb_log_name="ppo")
+        save_model(model, out)
+    finally:
+        vec.close()
+    summary = {"kind": settings.kind, "timesteps": int(model.num_timesteps), "seconds": time.monotonic() - start,
+               "parameters": count_parameters(model), "out": str(out)}  # fmt: skip
+    atomic_write_text(out / "train_summary.json", json.dumps(summary, indent=1))
+    return summary
+
+
+def _settings_json(settings: PPOSettings) -> dict[str, Any]:
+    return json.loads(json.dumps(dataclasses.asdict(settings)))
+
+
+def count_parameters(model: Any) -> int:
+    """Parameters of a PPO model's policy (actor and critic)."""
+    return int(sum(p.numel() for p in model.policy.parameters()))
+
+
+def load_ppo(path: str | Path) -> tuple[Any, PPOSettings]:
+    """Load ``model.zip`` and ``settings.json`` of a checkpoint folder (``CheckpointMissing`` if unusable)."""
+    from sb3_contrib import MaskablePPO
+
+    path = Path(path)
+    for name in ("model.zip", "settings.json"):
+        if not (path / name).is_file():
+            raise CheckpointMissing(f"{path / name}: no such file; is {path} a checkpoint of 'sgd train ppo|ppo-options'?")
+    try:
+        settings = PPOSettings(**json.loads((path / "settings.json").read_text()))
+    except (json.JSONDecodeError, TypeError, ValueError) as error:
+        raise CheckpointMissing(f"{path / 'settings.json'}: not valid PPO settings ({error})") from None
+    try:
+        model = MaskablePPO.load(path / "model.zip", device="cpu")
+    except Exception as error:  # noqa: BLE001 - SB3 raises zipfile, pickle or torch errors for a bad file
+        raise CheckpointMissing(f"{path / 'model.zip'}: cannot be loaded ({type(error).__name__}: {error})") from None
+    return model, settings
+
+
+class PPOAgent:
+    """A trained ``ppo`` or ``ppo-options`` policy behind the common ``Agent`` interface.
+
+    ``ppo``: each step, the valid actions in ``ValidActionDiscrete``'s order, the policy's masked
+    argmax. ``ppo-options``: at each option boundary the policy picks among ``DiscreteSubgoals``'
+    candidates, and the scripted executor carries the sub-goal out one primitive action per call
+    (at most ``max_option_steps``), as in ``ScienceWorldOptions-v0``.
+    """
+
+    needs_valid_actions = True
+    needs_gold_path = False
+
+    def __init__(self, model: Any, settings: PPOSettings, deterministic: bool = True) -> None:
+        from sgd_gym.executors import ScriptedExecutor
+
+        self.model, self.settings, self.deterministic = model, settings, deterministic
+        self.executor = ScriptedExecutor()
+        self.decisions = 0
+        self.reset("")
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, **kwargs: Any) -> PPOAgent:
+        """Load a checkpoint folder of ``sgd train ppo|ppo-options``."""
+        model, settings = load_ppo(path)
+        return cls(model, settings, **kwargs)
+
+    def reset(self, task_description: str) -> None:
+        """Start an episode."""
+        self.executor.reset(task_description)
+        self.subgoal: str | None = None
+        self.option_steps = 0
+        self.subgoals: list[str] = []
+
+    def _choose(self, obs: dict[str, str], choices: list[str]) -> str:
+        from sgd_gym.wrappers import encode_observation
+
+        choices = choices[: self.settings.max_choices]
+        if not choices:
+            return ""
+        mask = np.zeros(self.settings.max_choices, dtype=bool)
+        mask[: len(choices)] = True
+        features = encode_observation(obs, self.settings.keys, self.settings.dim, self.settings.ngram)
+        index, _ = self.model.predict(features, action_masks=mask, deterministic=self.deterministic)
+        self.decisions += 1
+        return choices[int(index)]
+
+    def act(self, obs: dict[str, str], info: dict[str, Any]) -> str:
+        """One primitive action."""
+        from sgd_gym.subgoals import END_SG
+        from sgd_gym.wrappers.discrete import action_order
+        from sgd_gym.wrappers.subgoals import subgoal_candidates
+
+        valid = info.get("valid_actions")
+        if valid is None:
+            raise KeyError("PPOAgent needs info['valid_actions']: create the env with valid_actions=True")
+        if self.settings.kind == "ppo":
+            return self._choose(obs, sorted(valid, key=action_order)) or NOOP_ACTION
+        for _ in range(3):  # an option that ends at once is followed by another decision
+            if self.subgoal is None or self.option_steps >= self.settings.max_option_steps:
+                if self.subgoal is not None:
+                    self.executor.abort()
+                self.subgoal, self.option_steps = self._choose(obs, subgoal_candidates(valid, obs["look"])), 0
+                self.subgoals.append(self.subgoal)
+            action = self.executor.act(obs, info, self.subgoal)
+            if action != END_SG:
+                self.option_steps += 1
+                return action
+            self.subgoal = None
+        return NOOP_ACTION

@@ -1,0 +1,39 @@
+"""``MultiTask``: each episode a task drawn from a list, for training one policy on several tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from sgd_gym.tasks import get_task
+
+
+class MultiTask(gym.Wrapper):
+    """On each ``reset`` without a ``task`` option, draws a task uniformly from ``tasks`` and a
+    variation uniformly from the env's split (the inner env draws it from its seeded generator).
+
+    The draw uses the wrapper's own generator, seeded by the first ``reset(seed=...)``, so a seeded
+    run repeats the same sequence of tasks (``info["task_name"]`` names the one drawn).
+
+    Args:
+        env: ``ScienceWorld-v0`` or ``ScienceWorldOptions-v0`` (or a wrapper of one).
+        tasks: task names or ids (see ``sgd_gym.tasks``).
+    """
+
+    def __init__(self, env: gym.Env, tasks: list[str]) -> None:
+        super().__init__(env)
+        if not tasks:
+            raise ValueError("MultiTask needs at least one task")
+        self.tasks = [get_task(task).name for task in tasks]
+        self._rng = np.random.default_rng()
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Reset on a drawn task (an explicit ``options["task"]`` wins)."""
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        options = dict(options or {})
+        if "task" not in options:
+            options["task"] = self.tasks[int(self._rng.integers(len(self.tasks)))]
+        return self.env.reset(seed=seed, options=options)

@@ -1,0 +1,108 @@
+"""PPO baselines: one command trains (and resumes), one evaluates, on the real env with real SB3."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from baselines.ppo import CheckpointMissing, PPOAgent, PPOSettings, load_ppo, make_env
+from benchmarks.evaluate import evaluate, plan_episodes
+from sgd_gym.io import read_jsonl
+
+TASKS = "find-living-thing,find-non-living-thing"
+
+
+def sgd(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "benchmarks.cli", *args], capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """ppo and ppo-options checkpoints, 128 decisions each, trained through ``sgd train``."""
+    root = tmp_path_factory.mktemp("ppo")
+    for kind in ("ppo", "ppo-options"):
+        done = sgd("train", kind, "--tasks", TASKS, "--timesteps", "128", "--envs", "1", "--episode-steps", "20",
+                   "--out", str(root / kind))  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(done.stdout[done.stdout.index("{") :])["timesteps"] >= 128
+    return root
+
+
+def test_training_env_has_the_spaces_sb3_needs():
+    from stable_baselines3.common.env_checker import check_env
+
+    for kind in ("ppo", "ppo-options"):
+        env = make_env(PPOSettings(kind=kind, tasks=TASKS.split(","), max_steps=10, dim=32, max_choices=64))
+        try:
+            check_env(env, warn=True)
+            obs, info = env.reset(seed=1)
+            assert obs.shape == (4 * 32,) and info["task_name"] in TASKS.split(",")
+            assert env.get_wrapper_attr("action_masks")().any()
+        finally:
+            env.close()
+
+
+def test_trained_checkpoints_evaluate_and_resume(trained, tmp_path):
+    for kind in ("ppo", "ppo-options"):
+        model, settings = load_ppo(trained / kind)
+        assert settings.kind == kind and (trained / kind / "tb").is_dir()
+        specs = plan_episodes(["find-living-thing"], "test", 2)
+        records = evaluate(lambda kind=kind: PPOAgent.from_pretrained(trained / kind), specs, max_steps=12)
+        assert all(r["error"] is None and 0 < r["steps"] <= 12 for r in records)
+        again = evaluate(lambda kind=kind: PPOAgent.from_pretrained(trained / kind), specs, max_steps=12)
+        assert [r["actions"] for r in again] == [r["actions"] for r in records]  # deterministic policy, seeded env
+    before = json.loads((trained / "ppo" / "progress.json").read_text())["timesteps"]
+    done = sgd("train", "ppo", "--tasks", TASKS, "--timesteps", str(before + 64), "--envs", "1", "--episode-steps", "20",
+               "--out", str(trained / "ppo"))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert before + 64 <= json.loads((trained / "ppo" / "progress.json").read_text())["timesteps"] < 2 * before + 64
+
+
+def test_sgd_eval_runs_ppo_options_and_rejects_bad_checkpoints(trained, tmp_path):
+    run = tmp_path / "run"
+    done = sgd("eval", "--agent", "ppo-options", "--checkpoint", str(trained / "ppo-options"), "--tasks", "find-living-thing",
+               "--variations", "1", "--max-steps", "10", "--out", str(run))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["agent"] == "ppo-options" and summary["parameters"] > 0 and summary["llm_calls"] == 0
+    assert len(read_jsonl(run / "episodes.jsonl")) == 1
+    done = sgd("eval", "--agent", "ppo", "--checkpoint", str(trained / "ppo-options"), "--out", str(tmp_path / "x"))
+    assert done.returncode == 2 and "holds a 'ppo-options' model, not 'ppo'" in done.stderr
+    done = sgd("eval", "--agent", "ppo", "--checkpoint", str(tmp_path / "none"), "--out", str(tmp_path / "x"))
+    assert done.returncode == 2 and "model.zip: no such file" in done.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_corrupt_checkpoint_is_a_clear_error(trained, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(trained / "ppo", broken)
+    (broken / "model.zip").write_bytes(b"not a zip")
+    with pytest.raises(CheckpointMissing, match="model.zip: cannot be loaded"):
+        load_ppo(broken)
+    (broken / "settings.json").write_text('{"kind": "dqn"}')
+    with pytest.raises(CheckpointMissing, match="unknown PPO kind 'dqn'"):
+        load_ppo(broken)
+
+
+def test_agent_actions_follow_the_wrapper_order(trained):
+    """The agent encodes the state and orders the actions exactly as the training wrappers do."""
+    import gymnasium as gym
+
+    from sgd_gym.wrappers import BagOfWordsObservation, ValidActionDiscrete
+
+    agent = PPOAgent.from_pretrained(trained / "ppo")
+    settings = agent.settings
+    env = ValidActionDiscrete(gym.make("sgd_gym/ScienceWorld-v0", valid_actions=True), max_actions=settings.max_choices)
+    try:
+        obs, info = env.reset(seed=0, options={"task": "find-living-thing", "variation": 0})
+        features = BagOfWordsObservation(env, dim=settings.dim, ngram=settings.ngram, keys=settings.keys).observation(obs)
+        index, _ = agent.model.predict(features, action_masks=env.action_masks(), deterministic=True)
+        agent.reset(obs["task"])
+        assert agent.act(obs, info) == env.actions[int(index)]
+    finally:
+        env.close()
