@@ -52,6 +52,21 @@ class State:
         self.score, self.step = score, self.step + 1
 
 
+def _fit(text: str, budget: int, count: Callable[[str], int]) -> str:
+    """``text`` cut to its first words so that it costs at most ``budget`` tokens ('' if none fit)."""
+    if count(text) <= budget:
+        return text
+    words = text.split(" ")
+    low, high = 0, len(words)
+    while low < high:  # the longest prefix that fits
+        middle = (low + high + 1) // 2
+        if count(" ".join(words[:middle])) + 1 <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return " ".join(words[:low]) + " ..." if low else ""
+
+
 def build_context(
     state: State,
     completed: Sequence[str] | None = None,
@@ -59,34 +74,39 @@ def build_context(
     max_tokens: int = 512,
     max_history: int = 10,
     count: Callable[[str], int] = count_tokens,
+    max_completed: int = 6,
 ) -> str:
     """The model source for ``state``; ``completed``/``current`` sub-goals for the planner and executor.
 
-    Fixed parts come first; then as many of the last ``max_history`` (action, observation) pairs as fit
-    in ``max_tokens``, newest kept, written oldest first.
+    The whole context fits in ``max_tokens``, so no tokenizer cuts it. The short parts that decide
+    the next step come first (task, step and score, current sub-goal, the last observation, inventory,
+    the last ``max_completed`` completed sub-goals); then the newest of the last ``max_history``
+    (action, observation) pairs, using at most half of what is left, written oldest first; then the
+    room description (``look``), cut to the rest of the budget.
     """
     parts = [f"task: {_squash(state.task)}", f"step: {state.step} score: {state.score}"]
-    if completed is not None:
-        parts.append("completed: " + ("; ".join(completed) if completed else "none"))
     if current is not None:
         parts.append(f"current: {current}")
-    parts += [
-        f"inventory: {_squash(state.inventory)}",
-        f"look: {_squash(state.look)}",
-        f"observation: {_squash(state.observation)}",
-    ]
-    head = " | ".join(parts)
-    budget = max_tokens - count(head) - 2
+    parts += [f"observation: {_squash(state.observation)}", f"inventory: {_squash(state.inventory)}"]
+    if completed is not None:
+        recent = list(completed)[-max_completed:] if max_completed > 0 else []
+        earlier = len(completed) - len(recent)
+        listed = "; ".join(recent) if recent else "none"
+        parts.append(f"completed: {f'({earlier} earlier) ' if earlier else ''}{listed}")
+    head = _fit(" | ".join(parts), max_tokens - 4, count)
+    budget = max_tokens - count(head) - 4
+    history_budget = budget // 2
     pairs: list[str] = []
     for action, observation in reversed(state.history[-max_history:]):
         pair = f"{action} -> {_squash(observation)}"
         cost = count(pair) + 1
-        if cost > budget:
+        if cost > history_budget:
             break
         pairs.append(pair)
-        budget -= cost
-    history = " ; ".join(reversed(pairs)) if pairs else "none"
-    return f"{head} | history: {history}"
+        history_budget -= cost
+    history = "history: " + (" ; ".join(reversed(pairs)) if pairs else "none")
+    look = _fit(f"look: {_squash(state.look)}", budget - count(history) - 2, count)
+    return " | ".join(part for part in (head, history, look) if part)
 
 
 def trajectory_states(trajectory: dict[str, Any]) -> list[State]:
