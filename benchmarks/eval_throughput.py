@@ -57,7 +57,9 @@ def markdown_section(result: dict[str, Any], command: str) -> str:
         "",
         f"- Command: `{command}`; machine: {machine_summary()}",
         f"- `{result['agent']}` agent, test variations 0..{result['variations'] - 1} of {', '.join(result['tasks'])}; "
-        f"{result['max_steps']} steps; times include starting the workers (one JVM each).",
+        f"{result['max_steps']} steps; times include starting the workers (one JVM each), which dominates when episodes "
+        f"are short (here {result['rows'][0]['steps'] / max(result['rows'][0]['episodes'], 1):.0f} steps per episode on "
+        "average: most random episodes end early because the task fails).",
         "",
         "| backend | workers | episodes | steps | seconds | episodes/min | vs 1 worker | same records |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
