@@ -110,6 +110,27 @@ class Subgoal:
         return int(self.args[-1])
 
 
+# Game object names may hold the characters that delimit sub-goals ("book (the origin of species)"):
+# in a sub-goal they are written with brackets and semicolons, and expand() writes them back.
+_ESCAPE = str.maketrans("(),", "[];")
+_UNESCAPE = str.maketrans("[];", "(),")
+
+
+def escape_name(name: str) -> str:
+    """A game name as a sub-goal argument: ``(``, ``)``, ``,`` become ``[``, ``]``, ``;``."""
+    return name.translate(_ESCAPE)
+
+
+def unescape_name(text: str) -> str:
+    """The game's text of an escaped name or action (the inverse of ``escape_name``)."""
+    return text.translate(_UNESCAPE)
+
+
+def escape(subgoal: Subgoal) -> Subgoal:
+    """``subgoal`` with every argument escaped (see ``escape_name``)."""
+    return Subgoal(subgoal.verb, tuple(escape_name(arg) for arg in subgoal.args))
+
+
 def _check(verb: str, args: tuple[str, ...], text: str) -> None:
     if verb not in VERBS:
         raise SubgoalError(f"unknown verb {verb!r} in sub-goal {text!r}: expected one of {sorted(VERBS)}")
@@ -149,10 +170,10 @@ def expand(subgoal: Subgoal) -> list[str]:
     if subgoal.verb == "wait":
         return [WAIT_ACTION] * subgoal.count
     if subgoal.verb == "watch":
-        return [f"look at {subgoal.args[0]}"] * subgoal.count
+        return [f"look at {unescape_name(subgoal.args[0])}"] * subgoal.count
     if subgoal.verb == "navigate_to":
         raise ValueError("navigate_to depends on the current room: use sgd_gym.subgoals.route()")
-    return [template.format(*subgoal.args) for template in PATTERNS[subgoal.verb]]
+    return [unescape_name(template.format(*subgoal.args)) for template in PATTERNS[subgoal.verb]]
 
 
 def match_action(action: str, verbs: tuple[str, ...] | None = None) -> Subgoal | None:
@@ -162,7 +183,8 @@ def match_action(action: str, verbs: tuple[str, ...] | None = None) -> Subgoal |
             continue  # cool is put into a cooling device, decided below
         found = regexes[0].match(action)
         if found:
-            args = tuple(v for v in (found.groupdict().get("a0"), found.groupdict().get("a1")) if v is not None)
+            found_args = (found.groupdict().get("a0"), found.groupdict().get("a1"))
+            args = tuple(escape_name(v) for v in found_args if v is not None)
             if verb == "put" and any(args[1].endswith(device) for device in COOLING_DEVICES):
                 verb = "cool"
             if verbs is not None and verb not in verbs:

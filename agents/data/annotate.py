@@ -13,7 +13,16 @@ from typing import Any
 
 from agents.data.collect import load_trajectories, record_key
 from sgd_gym.io import DataFileError, read_jsonl, write_jsonl
-from sgd_gym.subgoals import HEATING_DEVICES, WAIT_ACTION, Subgoal, SubgoalError, format_subgoal, match_action, parse_subgoal
+from sgd_gym.subgoals import (
+    HEATING_DEVICES,
+    WAIT_ACTION,
+    Subgoal,
+    SubgoalError,
+    escape,
+    format_subgoal,
+    match_action,
+    parse_subgoal,
+)
 
 METHODS = ("rules", "llm", "import")
 _HOP = re.compile(r"^(?:go to|teleport to) (.+)$")
@@ -67,7 +76,7 @@ def rules_segments(actions: list[str], max_steps: int = 10) -> list[dict[str, An
     segments: list[dict[str, Any]] = []
 
     def add(subgoal: Subgoal, start: int, end: int) -> None:
-        segments.append({"text": format_subgoal(subgoal), "start": start, "end": end})
+        segments.append({"text": format_subgoal(escape(subgoal)), "start": start, "end": end})
 
     i = 0
     while i < len(actions):

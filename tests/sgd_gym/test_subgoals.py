@@ -90,3 +90,19 @@ def test_house_map_matches_the_game():
                 assert current_room(look) == room
                 edges |= {tuple(sorted((room, other))) for other in re.findall(r"A door to the ([a-z ]+?) \(", look)}
             assert edges == set(DOORS)
+
+
+def test_names_with_parentheses_and_commas_round_trip_through_escaping():
+    from agents.data.annotate import rules_segments
+    from sgd_gym.subgoals import escape_name, expand, match_action, unescape_name
+
+    action = "pick up book (the foundations of the origin of species)"
+    subgoal = match_action(action)
+    assert str(subgoal) == "pick_up(book [the foundations of the origin of species])"
+    assert parse_subgoal(str(subgoal)) == subgoal and expand(subgoal) == [action]
+    assert unescape_name(escape_name("a (b, c)")) == "a (b, c)"
+    segments = rules_segments(["focus on x (y, z)", "look at x (y)", "look at x (y)", "frobnicate (it)"], 10)
+    assert [s["text"] for s in segments] == ["focus_on(x [y; z])", "watch(x [y], 2)", "act(frobnicate [it])"]
+    assert [a for s in segments for a in expand(parse_subgoal(s["text"]))] == [
+        "focus on x (y, z)", "look at x (y)", "look at x (y)", "frobnicate (it)",
+    ]  # fmt: skip
