@@ -148,9 +148,10 @@ def eval_command(args: argparse.Namespace) -> int:
                                 args.num_beams, cache)  # fmt: skip
     extra = {"parameters": agent_parameters(args.agent, args.checkpoint, args.planner, args.executor), "split": args.split,
              "seed": args.seed, "backend": args.backend}  # fmt: skip
-    summary = run_evaluation(factory, specs, args.out, args.agent, args.max_steps, args.patience, args.workers, extra,
+    name = args.name or args.agent
+    summary = run_evaluation(factory, specs, args.out, name, args.max_steps, args.patience, args.workers, extra,
                              backend=args.backend)  # fmt: skip
-    print(markdown_table({args.agent: summary}))
+    print(markdown_table({name: summary}))
     print(f"run folder: {args.out}")
     return 0
 
@@ -283,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes on this machine, or Ray actors (RAY_ADDRESS or a local instance; needs the ray extra)",
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="agent seed (default: 0)")
+    p.add_argument("--name", help="the run's name in tables and summary.json (default: the agent's), e.g. for ablations")
     p.add_argument("--out", required=True, help="run folder (resumed if it exists)")
     p.set_defaults(func=eval_command)
 
