@@ -67,7 +67,12 @@ def test_sgd_eval_runs_ppo_options_and_rejects_bad_checkpoints(trained, tmp_path
                "--variations", "1", "--max-steps", "10", "--name", "rl-over-options", "--out", str(run))  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["agent"] == "rl-over-options" and "| task | rl-over-options |" in done.stdout and summary["parameters"] > 0 and summary["llm_calls"] == 0
+    assert (
+        summary["agent"] == "rl-over-options"
+        and "| task | rl-over-options |" in done.stdout
+        and summary["parameters"] > 0
+        and summary["llm_calls"] == 0
+    )
     assert len(read_jsonl(run / "episodes.jsonl")) == 1
     done = sgd("eval", "--agent", "ppo", "--checkpoint", str(trained / "ppo-options"), "--out", str(tmp_path / "x"))
     assert done.returncode == 2 and "holds a 'ppo-options' model, not 'ppo'" in done.stderr
