@@ -25,8 +25,9 @@ class _Holder:
     """The body of each actor: a state built once, a function applied to it per item."""
 
     def __init__(self, setup: Callable[..., Any], setup_args: tuple, function: Callable[[Any, Any], Any]) -> None:
-        for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            os.environ.setdefault(variable, "1")  # one core per actor, as the worker processes
+        from sgd_gym.parallel import one_math_thread
+
+        one_math_thread()  # one core per actor, as the worker processes
         self.state = setup(*setup_args)
         self.function = function
 

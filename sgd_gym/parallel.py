@@ -13,11 +13,18 @@ Item = TypeVar("Item")
 _STATE: dict[str, Any] = {}
 
 
-def _init(setup: Callable[..., Any], args: tuple) -> None:
-    # The workers are the parallelism: one math thread each, or torch/BLAS threads of every worker
-    # and the JVMs fight over the cores (measured: a model agent ran ~10x slower with 2 workers).
+def one_math_thread() -> None:
+    """Limit torch/BLAS to one thread in this worker process (unless the user set the variables).
+
+    The workers are the parallelism: with several math threads per worker, the threads of every
+    worker and the JVMs fight over the cores (measured: a model agent ran ~10x slower with 2 workers).
+    """
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
+
+
+def _init(setup: Callable[..., Any], args: tuple) -> None:
+    one_math_thread()
     _STATE["worker"] = setup(*args)
 
 
