@@ -19,7 +19,9 @@ runs with ``-XX:hashCode=2`` (every identity hash is equal), which makes every l
 variation identical whatever ran before, at ~1.5x the cost of a JVM step. Separately, the very
 first load in a JVM draws differently from ScienceWorld's seeded random generator (one-time
 initialisation), so its gold path can differ from later loads; ``start()`` therefore primes each
-new JVM with one throwaway load.
+new JVM with one throwaway load. Last, the gold-path search caches room-to-room paths JVM-wide
+drawn for whichever variation came first (a worker that had run chemistry-mix gave "boil lead" a
+12-step detour through the foundry); ``load`` empties that cache before each gold-path load.
 
 The JVM also prints ~9 kB of debug text per step; we point ``System.out`` at a null stream
 before the simulator is created, so nothing is printed or piped. The heap is capped (default
@@ -108,8 +110,7 @@ class ScienceWorldBackend:
         self._process: subprocess.Popen | None = None
         self._server = None
         self._string_join = None
-        self._random = self._random_state = None
-        self._gold_tasks: set[str] = set()
+        self._random = self._random_state = self._gold_path_cache = None
         self._finalizer: weakref.finalize | None = None
 
     # ---------------------------------------------------------------- lifecycle
@@ -158,7 +159,8 @@ class ScienceWorldBackend:
         self._string_join = jvm.java.lang.String.join  # looked up once: each lookup is a round trip
         self._set_no_delay()
         self._random, self._random_state = self._global_random(jvm)
-        self._gold_tasks = set()
+        path_finder = getattr(getattr(jvm.scienceworld.goldagent, "PathFinder$"), "MODULE$")
+        self._gold_path_cache = path_finder.precomputedExhaustivePaths()
         self.load(_PRIMING_TASK, 0, "easy", gold_path=True)
         self.step("look around")
 
@@ -192,6 +194,7 @@ class ScienceWorldBackend:
         """Stop the JVM; safe to call any number of times."""
         gateway, process = self._gateway, self._process
         self._gateway = self._server = self._string_join = self._random = self._random_state = None
+        self._gold_path_cache = None
         self._process = None
         if process is not None:
             _kill(process, gateway)
@@ -224,16 +227,16 @@ class ScienceWorldBackend:
     def load(self, task: str, variation_id: int, simplifications: str, gold_path: bool = False) -> None:
         """Load a task variation (resets the game). Raises ``ValueError`` on a JVM-side error.
 
-        The first gold-path generation of a task in a JVM fills caches that shift later random draws,
-        so its path can differ from every later one; that first generation is done twice.
+        ScienceWorld's gold-path search draws a room-visiting order at random and caches it JVM-wide,
+        keyed only on the start room (``PathFinder.precomputedExhaustivePaths``), so a variation's
+        gold path depended on which variations the JVM had loaded before. The cache is emptied
+        before every gold-path load (~0.2 s more per load): the path is the variation's own.
         """
-        rounds = 2 if gold_path and task not in self._gold_tasks else 1
-        for _ in range(rounds):
-            message = self._call("load", task, int(variation_id), simplifications, bool(gold_path))
-            if message and message.startswith("ERROR"):
-                raise ValueError(message)
         if gold_path:
-            self._gold_tasks.add(task)
+            self._call("clear", target=self._gold_path_cache)
+        message = self._call("load", task, int(variation_id), simplifications, bool(gold_path))
+        if message and message.startswith("ERROR"):
+            raise ValueError(message)
 
     def step(self, action: str) -> StepResult:
         """Take one action; returns observation, raw score, completion flag and moves."""

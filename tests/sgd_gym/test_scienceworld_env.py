@@ -87,6 +87,21 @@ def test_episodes_and_gold_paths_do_not_depend_on_jvm_history():
         env.close()
 
 
+def test_gold_path_search_cache_does_not_leak_between_variations():
+    """ScienceWorld caches room-to-room search paths JVM-wide: after chemistry-mix, "boil lead" took a detour."""
+    fresh = gym.make("sgd_gym/ScienceWorld-v0", task="boil", split="test", variation=0)
+    used = gym.make("sgd_gym/ScienceWorld-v0", task="chemistry-mix", split="test")
+    try:
+        reference = fresh.reset(options={"gold_path": True})[1]["gold_path"]
+        for variation in range(4):
+            used.reset(options={"variation": variation, "gold_path": True})
+        _, info = used.reset(options={"task": "boil", "variation": 0, "gold_path": True})
+        assert info["gold_path"] == reference
+    finally:
+        fresh.close()
+        used.close()
+
+
 def test_listing_valid_actions_never_changes_the_episode():
     """Stock ScienceWorld draws object referents from the world's random generator; we do not."""
     actions = ["open door to outside", "go to outside"] + ["wait1"] * 6 + ["look around"]
