@@ -52,14 +52,14 @@ def measure(agent: str, tasks: list[str], variations: int, workers: list[int], r
 
 def markdown_section(result: dict[str, Any], command: str) -> str:
     """The RESULTS.md section."""
+    first = result["rows"][0]
     lines = [
-        "## Evaluation throughput (`benchmarks/eval_throughput.py`)",
+        f"## Evaluation throughput, `{result['agent']}` agent (`benchmarks/eval_throughput.py`)",
         "",
         f"- Command: `{command}`; machine: {machine_summary()}",
-        f"- `{result['agent']}` agent, test variations 0..{result['variations'] - 1} of {', '.join(result['tasks'])}; "
-        f"{result['max_steps']} steps; times include starting the workers (one JVM each), which dominates when episodes "
-        f"are short (here {result['rows'][0]['steps'] / max(result['rows'][0]['episodes'], 1):.0f} steps per episode on "
-        "average: most random episodes end early because the task fails).",
+        f"- Test variations 0..{result['variations'] - 1} of {', '.join(result['tasks'])}; {result['max_steps']} steps "
+        f"({first['steps'] / max(first['episodes'], 1):.0f} per episode on average); times include starting the "
+        "workers (one JVM each), which weighs most when episodes are short.",
         "",
         "| backend | workers | episodes | steps | seconds | episodes/min | vs 1 worker | same records |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--variations", type=int, default=3, help="test variations per task (default: 3)")
     parser.add_argument("--workers", type=_workers, default=[1, 2], help="worker counts to compare (default: 1,2)")
     parser.add_argument("--ray", action="store_true", help="also run on Ray actors (needs the ray extra)")
-    parser.add_argument("--out", type=Path, default=Path("runs/bench"), help="folder for eval_throughput.json")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench"), help="folder for eval_throughput[_AGENT].json")
     parser.add_argument("--results-md", default="benchmarks/RESULTS.md", help="markdown file to update ('' to skip)")
     return parser
 
@@ -112,9 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = measure(args.agent, args.tasks, args.variations, args.workers, args.ray)
     command = " ".join(["python -m benchmarks.eval_throughput", *argv]).strip()
     section = markdown_section(result, command)
-    atomic_write_text(args.out / "eval_throughput.json", json.dumps(result, indent=2) + "\n")
+    name = "eval_throughput" if args.agent == "random" else f"eval_throughput_{args.agent}"
+    atomic_write_text(args.out / f"{name}.json", json.dumps(result, indent=2) + "\n")
     if args.results_md:
-        update_section(args.results_md, "eval_throughput", section)
+        update_section(args.results_md, name, section)
     print(section)
     return 0
 
