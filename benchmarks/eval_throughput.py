@@ -1,6 +1,7 @@
 """Evaluation throughput: protocol episodes per minute with 1 and 2 workers (and Ray actors when installed).
 
 python -m benchmarks.eval_throughput [--agent random] [--tasks ...] [--variations 3] [--workers 1,2] [--ray]
+python -m benchmarks.eval_throughput --agent flat --checkpoint CKPT   (model agents: their checkpoints as in sgd eval)
 
 Every configuration plays the same episode list (seeded), so their records must agree; the table
 says whether they did. Times include starting the workers (one JVM each) and loading the agent, as a
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.evaluate import evaluate, make_agent, plan_episodes
+from benchmarks.evaluate import check_agent_arguments, evaluate, make_agent, plan_episodes
 from benchmarks.report import machine_summary, update_section
 from sgd_gym.io import atomic_write_text
 from sgd_gym.tasks import resolve_tasks
@@ -30,10 +31,17 @@ def _comparable(records: list[dict]) -> list[tuple]:
     return [(r["task"], r["variation"], r["score"], tuple(r["actions"])) for r in records]
 
 
-def measure(agent: str, tasks: list[str], variations: int, workers: list[int], ray: bool, max_steps: int = 100) -> dict:
-    """Episodes per minute for each worker count (and Ray), with the records' agreement."""
+AGENT_CHOICES = ("random", "oracle", "flat", "hierarchical", "ppo", "ppo-options")
+
+
+def measure(agent: str, tasks: list[str], variations: int, workers: list[int], ray: bool, max_steps: int = 100,
+            **checkpoints: str | None) -> dict:  # fmt: skip
+    """Episodes per minute for each worker count (and Ray), with the records' agreement.
+
+    ``checkpoints``: ``checkpoint``, ``planner``, ``executor`` of model agents, as ``make_agent`` takes them.
+    """
     specs = plan_episodes(tasks, "test", variations)
-    factory = functools.partial(make_agent, agent, seed=0)
+    factory = functools.partial(make_agent, agent, seed=0, **checkpoints)
     configs = [("processes", count) for count in workers] + ([("ray", max(workers))] if ray else [])
     rows, reference = [], None
     for backend, count in configs:
@@ -92,7 +100,10 @@ def _tasks(value: str) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     """The benchmark's flags."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.eval_throughput", description=__doc__.splitlines()[0])
-    parser.add_argument("--agent", choices=("random", "oracle"), default="random", help="agent (default: random)")
+    parser.add_argument("--agent", choices=AGENT_CHOICES, default="random", help="agent (default: random)")
+    parser.add_argument("--checkpoint", help="model folder of flat, ppo, ppo-options")
+    parser.add_argument("--planner", help="planner model folder of hierarchical")
+    parser.add_argument("--executor", help="executor model folder of hierarchical (or 'scripted')")
     parser.add_argument("--tasks", type=_tasks, default=resolve_tasks(DEFAULT_TASKS), help=f"tasks (default: {DEFAULT_TASKS})")
     parser.add_argument("--variations", type=int, default=3, help="test variations per task (default: 3)")
     parser.add_argument("--workers", type=_workers, default=[1, 2], help="worker counts to compare (default: 1,2)")
@@ -109,7 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.variations < 1:
         parser.error(f"argument --variations: expected a positive integer, got {args.variations!r}")
-    result = measure(args.agent, args.tasks, args.variations, args.workers, args.ray)
+    checkpoints = {"checkpoint": args.checkpoint, "planner": args.planner, "executor": args.executor}
+    try:
+        check_agent_arguments(args.agent, **checkpoints)
+    except (ValueError, OSError) as error:
+        parser.error(str(error))
+    result = measure(args.agent, args.tasks, args.variations, args.workers, args.ray, **checkpoints)
     command = " ".join(["python -m benchmarks.eval_throughput", *argv]).strip()
     section = markdown_section(result, command)
     name = "eval_throughput" if args.agent == "random" else f"eval_throughput_{args.agent}"

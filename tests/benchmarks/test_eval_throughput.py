@@ -27,3 +27,17 @@ def test_bad_worker_counts_fail_before_work(capsys):
     with pytest.raises(SystemExit):
         eval_throughput.main(["--workers", "0,2"])
     assert "expected comma-separated positive worker counts, got '0,2'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--agent", "flat"], "--agent flat needs --checkpoint CKPT"),
+        (["--agent", "hierarchical", "--planner", "no/such/planner", "--executor", "scripted"], "no/such/planner"),
+    ],
+)
+def test_model_agent_without_usable_checkpoint_fails_before_work(argv, message, capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        eval_throughput.main([*argv, "--out", str(tmp_path), "--results-md", ""])
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
