@@ -177,6 +177,14 @@ def evaluate(
 
 
 # ------------------------------------------------------------------ summaries
+LOOP_WINDOW = 10
+
+
+def ends_in_loop(actions: list[str], window: int = LOOP_WINDOW) -> bool:
+    """Whether the last ``window`` actions cycle through at most two commands (e.g. go to A, go to B, ...)."""
+    return len(actions) >= window and len(set(actions[-window:])) <= 2
+
+
 def summarize(records: list[dict]) -> dict:
     """Overall, per-task and per-length-group scores of a list of episode records."""
     per_task: dict[str, list[float]] = {}
@@ -195,6 +203,7 @@ def summarize(records: list[dict]) -> dict:
         "mean_steps": sum(r["steps"] for r in records) / len(records) if records else 0.0,
         "wall_time": sum(r["wall_time"] for r in records),
         "errors": sum(r["error"] is not None for r in records),
+        "looping_episodes": sum(r["score"] < 100 and ends_in_loop(r["actions"]) for r in records),
         "llm_calls": sum(r.get("llm_calls", 0) for r in records),
         "llm_tokens": sum(r.get("llm_tokens", 0) for r in records),
     }
@@ -219,6 +228,7 @@ def markdown_table(summaries: dict[str, dict]) -> str:
         ("tasks solved", "tasks_solved", "{:d}"),
         ("episodes", "episodes", "{:d}"),
         ("mean steps", "mean_steps", "{:.1f}"),
+        (f"unsolved, ending in a loop (last {LOOP_WINDOW} actions: <= 2 commands)", "looping_episodes", "{:d}"),
         ("wall time (s, summed)", "wall_time", "{:.0f}"),
         ("parameters", "parameters", "{:,}"),
         ("LLM calls", "llm_calls", "{:d}"),
