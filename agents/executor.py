@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.data.datasets import State, build_context
-from agents.grounding import ground_candidates
+from agents.grounding import cycle_action, ground_candidates
 from sgd_gym.subgoals import END_SG
 
 
@@ -100,11 +100,14 @@ class LearnedExecutor(ContextExecutor):
     Args:
         policy: a ``Seq2SeqPolicy`` trained on executor examples.
         num_beams: beam width (1 = greedy).
+        avoid_cycles: pass over the candidate that would repeat a cycle of the last steps
+            (``agents.grounding.cycle_action``) when another beam candidate is valid.
     """
 
-    def __init__(self, policy: Any, num_beams: int = 3, max_tokens: int | None = None) -> None:
+    def __init__(self, policy: Any, num_beams: int = 3, max_tokens: int | None = None, avoid_cycles: bool = False) -> None:
         self.policy = policy
         self.num_beams = num_beams
+        self.avoid_cycles = avoid_cycles
         self.max_tokens = max_tokens or getattr(policy, "max_source_tokens", 512)
         self.reset("")
 
@@ -124,8 +127,9 @@ class LearnedExecutor(ContextExecutor):
         if candidates[0][0] == END_SG and self.steps > 0:  # every annotated sub-goal takes at least one action
             self._close("done")
             return END_SG
+        avoid = cycle_action(state.history) if self.avoid_cycles else None
         action = ground_candidates(
-            [c for c in candidates if c[0] != END_SG] or [("look around", 0.0)], info.get("valid_actions") or []
+            [c for c in candidates if c[0] != END_SG] or [("look around", 0.0)], info.get("valid_actions") or [], avoid
         )
         self._pending, self.steps = action, self.steps + 1
         return action

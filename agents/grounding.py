@@ -7,16 +7,35 @@ from collections.abc import Sequence
 from sgd_gym.grounding import ground_action
 
 
-def ground_candidates(candidates: Sequence[tuple[str, float]], valid_actions: Sequence[str]) -> str:
+def cycle_action(history: Sequence[tuple[str, str]], periods: Sequence[int] = (1, 2)) -> str | None:
+    """The action that would go round a cycle again, or None.
+
+    ``history`` holds (action, observation) pairs, oldest first. A cycle is the last ``p`` steps
+    repeating the ``p`` before them, actions and observations alike (``go to hallway``, ``go to
+    workshop``, ``go to hallway``, ``go to workshop`` with the same texts back): its next action is
+    ``history[-p]``'s. Repeating an action whose observation changes (a heating loop) is no cycle.
+    """
+    for period in periods:
+        if len(history) >= 2 * period and list(history[-period:]) == list(history[-2 * period : -period]):
+            return history[-period][0]
+    return None
+
+
+def ground_candidates(candidates: Sequence[tuple[str, float]], valid_actions: Sequence[str], avoid: str | None = None) -> str:
     """Pick the action to send from generated candidates (best first).
 
     Exact: the best candidate when it is valid; else the best-scoring candidate inside the valid set;
     else the valid action most similar to the best candidate (rapidfuzz). Always a valid action when
-    ``valid_actions`` is not empty; the best candidate itself otherwise.
+    ``valid_actions`` is not empty; the best candidate itself otherwise. ``avoid`` (e.g. the
+    ``cycle_action`` of the history) is passed over for the next valid candidate when there is one.
     """
     if not candidates:
         raise ValueError("no candidates to ground")
     valid = set(valid_actions)
+    if avoid is not None:
+        for text, _ in candidates:
+            if text in valid and text != avoid:
+                return text
     for text, _ in candidates:
         if text in valid:
             return text

@@ -45,11 +45,19 @@ class HierarchicalAgent:
         self.reset("")
 
     @classmethod
-    def from_pretrained(cls, planner_path: str, executor_path: str, **kwargs: Any) -> HierarchicalAgent:
-        """Load planner and executor checkpoint folders (``executor_path="scripted"``: the scripted executor)."""
+    def from_pretrained(
+        cls, planner_path: str, executor_path: str, avoid_cycles: bool = False, **kwargs: Any
+    ) -> HierarchicalAgent:
+        """Load planner and executor checkpoint folders (``executor_path="scripted"``: the scripted executor).
+
+        ``avoid_cycles`` is the learned executor's (see ``LearnedExecutor``).
+        """
         from agents.models import Seq2SeqPolicy
 
-        executor = ScriptedContextExecutor() if executor_path == "scripted" else LearnedExecutor.from_pretrained(executor_path)
+        if executor_path == "scripted":
+            executor = ScriptedContextExecutor()
+        else:
+            executor = LearnedExecutor.from_pretrained(executor_path, avoid_cycles=avoid_cycles)
         return cls(Seq2SeqPolicy.load(planner_path), executor, **kwargs)
 
     def reset(self, task_description: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.data.datasets import State, build_context
-from agents.grounding import ground_candidates
+from agents.grounding import cycle_action, ground_candidates
 
 
 class FlatBCAgent:
@@ -16,13 +16,15 @@ class FlatBCAgent:
     Args:
         policy: a ``Seq2SeqPolicy`` trained on flat examples.
         num_beams: beam width (1 = greedy).
+        avoid_cycles: pass over the candidate that would repeat a cycle of the last steps
+            (``agents.grounding.cycle_action``) when another beam candidate is valid.
     """
 
     needs_valid_actions = True
     needs_gold_path = False
 
-    def __init__(self, policy: Any, num_beams: int = 3) -> None:
-        self.policy, self.num_beams = policy, num_beams
+    def __init__(self, policy: Any, num_beams: int = 3, avoid_cycles: bool = False) -> None:
+        self.policy, self.num_beams, self.avoid_cycles = policy, num_beams, avoid_cycles
         self.max_tokens = getattr(policy, "max_source_tokens", 512)
         self.reset("")
 
@@ -45,5 +47,6 @@ class FlatBCAgent:
             self.state.advance(self._last, obs, info.get("score", 0))
         source = build_context(self.state, max_tokens=self.max_tokens)
         candidates = self.policy.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]
-        self._last = ground_candidates(candidates, info.get("valid_actions") or [])
+        avoid = cycle_action(self.state.history) if self.avoid_cycles else None
+        self._last = ground_candidates(candidates, info.get("valid_actions") or [], avoid)
         return self._last

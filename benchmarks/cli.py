@@ -145,9 +145,9 @@ def eval_command(args: argparse.Namespace) -> int:
     specs = plan_episodes(args.tasks, args.split, args.variations)
     cache = args.llm_cache or str(Path(args.out) / "llm_cache")
     factory = functools.partial(make_agent, args.agent, args.checkpoint, args.planner, args.executor, args.seed, args.replan,
-                                args.num_beams, cache)  # fmt: skip
+                                args.num_beams, cache, args.avoid_cycles)  # fmt: skip
     extra = {"parameters": agent_parameters(args.agent, args.checkpoint, args.planner, args.executor), "split": args.split,
-             "seed": args.seed, "backend": args.backend}  # fmt: skip
+             "seed": args.seed, "backend": args.backend, "avoid_cycles": args.avoid_cycles}  # fmt: skip
     name = args.name or args.agent
     summary = run_evaluation(factory, specs, args.out, name, args.max_steps, args.patience, args.workers, extra,
                              backend=args.backend)  # fmt: skip
@@ -271,6 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--replan", choices=("boundary", "every-step"), default="boundary", help="hierarchical re-planning (default: boundary)"
     )
     p.add_argument("--num-beams", type=_positive, default=3, help="beam width of model agents (default: 3)")
+    p.add_argument(
+        "--avoid-cycles", action="store_true",
+        help="flat, hierarchical: pass over an action that repeats a cycle of the last steps (same actions, same texts back)",
+    )  # fmt: skip
     p.add_argument("--llm-cache", help="llm: folder of cached answers (default: RUN/llm_cache); endpoint from $SGD_LLM_*")
     add_tasks(p)
     p.set_defaults(tasks=resolve_tasks("all"))

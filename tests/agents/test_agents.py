@@ -7,7 +7,7 @@ import pytest
 
 from agents.data.datasets import build_data
 from agents.executor import LearnedExecutor
-from agents.grounding import ground_candidates
+from agents.grounding import cycle_action, ground_candidates
 from agents.hierarchical import HierarchicalAgent
 from agents.models import Seq2SeqPolicy
 from agents.train import train
@@ -38,6 +38,31 @@ def test_grounding_always_returns_a_valid_action():
     assert ground_candidates([("zzzz", -0.1)], []) == "zzzz"
     with pytest.raises(ValueError, match="no candidates"):
         ground_candidates([], valid)
+
+
+def test_cycles_are_found_and_passed_over():
+    hall, shop = ("go to hallway", "You move to the hallway."), ("go to workshop", "You move to the workshop.")
+    assert cycle_action([hall, shop, hall, shop]) == "go to hallway"  # period 2: next would be hallway again
+    assert cycle_action([shop, ("look around", "A room."), ("look around", "A room.")]) == "look around"  # period 1
+    heating = [("examine water", "a substance called water (20 C)"), ("examine water", "a substance called water (30 C)")]
+    assert cycle_action(heating) is None  # same action, new text: no cycle
+    assert cycle_action([hall, shop, hall]) is None and cycle_action([]) is None
+    valid = ["go to hallway", "go to kitchen", "look around"]
+    candidates = [("go to hallway", -0.1), ("go to garden", -0.2), ("go to kitchen", -0.3)]
+    assert ground_candidates(candidates, valid, avoid="go to hallway") == "go to kitchen"
+    assert ground_candidates(candidates[:2], valid, avoid="go to hallway") == "go to hallway"  # no other valid one
+    assert ground_candidates(candidates, valid, avoid=None) == "go to hallway"
+
+
+def test_agents_take_the_cycle_option_by_name(policies, tmp_path):
+    from benchmarks.evaluate import make_agent
+
+    for kind in ("planner", "executor", "flat"):
+        policies[kind].save(tmp_path / kind)
+    flat = make_agent("flat", str(tmp_path / "flat"), avoid_cycles=True)
+    hierarchical = make_agent("hierarchical", None, str(tmp_path / "planner"), str(tmp_path / "executor"), avoid_cycles=True)
+    assert flat.avoid_cycles and hierarchical.executor.avoid_cycles
+    assert not make_agent("flat", str(tmp_path / "flat")).avoid_cycles
 
 
 def test_hierarchical_agent_finishes_an_episode_within_budget(policies):
