@@ -27,15 +27,13 @@ def ground_candidates(candidates: Sequence[tuple[str, float]], valid_actions: Se
     Exact: the best candidate when it is valid; else the best-scoring candidate inside the valid set;
     else the valid action most similar to the best candidate (rapidfuzz). Always a valid action when
     ``valid_actions`` is not empty; the best candidate itself otherwise. ``avoid`` (e.g. the
-    ``cycle_action`` of the history) is passed over for the next valid candidate when there is one.
+    ``cycle_action`` of the history) is taken out of the valid actions when others remain.
     """
     if not candidates:
         raise ValueError("no candidates to ground")
+    if avoid is not None and any(action != avoid for action in valid_actions):
+        valid_actions = [action for action in valid_actions if action != avoid]
     valid = set(valid_actions)
-    if avoid is not None:
-        for text, _ in candidates:
-            if text in valid and text != avoid:
-                return text
     for text, _ in candidates:
         if text in valid:
             return text

@@ -50,7 +50,8 @@ def test_cycles_are_found_and_passed_over():
     valid = ["go to hallway", "go to kitchen", "look around"]
     candidates = [("go to hallway", -0.1), ("go to garden", -0.2), ("go to kitchen", -0.3)]
     assert ground_candidates(candidates, valid, avoid="go to hallway") == "go to kitchen"
-    assert ground_candidates(candidates[:2], valid, avoid="go to hallway") == "go to hallway"  # no other valid one
+    assert ground_candidates(candidates[:2], valid, avoid="go to hallway") == "go to kitchen"  # the closest other one
+    assert ground_candidates(candidates, ["go to hallway"], avoid="go to hallway") == "go to hallway"  # nothing else
     assert ground_candidates(candidates, valid, avoid=None) == "go to hallway"
 
 
