@@ -27,12 +27,16 @@ def ground_candidates(candidates: Sequence[tuple[str, float]], valid_actions: Se
     Exact: the best candidate when it is valid; else the best-scoring candidate inside the valid set;
     else the valid action most similar to the best candidate (rapidfuzz). Always a valid action when
     ``valid_actions`` is not empty; the best candidate itself otherwise. ``avoid`` (e.g. the
-    ``cycle_action`` of the history) is taken out of the valid actions when others remain.
+    ``cycle_action`` of the history) is taken out of the valid actions when others remain; the
+    action chosen instead is never a ``focus on`` that no candidate asked for (a wrong focus ends
+    the episode).
     """
     if not candidates:
         raise ValueError("no candidates to ground")
-    if avoid is not None and any(action != avoid for action in valid_actions):
-        valid_actions = [action for action in valid_actions if action != avoid]
+    if avoid is not None:
+        asked = {text for text, _ in candidates}
+        others = [a for a in valid_actions if a != avoid and (not a.startswith("focus on") or a in asked)]
+        valid_actions = others or valid_actions
     valid = set(valid_actions)
     for text, _ in candidates:
         if text in valid:

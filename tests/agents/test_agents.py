@@ -52,6 +52,10 @@ def test_cycles_are_found_and_passed_over():
     assert ground_candidates(candidates, valid, avoid="go to hallway") == "go to kitchen"
     assert ground_candidates(candidates[:2], valid, avoid="go to hallway") == "go to kitchen"  # the closest other one
     assert ground_candidates(candidates, ["go to hallway"], avoid="go to hallway") == "go to hallway"  # nothing else
+    focus = ["go to hallway", "focus on hallway", "look around"]
+    assert ground_candidates([("go to hallway", -0.1)], focus, avoid="go to hallway") == "look around"  # never a new focus
+    asked = [("go to hallway", -0.1), ("focus on hallway", -0.2)]
+    assert ground_candidates(asked, focus, avoid="go to hallway") == "focus on hallway"  # unless a candidate asked
     assert ground_candidates(candidates, valid, avoid=None) == "go to hallway"
 
 
