@@ -100,8 +100,8 @@ class LearnedExecutor(ContextExecutor):
     Args:
         policy: a ``Seq2SeqPolicy`` trained on executor examples.
         num_beams: beam width (1 = greedy).
-        avoid_cycles: pass over the candidate that would repeat a cycle of the last steps
-            (``agents.grounding.cycle_action``) when another beam candidate is valid.
+        avoid_cycles: never send the action that would repeat a cycle of the last steps when
+            another is valid (``agents.grounding.cycle_action`` and ``ground_candidates``).
     """
 
     def __init__(self, policy: Any, num_beams: int = 3, max_tokens: int | None = None, avoid_cycles: bool = False) -> None:

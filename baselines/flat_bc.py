@@ -16,8 +16,8 @@ class FlatBCAgent:
     Args:
         policy: a ``Seq2SeqPolicy`` trained on flat examples.
         num_beams: beam width (1 = greedy).
-        avoid_cycles: pass over the candidate that would repeat a cycle of the last steps
-            (``agents.grounding.cycle_action``) when another beam candidate is valid.
+        avoid_cycles: never send the action that would repeat a cycle of the last steps when
+            another is valid (``agents.grounding.cycle_action`` and ``ground_candidates``).
     """
 
     needs_valid_actions = True
