@@ -94,7 +94,7 @@ _TABLE = [
     ("5-2", "grow-fruit", 62, 31, 33, 63),
     ("6-1", "chemistry-mix", 16, 8, 8, 25),
     ("6-2", "chemistry-mix-paint-secondary-color", 18, 9, 9, 21),
-    ("6-3", "chemistry-mix-paint-tertiary-color", 18, 9, 9, 29),
+    ("6-3", "chemistry-mix-paint-tertiary-color", 18, 9, 9, 30),
     ("7-1", "lifespan-longest-lived", 62, 31, 32, 6),
     ("7-2", "lifespan-shortest-lived", 62, 31, 32, 6),
     ("7-3", "lifespan-longest-lived-then-shortest-lived", 62, 31, 32, 7),
