@@ -107,6 +107,6 @@ def test_reproduce_needs_a_config_and_rejects_bad_values(tmp_path):
     assert not (tmp_path / "o").exists()
     from benchmarks.quickstart import RecipeConfig
 
-    for shipped in ("cpu-tiny.yaml", "paper.yaml"):
+    for shipped in ("cpu-tiny.yaml", "gpu-tiny.yaml", "paper.yaml"):
         config = RecipeConfig.load(Path(__file__).parents[2] / "configs" / shipped)
         assert len(config.tasks) == 30 and config.train_variations is None and config.test_variations == 10
