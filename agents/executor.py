@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.data.datasets import State, build_context
-from agents.grounding import cycle_action, ground_candidates
+from agents.grounding import choose_action
 from sgd_gym.subgoals import END_SG
 
 
@@ -102,12 +102,21 @@ class LearnedExecutor(ContextExecutor):
         num_beams: beam width (1 = greedy).
         avoid_cycles: never send the action that would repeat a cycle of the last steps when
             another is valid (``agents.grounding.cycle_action`` and ``ground_candidates``).
+        safe_focus: never send a ``focus on`` twice, nor one that fuzzy grounding alone proposes
+            (``agents.grounding.choose_action``).
     """
 
-    def __init__(self, policy: Any, num_beams: int = 3, max_tokens: int | None = None, avoid_cycles: bool = False) -> None:
+    def __init__(
+        self,
+        policy: Any,
+        num_beams: int = 3,
+        max_tokens: int | None = None,
+        avoid_cycles: bool = False,
+        safe_focus: bool = False,
+    ) -> None:
         self.policy = policy
         self.num_beams = num_beams
-        self.avoid_cycles = avoid_cycles
+        self.avoid_cycles, self.safe_focus = avoid_cycles, safe_focus
         self.max_tokens = max_tokens or getattr(policy, "max_source_tokens", 512)
         self.reset("")
 
@@ -127,9 +136,12 @@ class LearnedExecutor(ContextExecutor):
         if candidates[0][0] == END_SG and self.steps > 0:  # every annotated sub-goal takes at least one action
             self._close("done")
             return END_SG
-        avoid = cycle_action(state.history) if self.avoid_cycles else None
-        action = ground_candidates(
-            [c for c in candidates if c[0] != END_SG] or [("look around", 0.0)], info.get("valid_actions") or [], avoid
+        action = choose_action(
+            [c for c in candidates if c[0] != END_SG] or [("look around", 0.0)],
+            info.get("valid_actions") or [],
+            state.history,
+            self.avoid_cycles,
+            self.safe_focus,
         )
         self._pending, self.steps = action, self.steps + 1
         return action

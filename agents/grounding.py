@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sgd_gym.grounding import ground_action
+
+FOCUS = "focus on "
 
 
 def cycle_action(history: Sequence[tuple[str, str]], periods: Sequence[int] = (1, 2)) -> str | None:
@@ -21,25 +23,57 @@ def cycle_action(history: Sequence[tuple[str, str]], periods: Sequence[int] = (1
     return None
 
 
-def ground_candidates(candidates: Sequence[tuple[str, float]], valid_actions: Sequence[str], avoid: str | None = None) -> str:
+def sent_focus(history: Sequence[tuple[str, str]]) -> set[str]:
+    """The ``focus on`` actions of ``history`` ((action, observation) pairs): gold paths never send one twice."""
+    return {action for action, _ in history if action.startswith(FOCUS)}
+
+
+def ground_candidates(
+    candidates: Sequence[tuple[str, float]],
+    valid_actions: Sequence[str],
+    avoid: str | Collection[str] | None = None,
+    safe_focus: bool = False,
+) -> str:
     """Pick the action to send from generated candidates (best first).
 
     Exact: the best candidate when it is valid; else the best-scoring candidate inside the valid set;
     else the valid action most similar to the best candidate (rapidfuzz). Always a valid action when
-    ``valid_actions`` is not empty; the best candidate itself otherwise. ``avoid`` (e.g. the
-    ``cycle_action`` of the history) is taken out of the valid actions when others remain; the
-    action chosen instead is never a ``focus on`` that no candidate asked for (a wrong focus ends
-    the episode).
+    ``valid_actions`` is not empty; the best candidate itself otherwise. ``avoid`` (an action or
+    several, e.g. the ``cycle_action`` of the history) is taken out of the valid actions when others
+    remain; the action chosen instead is never a ``focus on`` that no candidate asked for (a wrong
+    focus ends the episode). ``safe_focus``: the fuzzy match never lands on a ``focus on`` either, so
+    a focus is sent only when a candidate names it exactly.
     """
     if not candidates:
         raise ValueError("no candidates to ground")
-    if avoid is not None:
-        asked = {text for text, _ in candidates}
-        others = [a for a in valid_actions if a != avoid and (not a.startswith("focus on") or a in asked)]
+    avoided = {avoid} if isinstance(avoid, str) else set(avoid or ())
+    asked = {text for text, _ in candidates}
+    if avoided:
+        others = [a for a in valid_actions if a not in avoided and (not a.startswith(FOCUS) or a in asked)]
         valid_actions = others or valid_actions
     valid = set(valid_actions)
     for text, _ in candidates:
         if text in valid:
             return text
-    grounded = ground_action(candidates[0][0], valid_actions)
+    pool = [a for a in valid_actions if not a.startswith(FOCUS)] if safe_focus else valid_actions
+    grounded = ground_action(candidates[0][0], pool or valid_actions)
     return grounded if grounded is not None else candidates[0][0]
+
+
+def choose_action(
+    candidates: Sequence[tuple[str, float]],
+    valid_actions: Sequence[str],
+    history: Sequence[tuple[str, str]],
+    avoid_cycles: bool = False,
+    safe_focus: bool = False,
+) -> str:
+    """``ground_candidates`` with the inference guards of a model agent.
+
+    ``avoid_cycles``: pass over the ``cycle_action`` of ``history``. ``safe_focus``: never send a
+    ``focus on`` again (``sent_focus``), nor one that only fuzzy matching proposes.
+    """
+    avoid = set(sent_focus(history)) if safe_focus else set()
+    cycle = cycle_action(history) if avoid_cycles else None
+    if cycle is not None:
+        avoid.add(cycle)
+    return ground_candidates(candidates, valid_actions, avoid, safe_focus)

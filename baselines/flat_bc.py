@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.data.datasets import State, build_context
-from agents.grounding import cycle_action, ground_candidates
+from agents.grounding import choose_action
 
 
 class FlatBCAgent:
@@ -18,13 +18,15 @@ class FlatBCAgent:
         num_beams: beam width (1 = greedy).
         avoid_cycles: never send the action that would repeat a cycle of the last steps when
             another is valid (``agents.grounding.cycle_action`` and ``ground_candidates``).
+        safe_focus: never send a ``focus on`` twice, nor one that fuzzy grounding alone proposes
+            (``agents.grounding.choose_action``).
     """
 
     needs_valid_actions = True
     needs_gold_path = False
 
-    def __init__(self, policy: Any, num_beams: int = 3, avoid_cycles: bool = False) -> None:
-        self.policy, self.num_beams, self.avoid_cycles = policy, num_beams, avoid_cycles
+    def __init__(self, policy: Any, num_beams: int = 3, avoid_cycles: bool = False, safe_focus: bool = False) -> None:
+        self.policy, self.num_beams, self.avoid_cycles, self.safe_focus = policy, num_beams, avoid_cycles, safe_focus
         self.max_tokens = getattr(policy, "max_source_tokens", 512)
         self.reset("")
 
@@ -47,6 +49,6 @@ class FlatBCAgent:
             self.state.advance(self._last, obs, info.get("score", 0))
         source = build_context(self.state, max_tokens=self.max_tokens)
         candidates = self.policy.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]
-        avoid = cycle_action(self.state.history) if self.avoid_cycles else None
-        self._last = ground_candidates(candidates, info.get("valid_actions") or [], avoid)
+        valid = info.get("valid_actions") or []
+        self._last = choose_action(candidates, valid, self.state.history, self.avoid_cycles, self.safe_focus)
         return self._last

@@ -145,9 +145,10 @@ def eval_command(args: argparse.Namespace) -> int:
     specs = plan_episodes(args.tasks, args.split, args.variations)
     cache = args.llm_cache or str(Path(args.out) / "llm_cache")
     factory = functools.partial(make_agent, args.agent, args.checkpoint, args.planner, args.executor, args.seed, args.replan,
-                                args.num_beams, cache, args.avoid_cycles)  # fmt: skip
+                                args.num_beams, cache, args.avoid_cycles, args.safe_focus)  # fmt: skip
     extra = {"parameters": agent_parameters(args.agent, args.checkpoint, args.planner, args.executor), "split": args.split,
-             "seed": args.seed, "backend": args.backend, "avoid_cycles": args.avoid_cycles}  # fmt: skip
+             "seed": args.seed, "backend": args.backend, "avoid_cycles": args.avoid_cycles,
+             "safe_focus": args.safe_focus}  # fmt: skip
     name = args.name or args.agent
     summary = run_evaluation(factory, specs, args.out, name, args.max_steps, args.patience, args.workers, extra,
                              backend=args.backend)  # fmt: skip
@@ -274,6 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--avoid-cycles", action="store_true",
         help="flat, hierarchical: pass over an action that repeats a cycle of the last steps (same actions, same texts back)",
+    )  # fmt: skip
+    p.add_argument(
+        "--safe-focus", action="store_true",
+        help="flat, hierarchical: send a 'focus on' only when the model names it exactly, and never twice",
     )  # fmt: skip
     p.add_argument("--llm-cache", help="llm: folder of cached answers (default: RUN/llm_cache); endpoint from $SGD_LLM_*")
     add_tasks(p)

@@ -7,7 +7,7 @@ import pytest
 
 from agents.data.datasets import build_data
 from agents.executor import LearnedExecutor
-from agents.grounding import cycle_action, ground_candidates
+from agents.grounding import choose_action, cycle_action, ground_candidates, sent_focus
 from agents.hierarchical import HierarchicalAgent
 from agents.models import Seq2SeqPolicy
 from agents.train import train
@@ -59,15 +59,35 @@ def test_cycles_are_found_and_passed_over():
     assert ground_candidates(candidates, valid, avoid=None) == "go to hallway"
 
 
+def test_safe_focus_sends_only_a_named_focus_and_never_twice():
+    valid = ["focus on hallway", "focus on thermometer", "go to hallway", "look around"]
+    misspelt = [("focus on thermometr", -0.1)]
+    assert ground_candidates(misspelt, valid) == "focus on thermometer"  # the default guesses the focus target
+    assert not ground_candidates(misspelt, valid, safe_focus=True).startswith("focus on")
+    assert choose_action([("focus on thermometer", -0.1)], valid, [], safe_focus=True) == "focus on thermometer"  # named
+    history = [("pick up thermometer", "You move the thermometer to the inventory."),
+               ("focus on thermometer", "You focus on the thermometer.")]  # fmt: skip
+    assert sent_focus(history) == {"focus on thermometer"}
+    again = [("focus on thermometer", -0.1), ("look around", -0.2)]
+    assert choose_action(again, valid, history) == "focus on thermometer"
+    assert choose_action(again, valid, history, safe_focus=True) == "look around"
+    only = [("focus on thermometer", -0.1)]
+    assert not choose_action(only, valid, history, safe_focus=True).startswith("focus on")  # nor a new guessed one
+    loop = [("go to hallway", "You move to the hallway."), ("look around", "A hallway.")] * 2
+    assert choose_action([("go to hallway", -0.1), ("look around", -0.2)], valid, loop, avoid_cycles=True) == "look around"
+
+
 def test_agents_take_the_cycle_option_by_name(policies, tmp_path):
     from benchmarks.evaluate import make_agent
 
     for kind in ("planner", "executor", "flat"):
         policies[kind].save(tmp_path / kind)
-    flat = make_agent("flat", str(tmp_path / "flat"), avoid_cycles=True)
-    hierarchical = make_agent("hierarchical", None, str(tmp_path / "planner"), str(tmp_path / "executor"), avoid_cycles=True)
-    assert flat.avoid_cycles and hierarchical.executor.avoid_cycles
-    assert not make_agent("flat", str(tmp_path / "flat")).avoid_cycles
+    flat = make_agent("flat", str(tmp_path / "flat"), avoid_cycles=True, safe_focus=True)
+    hierarchical = make_agent("hierarchical", None, str(tmp_path / "planner"), str(tmp_path / "executor"), avoid_cycles=True,
+                              safe_focus=True)  # fmt: skip
+    assert flat.avoid_cycles and hierarchical.executor.avoid_cycles and flat.safe_focus and hierarchical.executor.safe_focus
+    default = make_agent("flat", str(tmp_path / "flat"))
+    assert not default.avoid_cycles and not default.safe_focus
 
 
 def test_hierarchical_agent_finishes_an_episode_within_budget(policies):
