@@ -204,6 +204,7 @@ def summarize(records: list[dict]) -> dict:
         "wall_time": sum(r["wall_time"] for r in records),
         "errors": sum(r["error"] is not None for r in records),
         "looping_episodes": sum(r["score"] < 100 and ends_in_loop(r["actions"]) for r in records),
+        "failed_episodes": sum(bool(r.get("failed")) for r in records),
         "llm_calls": sum(r.get("llm_calls", 0) for r in records),
         "llm_tokens": sum(r.get("llm_tokens", 0) for r in records),
     }
@@ -229,6 +230,7 @@ def markdown_table(summaries: dict[str, dict]) -> str:
         ("episodes", "episodes", "{:d}"),
         ("mean steps", "mean_steps", "{:.1f}"),
         (f"unsolved, ending in a loop (last {LOOP_WINDOW} actions: <= 2 commands)", "looping_episodes", "{:d}"),
+        ("failed (the game ended the episode, e.g. a wrong focus)", "failed_episodes", "{:d}"),
         ("wall time (s, summed)", "wall_time", "{:.0f}"),
         ("parameters", "parameters", "{:,}"),
         ("LLM calls", "llm_calls", "{:d}"),

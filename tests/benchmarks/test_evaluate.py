@@ -63,16 +63,20 @@ def test_summary_and_table_are_consistent():
     assert "| find-living-thing | 100.0 |" in table and "**overall**" in table
 
 
-def test_episodes_ending_in_a_loop_are_counted():
-    def record(actions, score):
-        return {"task": "boil", "score": score, "actions": actions, "steps": len(actions), "wall_time": 1.0, "error": None}
+def test_episodes_ending_in_a_loop_or_failed_are_counted():
+    def record(actions, score, failed=False):
+        return {"task": "boil", "score": score, "actions": actions, "steps": len(actions), "wall_time": 1.0, "error": None,
+                "failed": failed}  # fmt: skip
 
     back_and_forth = ["look around"] + ["go to hallway", "go to workshop"] * 5
     varied = [f"focus on thing {i}" for i in range(12)]
     records = [record(back_and_forth, 3.0), record(back_and_forth, 100.0), record(varied, 3.0), record(back_and_forth[:9], 0.0)]
+    records.append(record(["focus on air"], 0.0, failed=True))
     summary = summarize(records)
-    assert summary["looping_episodes"] == 1  # the solved one, the varied one and the short one do not count
-    assert "| unsolved, ending in a loop" in markdown_table({"agent": summary})
+    assert summary["looping_episodes"] == 1  # the solved one, the varied one and the short ones do not count
+    assert summary["failed_episodes"] == 1
+    table = markdown_table({"agent": summary})
+    assert "| unsolved, ending in a loop" in table and "| failed (the game ended the episode, e.g. a wrong focus) | 1 |" in table
 
 
 def test_run_folder_outputs_and_resume(tmp_path):
