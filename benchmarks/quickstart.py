@@ -34,6 +34,7 @@ RECIPE_AGENTS = ("hierarchical", "flat", "random", "oracle", "ppo", "ppo-options
 ABLATIONS = {
     "hierarchical-every-step": {"replan": "every-step"},
     "hierarchical-scripted-executor": {"executor": "scripted"},
+    "hierarchical-safe-focus": {"safe_focus": True},
 }
 RESULT_FILES = ("summary.json", "episodes.jsonl", "table.md", "scores.csv")
 
@@ -156,9 +157,9 @@ def agent_factories(config: RecipeConfig, ckpt: Path) -> dict[str, functools.par
     }
     chosen = {name: factories[name] for name in config.agents}
     for name in config.ablations:
-        change = {"replan": config.replan, "executor": executor, **ABLATIONS[name]}
+        change = {"replan": config.replan, "executor": executor, "safe_focus": False, **ABLATIONS[name]}
         chosen[name] = functools.partial(make_agent, "hierarchical", None, planner, change["executor"], seed, change["replan"],
-                                         beams)  # fmt: skip
+                                         beams, safe_focus=change["safe_focus"])  # fmt: skip
     return chosen
 
 

@@ -110,3 +110,16 @@ def test_reproduce_needs_a_config_and_rejects_bad_values(tmp_path):
     for shipped in ("cpu-tiny.yaml", "gpu-tiny.yaml", "paper.yaml"):
         config = RecipeConfig.load(Path(__file__).parents[2] / "configs" / shipped)
         assert len(config.tasks) == 30 and config.train_variations is None and config.test_variations == 10
+
+
+def test_ablations_change_only_their_setting(tmp_path):
+    from benchmarks.quickstart import ABLATIONS, RecipeConfig, agent_factories
+
+    config = RecipeConfig.load(None, agents=["hierarchical"], ablations=sorted(ABLATIONS))
+    factories = agent_factories(config, tmp_path)
+    base = factories["hierarchical"]
+    assert base.args[3] == str(tmp_path / "executor") and base.args[5] == "boundary" and not base.keywords
+    assert factories["hierarchical-every-step"].args[5] == "every-step"
+    assert factories["hierarchical-scripted-executor"].args[3] == "scripted"
+    assert factories["hierarchical-safe-focus"].keywords == {"safe_focus": True}
+    assert factories["hierarchical-safe-focus"].args == base.args
