@@ -72,7 +72,7 @@ def choose_action(
     ``avoid_cycles``: pass over the ``cycle_action`` of ``history``. ``safe_focus``: never send a
     ``focus on`` again (``sent_focus``), nor one that only fuzzy matching proposes.
     """
-    avoid = set(sent_focus(history)) if safe_focus else set()
+    avoid = sent_focus(history) if safe_focus else set()
     cycle = cycle_action(history) if avoid_cycles else None
     if cycle is not None:
         avoid.add(cycle)
