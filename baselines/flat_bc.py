@@ -16,10 +16,7 @@ class FlatBCAgent:
     Args:
         policy: a ``Seq2SeqPolicy`` trained on flat examples.
         num_beams: beam width (1 = greedy).
-        avoid_cycles: never send the action that would repeat a cycle of the last steps when
-            another is valid (``agents.grounding.cycle_action`` and ``ground_candidates``).
-        safe_focus: never send a ``focus on`` twice, nor one that fuzzy grounding alone proposes
-            (``agents.grounding.choose_action``).
+        avoid_cycles, safe_focus: the inference guards of ``agents.grounding.choose_action`` (off by default).
     """
 
     needs_valid_actions = True
