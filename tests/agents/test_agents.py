@@ -77,7 +77,7 @@ def test_safe_focus_sends_only_a_named_focus_and_never_twice():
     assert choose_action([("go to hallway", -0.1), ("look around", -0.2)], valid, loop, avoid_cycles=True) == "look around"
 
 
-def test_agents_take_the_cycle_option_by_name(policies, tmp_path):
+def test_agents_take_the_guard_options_by_name(policies, tmp_path):
     from benchmarks.evaluate import make_agent
 
     for kind in ("planner", "executor", "flat"):
