@@ -51,6 +51,7 @@ from agents.models import KINDS, PRESETS, Seq2SeqPolicy, build_model, count_para
 from sgd_gym.io import DataFileError, atomic_write_text, iter_jsonl
 
 SUMMARY_FILE = "train_summary.json"
+PRECISIONS = ("fp32", "bf16")
 CLOCK_FILE = "wall_clock.json"  # in each checkpoint: training seconds spent so far, so a time budget spans resumed runs
 
 
@@ -156,8 +157,10 @@ def finished(checkpoint: str, examples: int, args: Seq2SeqTrainingArguments, clo
     return steps >= planned or (clock.max_seconds is not None and clock.spent_before >= clock.max_seconds)
 
 
-def check_arguments(kind: str, preset: str, init: str | None, **numbers: float | None) -> None:
-    """Raise ``ValueError`` for an unknown kind or preset or a number out of range, before any work."""
+def check_arguments(kind: str, preset: str, init: str | None, precision: str = "fp32", **numbers: float | None) -> None:
+    """Raise ``ValueError`` for an unknown kind, preset or precision or a number out of range, before any work."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}, expected one of {list(PRECISIONS)}")
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}, expected one of {list(KINDS)}")
     if init is None and preset not in PRESETS:
@@ -189,6 +192,7 @@ def train(
     max_target_tokens: int = 32,
     vocab_size: int = 4000,
     num_workers: int = 0,
+    precision: str = "fp32",
     resume: bool = True,
     progress: bool = True,
     config_overrides: dict[str, Any] | None = None,
@@ -212,6 +216,7 @@ def train(
         max_target_tokens: targets are cut to this many tokens; also the generation length of the saved policy.
         vocab_size: the domain tokenizer's vocabulary size.
         num_workers: data loader worker processes.
+        precision: ``fp32``, or ``bf16`` for bfloat16 mixed precision (fp32 master weights; faster on GPUs that have it).
         resume: continue from the last checkpoint in ``out/checkpoints``; ``False`` deletes them and starts over.
         progress: show progress bars.
         config_overrides: ``T5Config`` fields replacing the preset's.
@@ -225,6 +230,7 @@ def train(
         kind,
         preset,
         init,
+        precision,
         max_steps=max_steps,
         max_minutes=max_minutes,
         epochs=epochs,
@@ -268,6 +274,7 @@ def train(
         data_seed=seed,
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=num_workers,
+        bf16=precision == "bf16",
     )
 
     with args.main_process_first(local=False, desc="tokenizer"):  # one process trains the tokenizer, the others load it
@@ -329,7 +336,8 @@ def train(
     }
     if args.process_index == 0:
         metadata = {**summary, "preset": None if init else preset, "init": init, "data": str(data), "seed": seed}
-        metadata |= {"learning_rate": learning_rate, "batch_size": batch_size, "training_seconds": round(clock.spent(), 3)}
+        metadata |= {"learning_rate": learning_rate, "batch_size": batch_size, "precision": precision}
+        metadata["training_seconds"] = round(clock.spent(), 3)
         Seq2SeqPolicy(
             model,
             tokenizer,
@@ -388,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         "--vocab-size", type=_number(int, 259, False), default=4000, help="domain tokenizer vocabulary (default: 4000)"
     )
     parser.add_argument("--num-workers", type=_number(int, 0, False), default=0, help="data loader processes (default: 0)")
+    parser.add_argument(
+        "--precision", choices=PRECISIONS, default="fp32", help="fp32, or bf16 mixed precision on a GPU (default: fp32)"
+    )
     parser.add_argument("--no-resume", dest="resume", action="store_false", help="delete old checkpoints in OUT and start over")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
     options = vars(parser.parse_args(argv))

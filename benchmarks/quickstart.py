@@ -55,6 +55,7 @@ class RecipeConfig:
     epochs: float = 10  # used when neither a step nor a minute budget is set
     batch_size: int = 16
     learning_rate: float = 1e-3
+    precision: str = "fp32"  # or bf16 (mixed precision, for GPUs)
     models: dict[str, dict[str, Any]] | None = None  # per-model overrides of MODEL_KEYS (the paper's lrs/epochs)
     eval_steps: int = 50
     max_source_tokens: int = 256
@@ -104,6 +105,10 @@ class RecipeConfig:
         for name in self.agents:
             if name not in RECIPE_AGENTS:
                 raise ValueError(f"unknown agent {name!r} in agents: expected some of {list(RECIPE_AGENTS)}")
+        from agents.train import PRECISIONS
+
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}: expected one of {list(PRECISIONS)}")
         if self.replan not in ("boundary", "every-step"):
             raise ValueError(f"unknown replan {self.replan!r}: expected 'boundary' or 'every-step'")
         for name in self.ablations:
@@ -202,7 +207,7 @@ def run_recipe(config: RecipeConfig) -> dict[str, dict]:
                 max_minutes=settings["minutes"], epochs=settings["epochs"], learning_rate=settings["learning_rate"],
                 batch_size=settings["batch_size"], seed=config.seed, eval_steps=config.eval_steps, progress=True,
                 max_source_tokens=config.max_source_tokens, max_target_tokens=config.max_target_tokens,
-                config_overrides=config.config_overrides,
+                config_overrides=config.config_overrides, precision=config.precision,
             ),
         )  # fmt: skip
     specs = plan_episodes(config.tasks, "test", config.test_variations)

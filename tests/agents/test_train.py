@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from agents.models import PRESETS, Seq2SeqPolicy
@@ -101,6 +102,7 @@ def test_bad_arguments_are_rejected_before_reading_data(tmp_path):
         ({"max_steps": -1}, "max_steps must be positive"),
         ({"max_minutes": 0}, "max_minutes must be positive"),
         ({"num_workers": -1}, "num_workers must be at least 0"),
+        ({"precision": "fp8"}, r"unknown precision 'fp8', expected one of \['fp32', 'bf16'\]"),
     ]:
         with pytest.raises(ValueError, match=message):
             train(**{"kind": "executor", "data": tmp_path / "missing", "out": tmp_path / "out", **arguments})
@@ -126,6 +128,7 @@ def test_missing_or_corrupt_data_names_the_file(data, tmp_path):
         ["planner", "--max-steps", "-3"],
         ["planner", "--max-minutes", "0"],
         ["planner", "--learning-rate", "fast"],
+        ["planner", "--precision", "fp16"],
     ],
 )
 def test_cli_rejects_bad_values(options, tmp_path, capsys):
@@ -138,6 +141,8 @@ def test_cli_rejects_bad_values(options, tmp_path, capsys):
 def test_cli_trains(data, tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(PRESETS, "micro", MICRO)
     argv = ["executor", "--data", str(data), "--out", str(tmp_path), "--preset", "micro", "--max-steps", "2", "--no-progress"]
-    assert main(argv) == 0
+    assert main([*argv, "--precision", "bf16"]) == 0
     summary = json.loads((tmp_path / "train_summary.json").read_text())
     assert summary["steps"] == 2 and json.dumps(summary, indent=2) in capsys.readouterr().out
+    policy = Seq2SeqPolicy.load(tmp_path)
+    assert policy.metadata["precision"] == "bf16" and policy.model.dtype == torch.float32  # fp32 master weights saved

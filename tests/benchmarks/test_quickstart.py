@@ -98,6 +98,7 @@ def test_reproduce_needs_a_config_and_rejects_bad_values(tmp_path):
         ("ablations: [no-planner]\n", "unknown ablation 'no-planner'"),
         ("models: {planner: {lr: 0.1}}\n", "unknown setting(s) ['lr'] for models.planner"),
         ("replan: sometimes\n", "unknown replan 'sometimes'"),
+        ("precision: fp8\n", "unknown precision 'fp8'"),
     ):
         path = tmp_path / "bad.yaml"
         path.write_text(text)
@@ -107,7 +108,7 @@ def test_reproduce_needs_a_config_and_rejects_bad_values(tmp_path):
     assert not (tmp_path / "o").exists()
     from benchmarks.quickstart import RecipeConfig
 
-    for shipped in ("cpu-tiny.yaml", "gpu-tiny.yaml", "paper.yaml"):
+    for shipped in ("cpu-tiny.yaml", "gpu-tiny.yaml", "gpu-tiny-bf16.yaml", "paper.yaml"):
         config = RecipeConfig.load(Path(__file__).parents[2] / "configs" / shipped)
         assert len(config.tasks) == 30 and config.train_variations is None and config.test_variations == 10
 
