@@ -30,11 +30,12 @@ QUICK_TASKS = (
 MODEL_KINDS = ("planner", "executor", "flat")
 MODEL_KEYS = ("learning_rate", "epochs", "max_steps", "minutes", "batch_size")
 RECIPE_AGENTS = ("hierarchical", "flat", "random", "oracle", "ppo", "ppo-options")
-# Ablations: named variants of the hierarchical agent (same checkpoints, another setting).
+# Ablations: named variants of the hierarchical (default) or flat agent (same checkpoints, another setting).
 ABLATIONS = {
     "hierarchical-every-step": {"replan": "every-step"},
     "hierarchical-scripted-executor": {"executor": "scripted"},
     "hierarchical-safe-focus": {"safe_focus": True},
+    "flat-safe-focus": {"agent": "flat", "safe_focus": True},
 }
 RESULT_FILES = ("summary.json", "episodes.jsonl", "table.md", "scores.csv")
 
@@ -162,9 +163,12 @@ def agent_factories(config: RecipeConfig, ckpt: Path) -> dict[str, functools.par
     }
     chosen = {name: factories[name] for name in config.agents}
     for name in config.ablations:
-        change = {"replan": config.replan, "executor": executor, "safe_focus": False, **ABLATIONS[name]}
-        chosen[name] = functools.partial(make_agent, "hierarchical", None, planner, change["executor"], seed, change["replan"],
-                                         beams, safe_focus=change["safe_focus"])  # fmt: skip
+        change = {"agent": "hierarchical", "replan": config.replan, "executor": executor, "safe_focus": False,
+                  **ABLATIONS[name]}  # fmt: skip
+        base = factories[change["agent"]]
+        if change["agent"] == "hierarchical":
+            base = functools.partial(make_agent, "hierarchical", None, planner, change["executor"], seed, change["replan"], beams)
+        chosen[name] = functools.partial(base, safe_focus=change["safe_focus"])
     return chosen
 
 

@@ -124,3 +124,5 @@ def test_ablations_change_only_their_setting(tmp_path):
     assert factories["hierarchical-scripted-executor"].args[3] == "scripted"
     assert factories["hierarchical-safe-focus"].keywords == {"safe_focus": True}
     assert factories["hierarchical-safe-focus"].args == base.args
+    flat = factories["flat-safe-focus"]  # a flat ablation needs no flat row in agents
+    assert flat.args[:2] == ("flat", str(tmp_path / "flat")) and flat.keywords == {"safe_focus": True}
