@@ -165,8 +165,9 @@ def agent_factories(config: RecipeConfig, ckpt: Path) -> dict[str, functools.par
     for name in config.ablations:
         change = {"agent": "hierarchical", "replan": config.replan, "executor": executor, "safe_focus": False,
                   **ABLATIONS[name]}  # fmt: skip
-        base = factories[change["agent"]]
-        if change["agent"] == "hierarchical":
+        if change["agent"] == "flat":
+            base = factories["flat"]
+        else:
             base = functools.partial(make_agent, "hierarchical", None, planner, change["executor"], seed, change["replan"], beams)
         chosen[name] = functools.partial(base, safe_focus=change["safe_focus"])
     return chosen
