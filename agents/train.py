@@ -336,8 +336,12 @@ def train(
     }
     if args.process_index == 0:
         metadata = {**summary, "preset": None if init else preset, "init": init, "data": str(data), "seed": seed}
-        metadata |= {"learning_rate": learning_rate, "batch_size": batch_size, "precision": precision}
-        metadata["training_seconds"] = round(clock.spent(), 3)
+        metadata |= {
+            "learning_rate": learning_rate,
+            "batch_size": batch_size,
+            "precision": precision,
+            "training_seconds": round(clock.spent(), 3),
+        }
         Seq2SeqPolicy(
             model,
             tokenizer,
