@@ -37,8 +37,9 @@ import subprocess
 import weakref
 from dataclasses import dataclass
 
+import psutil
 from py4j.java_gateway import GatewayParameters, JavaGateway, launch_gateway
-from py4j.protocol import Py4JError, Py4JNetworkError
+from py4j.protocol import Py4JError, Py4JJavaError, Py4JNetworkError
 
 # py4j logs every failed connection attempt at ERROR level; a dead JVM is reported by BackendError instead.
 logging.getLogger("py4j").setLevel(logging.CRITICAL)
@@ -71,6 +72,21 @@ class StepResult:
     score: int
     completed: bool
     moves: int
+
+
+def _running(process: subprocess.Popen) -> bool:
+    """Whether ``process`` still runs.
+
+    ``Popen.poll()`` alone is not enough: py4j's ProcessConsumer thread sits in ``process.wait()``
+    holding the Popen's wait lock, and while it does, ``poll()`` answers ``None`` for a process
+    that has already been killed. The process table is asked as well.
+    """
+    if process.poll() is not None:
+        return False
+    try:
+        return psutil.Process(process.pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _kill(process: subprocess.Popen, gateway: JavaGateway | None = None) -> None:
@@ -117,7 +133,7 @@ class ScienceWorldBackend:
     @property
     def alive(self) -> bool:
         """Whether the JVM process is running."""
-        return self._process is not None and self._process.poll() is None
+        return self._process is not None and _running(self._process)
 
     @property
     def pid(self) -> int | None:
@@ -205,7 +221,8 @@ class ScienceWorldBackend:
     # ---------------------------------------------------------------- calls
     def _call(self, method: str, *args, target=None):
         """Call a method of the simulator (or of ``target``), turning a dead JVM into a clear BackendError."""
-        if self._server is None or not self.alive:
+        # poll() is the cheap check on this hot path; a death it misses shows up as a failed call below
+        if self._server is None or self._process.poll() is not None:
             code = None if self._process is None else self._process.poll()
             raise BackendError(
                 "the ScienceWorld JVM is not running"
@@ -214,10 +231,15 @@ class ScienceWorldBackend:
             )
         try:
             return getattr(self._server if target is None else target, method)(*args)
-        except Py4JNetworkError as error:
-            raise BackendError(
-                f"the ScienceWorld JVM stopped answering during {method}(); call env.reset() to restart it"
-            ) from error
+        except Py4JJavaError:
+            raise  # an exception thrown inside the simulator: the JVM is fine
+        except Py4JError as error:
+            # py4j reports a failed retry on a dead connection as a bare Py4JError, not a network error
+            if isinstance(error, Py4JNetworkError) or not _running(self._process):
+                raise BackendError(
+                    f"the ScienceWorld JVM stopped answering during {method}(); call env.reset() to restart it"
+                ) from error
+            raise
 
     def _join(self, java_list) -> list[str]:
         """Bring a java List<String> over in one round trip by joining it on the JVM side."""
