@@ -165,6 +165,15 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_command(args: argparse.Namespace) -> int:
+    """Whether a re-run repeats a run's episodes; exit status 1 on any difference."""
+    from benchmarks.report import check_replay, replay_check_text
+
+    result = check_replay(args.reference, args.replay, args.out)
+    print(replay_check_text(result))
+    return 0 if not result["differences"] else 1
+
+
 def quickstart_command(args: argparse.Namespace) -> int:
     """The main job (``quickstart``) or the full recipe (``reproduce``): every stage, ending in a score table."""
     from benchmarks.quickstart import RecipeConfig, run_recipe
@@ -301,6 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", help="run folders of sgd eval")
     p.add_argument("--out", help="folder for comparison.md and comparison.png")
     p.set_defaults(func=report_command)
+
+    p = commands.add_parser("check", help="whether a re-run (sgd eval) repeats a run's episodes exactly; exit 1 if not")
+    p.add_argument("reference", help="run folder of sgd eval, e.g. benchmarks/results/flat")
+    p.add_argument("replay", help="run folder of the re-run (any subset of the reference's episodes)")
+    p.add_argument("--out", help="folder for replay_check.json")
+    p.set_defaults(func=check_command)
 
     p = commands.add_parser("quickstart", help="the main job: collect, annotate, train tiny models, evaluate, print the table")
     p.add_argument("--config", help="YAML file overriding the defaults of benchmarks.quickstart.QuickstartConfig")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -40,3 +41,44 @@ def test_eval_rejects_bad_agent_and_missing_checkpoint_before_any_episode(tmp_pa
     done = sgd("eval", "--agent", "flat", "--checkpoint", str(tmp_path / "nothing"), "--out", str(tmp_path / "r"))
     assert done.returncode == 2 and str(tmp_path / "nothing") in done.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_check_says_whether_a_rerun_repeats_every_episode(tmp_path):
+    """Two seeded runs of one agent: identical; one changed action: found, with the step where they part."""
+    runs = []
+    for name, variations in (("first", "2"), ("again", "1")):
+        out = tmp_path / name
+        done = sgd("eval", "--agent", "random", "--tasks", "find-non-living-thing", "--variations", variations,
+                   "--max-steps", "12", "--out", str(out))  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        runs.append(out)
+    done = sgd("check", str(runs[0]), str(runs[1]), "--out", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("1/1 episodes identical") and "1 only in" in done.stdout
+    assert json.loads((tmp_path / "replay_check.json").read_text())["identical"] == 1
+
+    episodes = runs[1] / "episodes.jsonl"
+    record = json.loads(episodes.read_text())
+    record["actions"][3] = "look around" if record["actions"][3] != "look around" else "inventory"
+    episodes.write_text(json.dumps(record) + "\n")
+    done = sgd("check", str(runs[0]), str(runs[1]))
+    assert done.returncode == 1
+    assert "0/1 episodes identical" in done.stdout
+    assert "find-non-living-thing test variation 0: actions differ" in done.stdout and "part at step 3" in done.stdout
+
+
+def test_check_rejects_what_it_cannot_compare(tmp_path):
+    done = sgd("check", str(tmp_path / "nothing"), str(tmp_path))
+    assert done.returncode == 1 and f"{tmp_path / 'nothing' / 'episodes.jsonl'}: no such file" in done.stderr
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "episodes.jsonl").write_text('{"task": "boil", "split": "test", "variation": 0}\n')
+    (tmp_path / "b" / "episodes.jsonl").write_text('{"task": "boil", "split": "dev", "variation": 0}\n')
+    done = sgd("check", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert done.returncode == 1 and "no episode (task, split, variation) in common" in done.stderr
+    (tmp_path / "b" / "episodes.jsonl").write_text('{"task": "boil", "variation": 0}\n')
+    done = sgd("check", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert done.returncode == 1 and "episode 1 has no 'split' field" in done.stderr
+    (tmp_path / "b" / "episodes.jsonl").write_text("{not json\n")
+    done = sgd("check", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert done.returncode == 1 and "episodes.jsonl:1: not valid JSON" in done.stderr
