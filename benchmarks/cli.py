@@ -130,6 +130,7 @@ def eval_command(args: argparse.Namespace) -> int:
     """Evaluate an agent under the protocol into a run folder."""
     from benchmarks.evaluate import (
         agent_parameters,
+        agent_settings,
         check_agent_arguments,
         make_agent,
         markdown_table,
@@ -148,7 +149,7 @@ def eval_command(args: argparse.Namespace) -> int:
                                 args.num_beams, cache, args.avoid_cycles, args.safe_focus)  # fmt: skip
     extra = {"parameters": agent_parameters(args.agent, args.checkpoint, args.planner, args.executor), "split": args.split,
              "seed": args.seed, "backend": args.backend, "avoid_cycles": args.avoid_cycles,
-             "safe_focus": args.safe_focus}  # fmt: skip
+             "safe_focus": args.safe_focus, "agent_settings": agent_settings(factory)}  # fmt: skip
     name = args.name or args.agent
     summary = run_evaluation(factory, specs, args.out, name, args.max_steps, args.patience, args.workers, extra,
                              backend=args.backend)  # fmt: skip

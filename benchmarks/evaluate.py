@@ -9,6 +9,8 @@ over tasks. Every episode has its own seed (derived from the task and variation)
 
 from __future__ import annotations
 
+import functools
+import inspect
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -315,6 +317,18 @@ def check_agent_arguments(name: str, checkpoint: str | None, planner: str | None
             from agents.models import Seq2SeqPolicy
 
             Seq2SeqPolicy.load(paths[flag])  # raises CheckpointError naming what is wrong
+
+
+def agent_settings(factory: Callable[[], Any]) -> dict[str, Any]:
+    """Every ``make_agent`` argument of an agent factory, defaults included (``{}`` for other factories).
+
+    Written to a run's ``summary.json``, so that a row says which checkpoints and inference settings made it.
+    """
+    if not isinstance(factory, functools.partial) or factory.func is not make_agent:
+        return {}
+    bound = inspect.signature(make_agent).bind(*factory.args, **factory.keywords)
+    bound.apply_defaults()
+    return dict(bound.arguments)
 
 
 def agent_parameters(name: str, checkpoint: str | None, planner: str | None, executor: str | None) -> int:

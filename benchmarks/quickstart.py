@@ -179,7 +179,7 @@ def run_recipe(config: RecipeConfig) -> dict[str, dict]:
     from agents.data.collect import collect
     from agents.data.datasets import build_data
     from agents.train import train
-    from benchmarks.evaluate import agent_parameters, plan_episodes, run_evaluation
+    from benchmarks.evaluate import agent_parameters, agent_settings, plan_episodes, run_evaluation
     from benchmarks.report import compare_runs
 
     out = Path(config.out)
@@ -226,7 +226,8 @@ def run_recipe(config: RecipeConfig) -> dict[str, dict]:
                 train_ppo, ppo_settings, ckpt / name, timesteps=config.ppo_timesteps, max_minutes=config.ppo_minutes,
                 envs=config.workers, seed=config.seed))  # fmt: skip
         kind, checkpoint, planner, executor = (list(factory.args) + [None] * 4)[:4]
-        extra = {"parameters": agent_parameters(kind, checkpoint, planner, executor), "seed": config.seed}
+        extra = {"parameters": agent_parameters(kind, checkpoint, planner, executor), "seed": config.seed,
+                 "agent_settings": agent_settings(factory)}  # fmt: skip
         summaries[name] = run_evaluation(factory, specs, runs / name, name, config.eval_max_steps, config.eval_patience,
                                          config.workers, extra)  # fmt: skip
         if config.results:

@@ -52,6 +52,8 @@ def test_check_says_whether_a_rerun_repeats_every_episode(tmp_path):
                    "--max-steps", "12", "--out", str(out))  # fmt: skip
         assert done.returncode == 0, done.stderr
         runs.append(out)
+    settings = json.loads((runs[0] / "summary.json").read_text())["agent_settings"]
+    assert settings["name"] == "random" and settings["seed"] == 0 and settings["num_beams"] == 3
     done = sgd("check", str(runs[0]), str(runs[1]), "--out", str(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("1/1 episodes identical") and "1 only in" in done.stdout

@@ -7,7 +7,7 @@ import functools
 import pytest
 
 from baselines import OracleAgent, RandomAgent
-from benchmarks.evaluate import evaluate, markdown_table, plan_episodes, summarize
+from benchmarks.evaluate import agent_settings, evaluate, make_agent, markdown_table, plan_episodes, summarize
 
 
 class ExplodingAgent:
@@ -95,3 +95,13 @@ def test_run_folder_outputs_and_resume(tmp_path):
     assert again[:3] == first  # not played again (same wall times)
     assert summary["episodes"] == 4 and len((tmp_path / "scores.csv").read_text().splitlines()) == 5
     assert summary["per_task"]["power-component"] == pytest.approx((again[2]["score"] + again[3]["score"]) / 2)
+
+
+def test_agent_settings_names_every_argument_of_the_factory():
+    factory = functools.partial(make_agent, "flat", "ckpt/flat", safe_focus=True)
+    settings = agent_settings(factory)
+    assert settings["name"] == "flat" and settings["checkpoint"] == "ckpt/flat" and settings["safe_focus"] is True
+    assert settings["num_beams"] == 3 and settings["replan"] == "boundary"  # defaults are written out too
+    nested = functools.partial(factory, avoid_cycles=True)  # an ablation built on a base factory
+    assert agent_settings(nested)["avoid_cycles"] is True and agent_settings(nested)["checkpoint"] == "ckpt/flat"
+    assert agent_settings(lambda: None) == {}

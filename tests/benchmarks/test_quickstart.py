@@ -87,6 +87,9 @@ def test_reproduce_runs_ppo_rows_ablations_and_publishes_results(tmp_path):
             assert (tmp_path / "results" / run / name).stat().st_size > 0
     ablation = json.loads((tmp_path / "results" / "hierarchical-scripted-executor" / "summary.json").read_text())
     assert ablation["agent"] == "hierarchical-scripted-executor" and 0 < ablation["parameters"] < planner["parameters"] * 2
+    settings = ablation["agent_settings"]  # which models and inference settings made the row
+    assert settings["name"] == "hierarchical" and settings["executor"] == "scripted" and settings["num_beams"] == 1
+    assert settings["planner"] == str(out / "checkpoints" / "planner")
 
 
 def test_reproduce_needs_a_config_and_rejects_bad_values(tmp_path):
