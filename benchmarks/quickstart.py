@@ -225,9 +225,9 @@ def run_recipe(config: RecipeConfig) -> dict[str, dict]:
             _stage(f"train {name}", stages / f"train-{name}.json", functools.partial(
                 train_ppo, ppo_settings, ckpt / name, timesteps=config.ppo_timesteps, max_minutes=config.ppo_minutes,
                 envs=config.workers, seed=config.seed))  # fmt: skip
-        kind, checkpoint, planner, executor = (list(factory.args) + [None] * 4)[:4]
-        extra = {"parameters": agent_parameters(kind, checkpoint, planner, executor), "seed": config.seed,
-                 "agent_settings": agent_settings(factory)}  # fmt: skip
+        settings = agent_settings(factory)
+        parameters = agent_parameters(settings["name"], settings["checkpoint"], settings["planner"], settings["executor"])
+        extra = {"parameters": parameters, "seed": config.seed, "agent_settings": settings}
         summaries[name] = run_evaluation(factory, specs, runs / name, name, config.eval_max_steps, config.eval_patience,
                                          config.workers, extra)  # fmt: skip
         if config.results:
