@@ -1,0 +1,161 @@
+"""Where the distilled models err on held-out gold contexts: exact match by kind of target, END_SG precision / recall.
+
+python -m benchmarks.dev_errors --data data/full --checkpoints runs/gpu-tiny-bf16/checkpoints
+
+Each model generates for every example of ``examples/KIND.SPLIT.jsonl`` (gold contexts, not its own
+rollouts) with the agents' beam; the best candidate is compared with the target. Targets are grouped by
+what they ask for: the sub-goal verb for the planner (``navigate_to``, ``focus_on``, ...), the action's
+sub-goal verb for the executor and the flat model (``focus on x`` -> ``focus_on``; ``go to x`` -> ``go``)
+and ``END_SG``. Results go to a JSON file and a marked section of RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.report import machine_summary, update_section
+from sgd_gym.io import DataFileError, atomic_write_text, read_jsonl
+from sgd_gym.subgoals import END_SG, SubgoalError, match_action, parse_subgoal
+
+KINDS = ("planner", "executor", "flat")
+UNPARSED = "(not a sub-goal)"
+
+
+def target_kind(kind: str, text: str) -> str:
+    """The group of a target (or prediction) of model ``kind``: END_SG, a sub-goal verb or an action's verb."""
+    if text == END_SG:
+        return END_SG
+    if kind == "planner":
+        try:
+            return parse_subgoal(text).verb
+        except SubgoalError:
+            return UNPARSED
+    matched = match_action(text)
+    return matched.verb if matched is not None else (text.split() or ["(empty)"])[0]
+
+
+def score_predictions(kind: str, targets: Sequence[str], predictions: Sequence[str]) -> dict[str, Any]:
+    """Exact match overall and by target group, END_SG precision and recall, and malformed sub-goals (planner)."""
+    if len(targets) != len(predictions):
+        raise ValueError(f"{len(targets)} targets but {len(predictions)} predictions")
+    groups: dict[str, Counter] = {}
+    for target, prediction in zip(targets, predictions):
+        group = groups.setdefault(target_kind(kind, target), Counter())
+        group["examples"] += 1
+        group["exact"] += target == prediction
+        group["same_group"] += target_kind(kind, prediction) == target_kind(kind, target)
+    ends_predicted = sum(p == END_SG for p in predictions)
+    ends_right = sum(p == t == END_SG for t, p in zip(targets, predictions))
+    ends_targeted = sum(t == END_SG for t in targets)
+    return {
+        "examples": len(targets),
+        "exact": sum(t == p for t, p in zip(targets, predictions)) / max(1, len(targets)),
+        "end_sg_precision": ends_right / ends_predicted if ends_predicted else None,
+        "end_sg_recall": ends_right / ends_targeted if ends_targeted else None,
+        "not_a_subgoal": sum(target_kind(kind, p) == UNPARSED for p in predictions) / max(1, len(targets))
+        if kind == "planner"
+        else None,
+        "groups": {
+            name: {
+                "examples": c["examples"],
+                "exact": c["exact"] / c["examples"],
+                "same_group": c["same_group"] / c["examples"],
+            }
+            for name, c in sorted(groups.items(), key=lambda item: -item[1]["examples"])
+        },
+    }
+
+
+def measure(
+    data: str | Path,
+    checkpoints: str | Path,
+    kinds: Sequence[str] = KINDS,
+    split: str = "dev",
+    num_beams: int = 3,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Generate for each model's examples of ``split`` and score the best candidates (see ``score_predictions``)."""
+    from agents.models import Seq2SeqPolicy
+
+    result: dict[str, Any] = {"split": split, "num_beams": num_beams, "models": {}}
+    for kind in kinds:
+        if kind not in KINDS:
+            raise ValueError(f"unknown model kind {kind!r}: expected some of {list(KINDS)}")
+        path = Path(data) / "examples" / f"{kind}.{split}.jsonl"
+        records = read_jsonl(path)[:limit]
+        if not records:
+            raise DataFileError(f"{path}: no examples")
+        if any("source" not in r or "target" not in r for r in records):
+            raise DataFileError(f"{path}: every example needs a 'source' and a 'target'")
+        policy = Seq2SeqPolicy.load(Path(checkpoints) / kind)
+        candidates = policy.generate([r["source"] for r in records], num_beams=num_beams, num_return_sequences=1)
+        predictions = [best[0][0] for best in candidates]
+        result["models"][kind] = score_predictions(kind, [r["target"] for r in records], predictions)
+    return result
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def markdown_section(result: dict[str, Any], command: str, top: int = 8) -> str:
+    """The RESULTS.md section: one summary table, then the largest target groups of each model."""
+    lines = [
+        "## Where the models err on gold contexts (`benchmarks/dev_errors.py`)",
+        "",
+        f"- Command: `{command}`; machine: {machine_summary()}; split {result['split']}, beam {result['num_beams']}, "
+        "best candidate against the target, on contexts built from gold paths (not the agents' own rollouts).",
+        "- exact: the best candidate is the target; same kind: it asks for the same sub-goal verb / action verb (or "
+        "END_SG), whatever the object.",
+        "",
+        "| model | examples | exact | END_SG precision | END_SG recall | not a sub-goal |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for kind, row in result["models"].items():
+        lines.append(
+            f"| {kind} | {row['examples']:,} | {_percent(row['exact'])} | {_percent(row['end_sg_precision'])} | "
+            f"{_percent(row['end_sg_recall'])} | {_percent(row['not_a_subgoal'])} |"
+        )
+    for kind, row in result["models"].items():
+        lines += ["", f"{kind}, the {top} largest target groups:", "", "| target | examples | exact | same kind |"]
+        lines.append("| --- | ---: | ---: | ---: |")
+        for name, group in list(row["groups"].items())[:top]:
+            lines.append(f"| {name} | {group['examples']:,} | {_percent(group['exact'])} | {_percent(group['same_group'])} |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.dev_errors", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="data folder holding examples/")
+    parser.add_argument("--checkpoints", required=True, help="folder holding planner/, executor/, flat/")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated models (default: all three)")
+    parser.add_argument("--split", default="dev", help="examples split (default: dev)")
+    parser.add_argument("--num-beams", type=int, default=3, help="beam width (default: 3, as the agents)")
+    parser.add_argument("--limit", type=int, help="first N examples per model (default: all)")
+    parser.add_argument("--out", help="JSON file for the result")
+    parser.add_argument("--results-md", default="benchmarks/RESULTS.md", help="markdown file to update ('' to skip)")
+    args = parser.parse_args(argv)
+    try:
+        result = measure(args.data, args.checkpoints, args.kinds.split(","), args.split, args.num_beams, args.limit)
+    except (ValueError, OSError) as error:  # DataFileError and CheckpointError are ValueErrors
+        print(f"dev_errors: {error}", file=sys.stderr)
+        return 2
+    command = "python -m benchmarks.dev_errors " + " ".join(argv if argv is not None else sys.argv[1:])
+    section = markdown_section(result, command.strip())
+    if args.out:
+        atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
+    if args.results_md:
+        update_section(args.results_md, "dev_errors", section)
+    print(section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
