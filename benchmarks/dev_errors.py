@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from benchmarks.report import machine_summary, update_section
 from sgd_gym.io import DataFileError, atomic_write_text, read_jsonl
 from sgd_gym.subgoals import END_SG, SubgoalError, match_action, parse_subgoal
@@ -79,6 +81,8 @@ def measure(
     split: str = "dev",
     num_beams: int = 3,
     limit: int | None = None,
+    progress: bool = True,
+    chunk: int = 32,
 ) -> dict[str, Any]:
     """Generate for each model's examples of ``split`` and score the best candidates (see ``score_predictions``)."""
     from agents.models import Seq2SeqPolicy
@@ -94,8 +98,11 @@ def measure(
         if any("source" not in r or "target" not in r for r in records):
             raise DataFileError(f"{path}: every example needs a 'source' and a 'target'")
         policy = Seq2SeqPolicy.load(Path(checkpoints) / kind)
-        candidates = policy.generate([r["source"] for r in records], num_beams=num_beams, num_return_sequences=1)
-        predictions = [best[0][0] for best in candidates]
+        sources = [r["source"] for r in records]
+        predictions = []
+        for start in tqdm(range(0, len(sources), chunk), desc=kind, unit="batch", disable=not progress):
+            candidates = policy.generate(sources[start : start + chunk], num_beams=num_beams, batch_size=chunk)
+            predictions += [best[0][0] for best in candidates]
         result["models"][kind] = score_predictions(kind, [r["target"] for r in records], predictions)
     return result
 
@@ -141,9 +148,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="first N examples per model (default: all)")
     parser.add_argument("--out", help="JSON file for the result")
     parser.add_argument("--results-md", default="benchmarks/RESULTS.md", help="markdown file to update ('' to skip)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     try:
-        result = measure(args.data, args.checkpoints, args.kinds.split(","), args.split, args.num_beams, args.limit)
+        result = measure(
+            args.data, args.checkpoints, args.kinds.split(","), args.split, args.num_beams, args.limit, not args.no_progress
+        )
     except (ValueError, OSError) as error:  # DataFileError and CheckpointError are ValueErrors
         print(f"dev_errors: {error}", file=sys.stderr)
         return 2
