@@ -42,16 +42,24 @@ def target_kind(kind: str, text: str) -> str:
     return matched.verb if matched is not None else (text.split() or ["(empty)"])[0]
 
 
-def score_predictions(kind: str, targets: Sequence[str], predictions: Sequence[str]) -> dict[str, Any]:
-    """Exact match overall and by target group, END_SG precision and recall, and malformed sub-goals (planner)."""
-    if len(targets) != len(predictions):
-        raise ValueError(f"{len(targets)} targets but {len(predictions)} predictions")
+def score_predictions(
+    kind: str, targets: Sequence[str], predictions: Sequence[str], actions: Sequence[str | None] | None = None
+) -> dict[str, Any]:
+    """Exact match overall and by target group, END_SG precision and recall, and malformed sub-goals (planner).
+
+    ``actions`` (executor): the best candidate that is not ``END_SG``, what the agent sends when it may not
+    end the sub-goal (at its first step); scored on action targets as ``action_exact``.
+    """
+    for name, values in (("predictions", predictions), ("actions", actions)):
+        if values is not None and len(values) != len(targets):
+            raise ValueError(f"{len(targets)} targets but {len(values)} {name}")
     groups: dict[str, Counter] = {}
-    for target, prediction in zip(targets, predictions):
+    for i, (target, prediction) in enumerate(zip(targets, predictions)):
         group = groups.setdefault(target_kind(kind, target), Counter())
         group["examples"] += 1
         group["exact"] += target == prediction
         group["same_group"] += target_kind(kind, prediction) == target_kind(kind, target)
+        group["action_exact"] += actions is not None and target != END_SG and actions[i] == target
     ends_predicted = sum(p == END_SG for p in predictions)
     ends_right = sum(p == t == END_SG for t, p in zip(targets, predictions))
     ends_targeted = sum(t == END_SG for t in targets)
@@ -68,6 +76,7 @@ def score_predictions(kind: str, targets: Sequence[str], predictions: Sequence[s
                 "examples": c["examples"],
                 "exact": c["exact"] / c["examples"],
                 "same_group": c["same_group"] / c["examples"],
+                **({"action_exact": c["action_exact"] / c["examples"]} if actions is not None and name != END_SG else {}),
             }
             for name, c in sorted(groups.items(), key=lambda item: -item[1]["examples"])
         },
@@ -99,11 +108,14 @@ def measure(
             raise DataFileError(f"{path}: every example needs a 'source' and a 'target'")
         policy = Seq2SeqPolicy.load(Path(checkpoints) / kind)
         sources = [r["source"] for r in records]
-        predictions = []
+        predictions, actions = [], []
         for start in tqdm(range(0, len(sources), chunk), desc=kind, unit="batch", disable=not progress):
-            candidates = policy.generate(sources[start : start + chunk], num_beams=num_beams, batch_size=chunk)
-            predictions += [best[0][0] for best in candidates]
-        result["models"][kind] = score_predictions(kind, [r["target"] for r in records], predictions)
+            batch = sources[start : start + chunk]
+            for candidates in policy.generate(batch, num_beams=num_beams, num_return_sequences=num_beams, batch_size=chunk):
+                predictions.append(candidates[0][0])
+                actions.append(next((text for text, _ in candidates if text != END_SG), None))
+        targets = [r["target"] for r in records]
+        result["models"][kind] = score_predictions(kind, targets, predictions, actions if kind == "executor" else None)
     return result
 
 
@@ -119,7 +131,8 @@ def markdown_section(result: dict[str, Any], command: str, top: int = 8) -> str:
         f"- Command: `{command}`; machine: {machine_summary()}; split {result['split']}, beam {result['num_beams']}, "
         "best candidate against the target, on contexts built from gold paths (not the agents' own rollouts).",
         "- exact: the best candidate is the target; same kind: it asks for the same sub-goal verb / action verb (or "
-        "END_SG), whatever the object.",
+        "END_SG), whatever the object; exact, best action candidate (executor): the best candidate that is not END_SG "
+        "is the target, i.e. what the agent sends at a sub-goal's first step, where it may not end the sub-goal.",
         "",
         "| model | examples | exact | END_SG precision | END_SG recall | not a sub-goal |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -130,10 +143,18 @@ def markdown_section(result: dict[str, Any], command: str, top: int = 8) -> str:
             f"{_percent(row['end_sg_recall'])} | {_percent(row['not_a_subgoal'])} |"
         )
     for kind, row in result["models"].items():
-        lines += ["", f"{kind}, the {top} largest target groups:", "", "| target | examples | exact | same kind |"]
-        lines.append("| --- | ---: | ---: | ---: |")
-        for name, group in list(row["groups"].items())[:top]:
-            lines.append(f"| {name} | {group['examples']:,} | {_percent(group['exact'])} | {_percent(group['same_group'])} |")
+        forced = kind == "executor"
+        lines += ["", f"{kind}, the {top} largest target groups and `focus_on`:", ""]
+        lines.append("| target | examples | exact | same kind |" + (" exact, best action candidate |" if forced else ""))
+        lines.append("| --- | ---: | ---: | ---: |" + (" ---: |" if forced else ""))
+        names = list(row["groups"])[:top]
+        names += [name for name in ("focus_on",) if name in row["groups"] and name not in names]
+        for name in names:
+            group = row["groups"][name]
+            cells = [f"{group['examples']:,}", _percent(group["exact"]), _percent(group["same_group"])]
+            if forced:
+                cells.append(_percent(group.get("action_exact")))
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

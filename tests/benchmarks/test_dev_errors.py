@@ -32,10 +32,16 @@ def test_scores_count_exact_matches_groups_and_end_sg():
     assert list(groups)[:2] == ["END_SG", "pick_up"]  # largest first
     assert groups["pick_up"] == {"examples": 2, "exact": 0.5, "same_group": 1.0}
     assert groups["focus_on"] == {"examples": 1, "exact": 0.0, "same_group": 0.0}
+    actions = ["look around", "pick up cup", "pick up cup", "pick up jar", "focus on cup", "go to kitchen"]
+    forced = score_predictions("executor", targets, predictions, actions)["groups"]  # the best non-END_SG candidates
+    assert forced["focus_on"]["action_exact"] == 1.0 and forced["pick_up"]["action_exact"] == 0.5
+    assert "action_exact" not in forced["END_SG"] and "action_exact" not in groups["focus_on"]
     planner = score_predictions("planner", ["navigate_to(kitchen)"] * 2, ["navigate_to(kitchen)", "walk(kitchen"])
     assert planner["not_a_subgoal"] == 0.5 and planner["end_sg_precision"] is None
     with pytest.raises(ValueError, match="2 targets but 1 predictions"):
         score_predictions("executor", ["a", "b"], ["a"])
+    with pytest.raises(ValueError, match="2 targets but 3 actions"):
+        score_predictions("executor", ["a", "b"], ["a", "b"], ["a", "b", "c"])
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +64,7 @@ def test_cli_writes_json_and_results_section(checkpoints, tmp_path, capsys):
     assert 0 <= executor["exact"] <= 1
     section = results_md.read_text()
     assert "<!-- dev_errors:start -->" in section and "| executor | 15 |" in section
+    assert "exact, best action candidate |" in section
     assert "| executor | 15 |" in capsys.readouterr().out
 
 
