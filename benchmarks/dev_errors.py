@@ -119,6 +119,13 @@ def measure(
     return result
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
@@ -165,8 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--checkpoints", required=True, help="folder holding planner/, executor/, flat/")
     parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated models (default: all three)")
     parser.add_argument("--split", default="dev", help="examples split (default: dev)")
-    parser.add_argument("--num-beams", type=int, default=3, help="beam width (default: 3, as the agents)")
-    parser.add_argument("--limit", type=int, help="first N examples per model (default: all)")
+    parser.add_argument("--num-beams", type=_positive, default=3, help="beam width (default: 3, as the agents)")
+    parser.add_argument("--limit", type=_positive, help="first N examples per model (default: all)")
     parser.add_argument("--out", help="JSON file for the result")
     parser.add_argument("--results-md", default="benchmarks/RESULTS.md", help="markdown file to update ('' to skip)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -80,4 +80,7 @@ def test_cli_names_bad_input(checkpoints, tmp_path, capsys):
     assert "executor.test.jsonl: no examples" in capsys.readouterr().err
     assert main(["--data", str(data), "--checkpoints", str(tmp_path), "--kinds", "executor", "--results-md", ""]) == 2
     assert str(tmp_path / "executor") in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*base, "--limit", "0"])
+    assert "--limit: expected a positive integer, got '0'" in capsys.readouterr().err
     assert not (tmp_path / "errors.json").exists()
