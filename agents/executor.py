@@ -5,8 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from agents.data.datasets import State, build_context
-from agents.grounding import choose_action
-from sgd_gym.subgoals import END_SG
+from agents.grounding import FOCUS, choose_action, sent_focus
+from sgd_gym.subgoals import END_SG, PATTERNS, SubgoalError, expand, parse_subgoal
+
+
+def single_action(subgoal: str) -> str | None:
+    """The one primitive action of a single-action sub-goal (``focus_on(x)`` -> ``focus on x``), or None."""
+    try:
+        parsed = parse_subgoal(subgoal)
+    except SubgoalError:
+        return None
+    if len(PATTERNS.get(parsed.verb, ())) != 1:
+        return None
+    return expand(parsed)[0]
 
 
 class ContextExecutor:
@@ -101,6 +112,9 @@ class LearnedExecutor(ContextExecutor):
         policy: a ``Seq2SeqPolicy`` trained on executor examples.
         num_beams: beam width (1 = greedy).
         avoid_cycles, safe_focus: the inference guards of ``agents.grounding.choose_action`` (off by default).
+        copy_actions: an ablation, partly scripted: a single-action sub-goal's action (``focus_on(x)`` ->
+            ``focus on x``, see ``single_action``) is sent as its first action when it is valid (and, with
+            ``safe_focus``, not a focus sent before), instead of asking the model.
     """
 
     def __init__(
@@ -110,10 +124,11 @@ class LearnedExecutor(ContextExecutor):
         max_tokens: int | None = None,
         avoid_cycles: bool = False,
         safe_focus: bool = False,
+        copy_actions: bool = False,
     ) -> None:
         self.policy = policy
         self.num_beams = num_beams
-        self.avoid_cycles, self.safe_focus = avoid_cycles, safe_focus
+        self.avoid_cycles, self.safe_focus, self.copy_actions = avoid_cycles, safe_focus, copy_actions
         self.max_tokens = max_tokens or getattr(policy, "max_source_tokens", 512)
         self.reset("")
 
@@ -128,6 +143,11 @@ class LearnedExecutor(ContextExecutor):
         """The next action for ``subgoal``, or ``END_SG`` when the model says it is done."""
         state = self.observe(obs, info)
         self._start(subgoal)
+        copied = single_action(subgoal) if self.copy_actions and self.steps == 0 else None
+        if copied is not None and copied in (info.get("valid_actions") or ()):
+            if not (self.safe_focus and copied.startswith(FOCUS) and copied in sent_focus(state.history)):
+                self._pending, self.steps = copied, 1
+                return copied
         source = build_context(state, completed=self.completed, current=subgoal, max_tokens=self.max_tokens)
         candidates = self.policy.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]
         if candidates[0][0] == END_SG and self.steps > 0:  # every annotated sub-goal takes at least one action

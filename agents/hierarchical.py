@@ -46,18 +46,26 @@ class HierarchicalAgent:
 
     @classmethod
     def from_pretrained(
-        cls, planner_path: str, executor_path: str, avoid_cycles: bool = False, safe_focus: bool = False, **kwargs: Any
+        cls,
+        planner_path: str,
+        executor_path: str,
+        avoid_cycles: bool = False,
+        safe_focus: bool = False,
+        copy_actions: bool = False,
+        **kwargs: Any,
     ) -> HierarchicalAgent:
         """Load planner and executor checkpoint folders (``executor_path="scripted"``: the scripted executor).
 
-        ``avoid_cycles`` and ``safe_focus`` are the learned executor's (see ``LearnedExecutor``).
+        ``avoid_cycles``, ``safe_focus`` and ``copy_actions`` are the learned executor's (see ``LearnedExecutor``).
         """
         from agents.models import Seq2SeqPolicy
 
         if executor_path == "scripted":
             executor = ScriptedContextExecutor()
         else:
-            executor = LearnedExecutor.from_pretrained(executor_path, avoid_cycles=avoid_cycles, safe_focus=safe_focus)
+            executor = LearnedExecutor.from_pretrained(
+                executor_path, avoid_cycles=avoid_cycles, safe_focus=safe_focus, copy_actions=copy_actions
+            )
         return cls(Seq2SeqPolicy.load(planner_path), executor, **kwargs)
 
     def reset(self, task_description: str) -> None:

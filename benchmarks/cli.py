@@ -146,7 +146,7 @@ def eval_command(args: argparse.Namespace) -> int:
     specs = plan_episodes(args.tasks, args.split, args.variations)
     cache = args.llm_cache or str(Path(args.out) / "llm_cache")
     factory = functools.partial(make_agent, args.agent, args.checkpoint, args.planner, args.executor, args.seed, args.replan,
-                                args.num_beams, cache, args.avoid_cycles, args.safe_focus)  # fmt: skip
+                                args.num_beams, cache, args.avoid_cycles, args.safe_focus, args.copy_actions)  # fmt: skip
     extra = {"parameters": agent_parameters(args.agent, args.checkpoint, args.planner, args.executor), "split": args.split,
              "seed": args.seed, "backend": args.backend, "avoid_cycles": args.avoid_cycles,
              "safe_focus": args.safe_focus, "agent_settings": agent_settings(factory)}  # fmt: skip
@@ -289,6 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--safe-focus", action="store_true",
         help="flat, hierarchical: send a 'focus on' only when the model names it exactly, and never twice",
+    )  # fmt: skip
+    p.add_argument(
+        "--copy-actions", action="store_true",
+        help="hierarchical, ablation: send a single-action sub-goal's own action (focus_on(x) -> focus on x) when valid",
     )  # fmt: skip
     p.add_argument("--llm-cache", help="llm: folder of cached answers (default: RUN/llm_cache); endpoint from $SGD_LLM_*")
     add_tasks(p)

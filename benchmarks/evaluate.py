@@ -251,12 +251,13 @@ AGENTS = ("random", "oracle", "flat", "hierarchical", "ppo", "ppo-options", "llm
 
 def make_agent(name: str, checkpoint: str | None = None, planner: str | None = None, executor: str | None = None,
                seed: int = 0, replan: str = "boundary", num_beams: int = 3, cache_dir: str | None = None,
-               avoid_cycles: bool = False, safe_focus: bool = False) -> Any:  # fmt: skip
+               avoid_cycles: bool = False, safe_focus: bool = False, copy_actions: bool = False) -> Any:  # fmt: skip
     """Build an agent by its ``sgd eval --agent`` name (top-level, so worker processes can call it).
 
     ``checkpoint`` is the model folder of ``flat``, ``ppo`` and ``ppo-options``; ``cache_dir`` the
     answer cache of ``llm``; ``avoid_cycles`` and ``safe_focus`` apply to the seq2seq agents' action choice
-    (``agents.grounding.choose_action``).
+    (``agents.grounding.choose_action``); ``copy_actions`` to the hierarchical agent's learned executor (an
+    ablation, see ``agents.executor.LearnedExecutor``).
     """
     if name == "random":
         from baselines.random_agent import RandomAgent
@@ -274,8 +275,9 @@ def make_agent(name: str, checkpoint: str | None = None, planner: str | None = N
         from agents.hierarchical import HierarchicalAgent
 
         return HierarchicalAgent.from_pretrained(
-            planner, executor, replan=replan, num_beams=num_beams, avoid_cycles=avoid_cycles, safe_focus=safe_focus
-        )
+            planner, executor, replan=replan, num_beams=num_beams, avoid_cycles=avoid_cycles, safe_focus=safe_focus,
+            copy_actions=copy_actions,
+        )  # fmt: skip
     if name in ("ppo", "ppo-options"):
         from baselines.ppo import PPOAgent
 

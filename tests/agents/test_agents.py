@@ -86,6 +86,8 @@ def test_agents_take_the_guard_options_by_name(policies, tmp_path):
     hierarchical = make_agent("hierarchical", None, str(tmp_path / "planner"), str(tmp_path / "executor"), avoid_cycles=True,
                               safe_focus=True)  # fmt: skip
     assert flat.avoid_cycles and hierarchical.executor.avoid_cycles and flat.safe_focus and hierarchical.executor.safe_focus
+    copying = make_agent("hierarchical", None, str(tmp_path / "planner"), str(tmp_path / "executor"), copy_actions=True)
+    assert copying.executor.copy_actions and not hierarchical.executor.copy_actions
     default = make_agent("flat", str(tmp_path / "flat"))
     assert not default.avoid_cycles and not default.safe_focus
 
@@ -168,3 +170,28 @@ def test_scripted_executor_under_a_planner_reaches_the_gold_score(gold_data):
     assert record["error"] is None and record["score"] == gold_score == 100
     assert agent.subgoals[: len(subgoals)] == subgoals
     assert agent.executor.completed[: len(subgoals) - 1] == subgoals[:-1]  # the planner's context saw each one end
+
+
+def test_copy_actions_sends_a_single_action_subgoal_own_action(policies):
+    """The partly scripted ablation: focus_on(x) starts with 'focus on x' when valid, then the model decides."""
+    from agents.executor import single_action
+
+    assert single_action("focus_on(ice cream)") == "focus on ice cream"
+    assert single_action("put(metal pot, stove)") == "move metal pot to stove"
+    assert single_action("heat(water, stove)") is None and single_action("navigate_to(kitchen)") is None
+    assert single_action("not a sub-goal") is None
+
+    obs = {"task": "Your task is to boil ice cream.", "look": "This room is called the kitchen.", "inventory": "nothing",
+           "observation": "The freezer is now open."}  # fmt: skip
+    info = {"score": 0, "valid_actions": ["look around", "focus on ice cream", "open freezer"]}
+    executor = LearnedExecutor(policies["executor"], num_beams=2, copy_actions=True, safe_focus=True)
+    executor.reset(obs["task"])
+    assert executor.act(obs, info, "focus_on(ice cream)") == "focus on ice cream"
+    second = executor.act({**obs, "observation": "You focus on the ice cream."}, info, "focus_on(ice cream)")
+    assert second != "focus on ice cream" and (second == END_SG or second in info["valid_actions"])  # the model's turn
+    executor.reset(obs["task"])
+    assert executor.act(obs, {**info, "valid_actions": ["look around", "open freezer"]}, "open(fridge)") in info["valid_actions"]
+    plain = LearnedExecutor(policies["executor"], num_beams=2)  # off by default: the model alone
+    plain.reset(obs["task"])
+    model_choice = plain.act(obs, info, "focus_on(ice cream)")
+    assert model_choice in info["valid_actions"] and plain.copy_actions is False
