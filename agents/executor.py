@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.data.datasets import State, build_context
-from agents.grounding import FOCUS, choose_action, sent_focus
+from agents.grounding import choose_action, sent_focus
 from sgd_gym.subgoals import END_SG, PATTERNS, SubgoalError, expand, parse_subgoal
 
 
@@ -144,10 +144,10 @@ class LearnedExecutor(ContextExecutor):
         state = self.observe(obs, info)
         self._start(subgoal)
         copied = single_action(subgoal) if self.copy_actions and self.steps == 0 else None
-        if copied is not None and copied in (info.get("valid_actions") or ()):
-            if not (self.safe_focus and copied.startswith(FOCUS) and copied in sent_focus(state.history)):
-                self._pending, self.steps = copied, 1
-                return copied
+        valid = info.get("valid_actions") or ()
+        if copied is not None and copied in valid and not (self.safe_focus and copied in sent_focus(state.history)):
+            self._pending, self.steps = copied, 1
+            return copied
         source = build_context(state, completed=self.completed, current=subgoal, max_tokens=self.max_tokens)
         candidates = self.policy.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]
         if candidates[0][0] == END_SG and self.steps > 0:  # every annotated sub-goal takes at least one action
@@ -155,7 +155,7 @@ class LearnedExecutor(ContextExecutor):
             return END_SG
         action = choose_action(
             [c for c in candidates if c[0] != END_SG] or [("look around", 0.0)],
-            info.get("valid_actions") or [],
+            valid,
             state.history,
             self.avoid_cycles,
             self.safe_focus,

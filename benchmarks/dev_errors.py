@@ -21,7 +21,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from benchmarks.report import machine_summary, update_section
+from benchmarks.report import command_line, machine_summary, update_section
 from sgd_gym.io import DataFileError, atomic_write_text, read_jsonl
 from sgd_gym.subgoals import END_SG, SubgoalError, match_action, parse_subgoal
 
@@ -185,8 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as error:  # DataFileError and CheckpointError are ValueErrors
         print(f"dev_errors: {error}", file=sys.stderr)
         return 2
-    command = "python -m benchmarks.dev_errors " + " ".join(argv if argv is not None else sys.argv[1:])
-    section = markdown_section(result, command.strip())
+    command = command_line("benchmarks.dev_errors", argv)
+    section = markdown_section(result, command)
     if args.out:
         atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
     if args.results_md:

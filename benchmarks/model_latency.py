@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import machine_summary, update_section
+from benchmarks.report import command_line, machine_summary, update_section
 from sgd_gym.io import read_jsonl
 
 KINDS = ("planner", "executor", "flat")
@@ -92,8 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results-md", default="benchmarks/RESULTS.md", help="markdown file to update ('' to skip)")
     args = parser.parse_args(argv)
     result = measure(args.data, args.checkpoints, args.sources, args.num_beams)
-    command = "python -m benchmarks.model_latency " + " ".join(argv if argv is not None else sys.argv[1:])
-    section = markdown_section(result, command.strip())
+    command = command_line("benchmarks.model_latency", argv)
+    section = markdown_section(result, command)
     if args.results_md:
         update_section(args.results_md, "model_latency", section)
     print(section)

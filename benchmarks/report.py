@@ -14,6 +14,13 @@ from sgd_gym.io import atomic_write_text
 RESULTS_HEADING = "# sgd-gym benchmark results\n"
 
 
+def command_line(module: str, argv: list[str] | tuple[str, ...] | None = None) -> str:
+    """The command that ran ``module`` (``argv``, or this process's arguments), for a RESULTS.md section."""
+    import sys
+
+    return f"python -m {module} {' '.join(argv if argv is not None else sys.argv[1:])}".strip()
+
+
 def update_section(path: str | Path, name: str, markdown: str) -> Path:
     """Replace (or append) the section between ``<!-- name:start -->`` and ``<!-- name:end -->``, atomically."""
     path = Path(path)

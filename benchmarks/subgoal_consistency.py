@@ -19,7 +19,7 @@ from typing import Any
 
 from agents.data.annotate import rules_segments
 from agents.data.collect import CollectItem, collect_episode, plan_collection
-from benchmarks.report import machine_summary, update_section
+from benchmarks.report import command_line, machine_summary, update_section
 from sgd_gym.envs.options import ScienceWorldOptionsEnv
 from sgd_gym.io import atomic_write_text
 from sgd_gym.parallel import run_in_workers
@@ -143,9 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--variations and --workers must be >= 1, got {args.variations}, {args.workers}")
     result = run_consistency(tasks, splits, args.variations, args.workers)
     atomic_write_text(Path(args.out) / "consistency.json", json.dumps(result, indent=1))
-    command = "python -m benchmarks.subgoal_consistency " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = command_line("benchmarks.subgoal_consistency", argv)
     if args.results_md:
-        update_section(Path(args.results_md), "subgoal_consistency", markdown_section(result, command.strip()))
+        update_section(Path(args.results_md), "subgoal_consistency", markdown_section(result, command))
     print(f"consistent: {result['consistent']}/{result['variations']} ({100 * result['rate']:.1f}%)")
     return 0
 
