@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.data.datasets import State, build_context
-from agents.grounding import choose_action, sent_focus
+from agents.grounding import choose_action, model_ranker, sent_focus
 from sgd_gym.subgoals import END_SG, PATTERNS, SubgoalError, expand, parse_subgoal
 
 
@@ -115,6 +115,8 @@ class LearnedExecutor(ContextExecutor):
         copy_actions: an ablation, partly scripted: a single-action sub-goal's action (``focus_on(x)`` ->
             ``focus on x``, see ``single_action``) is sent as its first action when it is valid (and, with
             ``safe_focus``, not a focus sent before), instead of asking the model.
+        constrained: when no candidate is a valid action, send the model's own choice among the valid actions
+            (constrained decoding, ``agents.grounding.model_ranker``) instead of the fuzzy match.
     """
 
     def __init__(
@@ -125,8 +127,10 @@ class LearnedExecutor(ContextExecutor):
         avoid_cycles: bool = False,
         safe_focus: bool = False,
         copy_actions: bool = False,
+        constrained: bool = False,
     ) -> None:
         self.policy = policy
+        self.constrained = constrained
         self.num_beams = num_beams
         self.avoid_cycles, self.safe_focus, self.copy_actions = avoid_cycles, safe_focus, copy_actions
         self.max_tokens = max_tokens or getattr(policy, "max_source_tokens", 512)
@@ -159,6 +163,7 @@ class LearnedExecutor(ContextExecutor):
             state.history,
             self.avoid_cycles,
             self.safe_focus,
+            model_ranker(self.policy, source, self.num_beams) if self.constrained else None,
         )
         self._pending, self.steps = action, self.steps + 1
         return action

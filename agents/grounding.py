@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
 
 from sgd_gym.grounding import ground_action
+from sgd_gym.subgoals import Subgoal, expand, unescape_name
 
 FOCUS = "focus on "
+Ranker = Callable[[list[str]], Sequence[tuple[str, float]]]  # actions -> some of them, best first
 
 
 def cycle_action(history: Sequence[tuple[str, str]], periods: Sequence[int] = (1, 2)) -> str | None:
@@ -33,11 +36,13 @@ def ground_candidates(
     valid_actions: Sequence[str],
     avoid: str | Collection[str] | None = None,
     safe_focus: bool = False,
+    rank: Ranker | None = None,
 ) -> str:
     """Pick the action to send from generated candidates (best first).
 
     Exact: the best candidate when it is valid; else the best-scoring candidate inside the valid set;
-    else the valid action most similar to the best candidate (rapidfuzz). Always a valid action when
+    else the valid action most similar to the best candidate (rapidfuzz), or, with ``rank``, the first
+    of ``rank(valid actions)`` (the model's own choice among them, see ``model_ranker``). Always a valid action when
     ``valid_actions`` is not empty; the best candidate itself otherwise. ``avoid`` (an action or
     several, e.g. the ``cycle_action`` of the history) is taken out of the valid actions when others
     remain; the action chosen instead is never a ``focus on`` that no candidate asked for (a wrong
@@ -56,8 +61,22 @@ def ground_candidates(
         if text in valid:
             return text
     pool = [a for a in valid_actions if not a.startswith(FOCUS)] if safe_focus else valid_actions
+    if rank is not None and (pool or valid_actions):
+        ranked = rank(list(pool or valid_actions))
+        if ranked:
+            return ranked[0][0]
     grounded = ground_action(candidates[0][0], pool or valid_actions)
     return grounded if grounded is not None else candidates[0][0]
+
+
+def model_ranker(policy: Any, source: str, num_beams: int) -> Ranker:
+    """A ``rank`` for ``ground_candidates``: the policy's constrained decoding of ``source`` into the given
+    actions (``Seq2SeqPolicy.generate(allowed=...)``), best first by the model's own probability."""
+
+    def rank(actions: list[str]) -> Sequence[tuple[str, float]]:
+        return policy.generate([source], num_beams=num_beams, num_return_sequences=num_beams, allowed=[actions])[0]
+
+    return rank
 
 
 def choose_action(
@@ -66,14 +85,39 @@ def choose_action(
     history: Sequence[tuple[str, str]],
     avoid_cycles: bool = False,
     safe_focus: bool = False,
+    rank: Ranker | None = None,
 ) -> str:
     """``ground_candidates`` with the inference guards of a model agent.
 
     ``avoid_cycles``: pass over the ``cycle_action`` of ``history``. ``safe_focus``: never send a
-    ``focus on`` again (``sent_focus``), nor one that only fuzzy matching proposes.
+    ``focus on`` again (``sent_focus``), nor one that only fuzzy matching (or ``rank``) proposes.
     """
+    avoid = avoided_actions(history, avoid_cycles, safe_focus)
+    return ground_candidates(candidates, valid_actions, avoid, safe_focus, rank)
+
+
+def avoided_actions(history: Sequence[tuple[str, str]], avoid_cycles: bool = False, safe_focus: bool = False) -> set[str]:
+    """The actions the inference guards pass over: the ``cycle_action`` of ``history`` (``avoid_cycles``) and
+    the ``focus on`` actions sent before (``safe_focus``)."""
     avoid = sent_focus(history) if safe_focus else set()
     cycle = cycle_action(history) if avoid_cycles else None
     if cycle is not None:
         avoid.add(cycle)
-    return ground_candidates(candidates, valid_actions, avoid, safe_focus)
+    return avoid
+
+
+def subgoal_feasible(subgoal: Subgoal, valid_actions: Collection[str], room: str | None, focused: Collection[str] = ()) -> bool:
+    """Whether ``subgoal`` can start in the current state: the planner's counterpart of action grounding.
+
+    ``navigate_to`` a room other than ``room`` (the current one); ``focus_on`` a focus that is a valid action
+    and not in ``focused`` (sent before: gold paths never focus twice); ``act`` a valid action; any other
+    verb when each of its object arguments (not the counts of ``wait``/``watch``) is named by some valid action.
+    """
+    if subgoal.verb == "navigate_to":
+        return subgoal.args[0] != room
+    if subgoal.verb in ("focus_on", "act"):
+        action = expand(subgoal)[0]
+        return action in valid_actions and action not in focused
+    objects = subgoal.args[:-1] if subgoal.verb in ("wait", "watch") else subgoal.args
+    names = [unescape_name(arg) for arg in objects]
+    return all(any(action.endswith(" " + name) or f" {name} " in action for action in valid_actions) for name in names)

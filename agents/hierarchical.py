@@ -6,7 +6,8 @@ from typing import Any
 
 from agents.data.datasets import build_context
 from agents.executor import LearnedExecutor, ScriptedContextExecutor
-from sgd_gym.subgoals import END_SG, SubgoalError, parse_subgoal
+from agents.grounding import sent_focus, subgoal_feasible
+from sgd_gym.subgoals import END_SG, SubgoalError, current_room, parse_subgoal
 
 REPLAN_MODES = ("boundary", "every-step")
 FALLBACK_SUBGOAL = "look_around()"
@@ -28,18 +29,28 @@ class HierarchicalAgent:
         replan: ``"boundary"`` or ``"every-step"``.
         max_option_steps: primitive steps before the planner is asked again.
         num_beams: planner beam width.
+        ground_subgoals: take the first planner candidate that can start now (``agents.grounding.subgoal_feasible``:
+            its objects named by the valid actions, no focus twice, no trip to the current room), the first
+            valid sub-goal when none can.
     """
 
     needs_valid_actions = True
     needs_gold_path = False
 
     def __init__(
-        self, planner: Any, executor: Any, replan: str = "boundary", max_option_steps: int = 10, num_beams: int = 3
+        self,
+        planner: Any,
+        executor: Any,
+        replan: str = "boundary",
+        max_option_steps: int = 10,
+        num_beams: int = 3,
+        ground_subgoals: bool = False,
     ) -> None:
         if replan not in REPLAN_MODES:
             raise ValueError(f"unknown replan mode {replan!r}: expected one of {list(REPLAN_MODES)}")
         self.planner, self.executor = planner, executor
         self.replan, self.max_option_steps, self.num_beams = replan, max_option_steps, num_beams
+        self.ground_subgoals = ground_subgoals
         self.max_tokens = getattr(planner, "max_source_tokens", 512)
         self.planner_calls = 0
         self.reset("")
@@ -52,11 +63,13 @@ class HierarchicalAgent:
         avoid_cycles: bool = False,
         safe_focus: bool = False,
         copy_actions: bool = False,
+        constrained: bool = False,
         **kwargs: Any,
     ) -> HierarchicalAgent:
         """Load planner and executor checkpoint folders (``executor_path="scripted"``: the scripted executor).
 
-        ``avoid_cycles``, ``safe_focus`` and ``copy_actions`` are the learned executor's (see ``LearnedExecutor``).
+        ``avoid_cycles``, ``safe_focus``, ``copy_actions`` and ``constrained`` are the learned executor's (see
+        ``LearnedExecutor``).
         """
         from agents.models import Seq2SeqPolicy
 
@@ -64,8 +77,9 @@ class HierarchicalAgent:
             executor = ScriptedContextExecutor()
         else:
             executor = LearnedExecutor.from_pretrained(
-                executor_path, avoid_cycles=avoid_cycles, safe_focus=safe_focus, copy_actions=copy_actions
-            )
+                executor_path, avoid_cycles=avoid_cycles, safe_focus=safe_focus, copy_actions=copy_actions,
+                constrained=constrained,
+            )  # fmt: skip
         return cls(Seq2SeqPolicy.load(planner_path), executor, **kwargs)
 
     def reset(self, task_description: str) -> None:
@@ -80,12 +94,17 @@ class HierarchicalAgent:
         state = self.executor.observe(obs, info)
         source = build_context(state, completed=self.executor.completed, max_tokens=self.max_tokens)
         self.planner_calls += 1
+        parsed = []
         for text, _ in self.planner.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]:
             try:
-                return str(parse_subgoal(text))
+                parsed.append(parse_subgoal(text))
             except SubgoalError:
                 continue
-        return FALLBACK_SUBGOAL
+        valid = info.get("valid_actions") or ()
+        if self.ground_subgoals and valid:
+            valid, room, focused = set(valid), current_room(obs.get("look") or ""), sent_focus(state.history)
+            parsed = [subgoal for subgoal in parsed if subgoal_feasible(subgoal, valid, room, focused)] or parsed
+        return str(parsed[0]) if parsed else FALLBACK_SUBGOAL
 
     def _new_subgoal(self, obs: dict[str, str], info: dict[str, Any]) -> None:
         self.subgoal, self.option_steps = self.plan(obs, info), 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -227,6 +227,7 @@ class Seq2SeqPolicy:
         num_return_sequences: int = 1,
         max_new_tokens: int | None = None,
         batch_size: int = 32,
+        allowed: Sequence[Collection[str]] | None = None,
     ) -> list[list[tuple[str, float]]]:
         """Generate targets for ``sources``: greedy when ``num_beams`` is 1, beam search otherwise.
 
@@ -236,6 +237,9 @@ class Seq2SeqPolicy:
             num_return_sequences: candidates per source, at most ``num_beams``.
             max_new_tokens: the longest target; ``max_target_tokens`` by default.
             batch_size: sources per forward pass.
+            allowed: constrained decoding: for each source, the texts its targets must be one of (e.g. the valid
+                actions); every candidate returned is then one of them. A source with fewer allowed texts than
+                ``num_return_sequences`` gets fewer candidates (at least one while its set is not empty).
 
         Returns:
             For each source, its candidates in the order generation ranks them, each as (text with whitespace
@@ -245,6 +249,12 @@ class Seq2SeqPolicy:
             raise ValueError(f"need 1 <= num_return_sequences <= num_beams, got {num_return_sequences} and {num_beams}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size!r}")
+        if allowed is not None:
+            if len(allowed) != len(sources):
+                raise ValueError(f"need one allowed set per source, got {len(allowed)} for {len(sources)} sources")
+            empty = [i for i, texts in enumerate(allowed) if not texts]
+            if empty:
+                raise ValueError(f"allowed sets must not be empty (source {empty[0]} has none)")
         results: list[list[tuple[str, float]]] = []
         with torch.inference_mode():
             for start in range(0, len(sources), batch_size):
@@ -255,20 +265,48 @@ class Seq2SeqPolicy:
                     padding=True,
                     return_tensors="pt",
                 ).to(self.device)
+                chunk = None if allowed is None else allowed[start : start + batch_size]
                 output = self.model.generate(
                     **batch,
+                    prefix_allowed_tokens_fn=None if chunk is None else self._prefix_constraint(chunk),
                     do_sample=False,
                     num_beams=num_beams,
                     num_return_sequences=num_return_sequences,
                     max_new_tokens=max_new_tokens or self.max_target_tokens,
                     output_scores=True,
+                    output_logits=num_beams == 1,
                     return_dict_in_generate=True,
                 )
                 scores = self._sequence_log_probs(output, num_beams)
                 texts = self.tokenizer.batch_decode(output.sequences, skip_special_tokens=True)
                 candidates = [(normalize_whitespace(text), float(score)) for text, score in zip(texts, scores)]
-                results.extend(candidates[i : i + num_return_sequences] for i in range(0, len(candidates), num_return_sequences))
+                for i in range(0, len(candidates), num_return_sequences):
+                    found = candidates[i : i + num_return_sequences]
+                    if chunk is not None:  # beams that ran out of allowed texts repeat one or end at -inf
+                        texts_ok = {normalize_whitespace(text) for text in chunk[i // num_return_sequences]}
+                        unique = {c[0]: c for c in reversed(found) if c[0] in texts_ok and c[1] > float("-inf")}
+                        found = [c for c in found if unique.get(c[0]) is c] or found[:1]
+                    results.append(found)
         return results
+
+    def _prefix_constraint(self, allowed: Sequence[Collection[str]]) -> Callable[[int, torch.Tensor], list[int]]:
+        """A ``prefix_allowed_tokens_fn`` that keeps each source's targets inside its allowed texts (a token trie)."""
+        eos = self.tokenizer.eos_token_id
+        tries: list[dict[tuple[int, ...], list[int]]] = []
+        for texts in allowed:
+            trie: dict[tuple[int, ...], set[int]] = {}
+            for ids in self.tokenizer(list(texts), add_special_tokens=True).input_ids:
+                if not ids or ids[-1] != eos:
+                    ids = [*ids, eos]
+                for end in range(len(ids)):
+                    trie.setdefault(tuple(ids[:end]), set()).add(ids[end])
+            tries.append({prefix: sorted(tokens) for prefix, tokens in trie.items()})
+
+        def allowed_tokens(batch_id: int, input_ids: torch.Tensor) -> list[int]:
+            # input_ids starts with the decoder start token; a prefix off the trie (a finished beam) may only end.
+            return tries[batch_id].get(tuple(input_ids[1:].tolist()), [eos])
+
+        return allowed_tokens
 
     def _sequence_log_probs(self, output: Any, num_beams: int) -> torch.Tensor:
         """The summed token log-probabilities of each generated sequence, up to and including its end token."""
@@ -278,7 +316,8 @@ class Seq2SeqPolicy:
                 output.sequences, output.scores, output.beam_indices, normalize_logits=False
             )
             return transition.sum(dim=1)
-        transition = self.model.compute_transition_scores(output.sequences, output.scores, normalize_logits=True)
+        # The raw logits, so that a constrained decoding reports the model's own probabilities.
+        transition = self.model.compute_transition_scores(output.sequences, output.logits, normalize_logits=True)
         tokens = output.sequences[:, 1:]  # the first token is the decoder start
         is_end = tokens == self.tokenizer.eos_token_id
         after_end = (is_end.cumsum(dim=1) - is_end.long()) > 0  # padding after a finished sequence

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.data.datasets import State, build_context
-from agents.grounding import choose_action
+from agents.grounding import choose_action, model_ranker
 
 
 class FlatBCAgent:
@@ -17,13 +17,18 @@ class FlatBCAgent:
         policy: a ``Seq2SeqPolicy`` trained on flat examples.
         num_beams: beam width (1 = greedy).
         avoid_cycles, safe_focus: the inference guards of ``agents.grounding.choose_action`` (off by default).
+        constrained: when no candidate is a valid action, send the model's own choice among the valid actions
+            (constrained decoding, ``agents.grounding.model_ranker``) instead of the fuzzy match.
     """
 
     needs_valid_actions = True
     needs_gold_path = False
 
-    def __init__(self, policy: Any, num_beams: int = 3, avoid_cycles: bool = False, safe_focus: bool = False) -> None:
+    def __init__(
+        self, policy: Any, num_beams: int = 3, avoid_cycles: bool = False, safe_focus: bool = False, constrained: bool = False
+    ) -> None:
         self.policy, self.num_beams, self.avoid_cycles, self.safe_focus = policy, num_beams, avoid_cycles, safe_focus
+        self.constrained = constrained
         self.max_tokens = getattr(policy, "max_source_tokens", 512)
         self.reset("")
 
@@ -47,5 +52,6 @@ class FlatBCAgent:
         source = build_context(self.state, max_tokens=self.max_tokens)
         candidates = self.policy.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]
         valid = info.get("valid_actions") or []
-        self._last = choose_action(candidates, valid, self.state.history, self.avoid_cycles, self.safe_focus)
+        rank = model_ranker(self.policy, source, self.num_beams) if self.constrained else None
+        self._last = choose_action(candidates, valid, self.state.history, self.avoid_cycles, self.safe_focus, rank)
         return self._last

@@ -146,7 +146,8 @@ def eval_command(args: argparse.Namespace) -> int:
     specs = plan_episodes(args.tasks, args.split, args.variations)
     cache = args.llm_cache or str(Path(args.out) / "llm_cache")
     factory = functools.partial(make_agent, args.agent, args.checkpoint, args.planner, args.executor, args.seed, args.replan,
-                                args.num_beams, cache, args.avoid_cycles, args.safe_focus, args.copy_actions)  # fmt: skip
+                                args.num_beams, cache, args.avoid_cycles, args.safe_focus, args.copy_actions,
+                                args.constrained, args.ground_subgoals)  # fmt: skip
     extra = {"parameters": agent_parameters(args.agent, args.checkpoint, args.planner, args.executor), "split": args.split,
              "seed": args.seed, "backend": args.backend, "avoid_cycles": args.avoid_cycles,
              "safe_focus": args.safe_focus, "agent_settings": agent_settings(factory)}  # fmt: skip
@@ -293,6 +294,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--copy-actions", action="store_true",
         help="hierarchical, ablation: send a single-action sub-goal's own action (focus_on(x) -> focus on x) when valid",
+    )  # fmt: skip
+    p.add_argument(
+        "--constrained", action="store_true",
+        help="flat, hierarchical: when no generated action is valid, send the model's own choice among the valid actions "
+        "(constrained decoding) instead of the closest by string similarity",
+    )  # fmt: skip
+    p.add_argument(
+        "--ground-subgoals", action="store_true",
+        help="hierarchical: take the first planner candidate whose objects the valid actions name (no focus twice, "
+        "no trip to the current room)",
     )  # fmt: skip
     p.add_argument("--llm-cache", help="llm: folder of cached answers (default: RUN/llm_cache); endpoint from $SGD_LLM_*")
     add_tasks(p)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import gymnasium as gym
 import pytest
 
-from agents.data.datasets import build_data
+from agents.data.datasets import build_context, build_data
 from agents.executor import LearnedExecutor
-from agents.grounding import choose_action, cycle_action, ground_candidates, sent_focus
+from agents.grounding import choose_action, cycle_action, ground_candidates, sent_focus, subgoal_feasible
 from agents.hierarchical import HierarchicalAgent
 from agents.models import Seq2SeqPolicy
 from agents.train import train
@@ -89,7 +89,10 @@ def test_agents_take_the_guard_options_by_name(policies, tmp_path):
     copying = make_agent("hierarchical", None, str(tmp_path / "planner"), str(tmp_path / "executor"), copy_actions=True)
     assert copying.executor.copy_actions and not hierarchical.executor.copy_actions
     default = make_agent("flat", str(tmp_path / "flat"))
-    assert not default.avoid_cycles and not default.safe_focus
+    assert not default.avoid_cycles and not default.safe_focus and not default.constrained
+    flat = make_agent("flat", str(tmp_path / "flat"), constrained=True)
+    hierarchical = make_agent("hierarchical", None, str(tmp_path / "planner"), str(tmp_path / "executor"), constrained=True)
+    assert flat.constrained and hierarchical.executor.constrained
 
 
 def test_hierarchical_agent_finishes_an_episode_within_budget(policies):
@@ -195,3 +198,102 @@ def test_copy_actions_sends_a_single_action_subgoal_own_action(policies):
     plain.reset(obs["task"])
     model_choice = plain.act(obs, info, "focus_on(ice cream)")
     assert model_choice in info["valid_actions"] and plain.copy_actions is False
+
+
+def test_rank_replaces_fuzzy_matching_only_when_no_candidate_is_valid():
+    asked: list[list[str]] = []
+
+    def rank(actions):
+        asked.append(actions)
+        return [(actions[-1], -1.0)]
+
+    valid = ["look around", "focus on ice cream", "open freezer"]
+    assert ground_candidates([("open freezer", -0.1)], valid, rank=rank) == "open freezer" and not asked
+    assert ground_candidates([("open fridge", -0.1)], valid, rank=rank) == "open freezer"
+    assert asked == [valid]
+    assert ground_candidates([("open fridge", -0.1)], valid[:2], safe_focus=True, rank=rank) == "look around"
+    assert asked[-1] == ["look around"]  # safe focus: a focus only when a candidate names it
+    assert ground_candidates([("open fridge", -0.1)], valid, rank=lambda actions: []) == "open freezer"  # fuzzy fallback
+
+
+class RecordingPolicy:
+    """A real policy that also keeps the ``allowed`` sets it was asked to decode into."""
+
+    def __init__(self, policy):
+        self.policy, self.allowed = policy, []
+        self.max_source_tokens = policy.max_source_tokens
+
+    def generate(self, sources, **options):
+        self.allowed.append(options.get("allowed"))
+        return self.policy.generate(sources, **options)
+
+
+def test_constrained_agents_ground_by_the_model_choice(policies):
+    obs = {"task": "Your task is to boil ice cream.", "look": "This room is called the kitchen.", "inventory": "nothing",
+           "observation": "The freezer is now open."}  # fmt: skip
+    # Texts no model writes on its own, so grounding has to choose; the model's constrained decoding does.
+    info = {"score": 0, "valid_actions": ["zebra dance", "focus on ice cream", "quux the blorp"]}
+    recorder = RecordingPolicy(policies["executor"])
+    executor = LearnedExecutor(recorder, num_beams=2, constrained=True, safe_focus=True)
+    executor.reset(obs["task"])
+    action = executor.act(obs, info, "open(freezer)")
+    assert recorder.allowed[-1] == [["zebra dance", "quux the blorp"]]  # safe focus: no focus nobody named
+    source = build_context(executor.state, current="open(freezer)", max_tokens=executor.max_tokens)
+    best = policies["executor"].generate([source], num_beams=2, num_return_sequences=2, allowed=recorder.allowed[-1])[0]
+    assert action == best[0][0]
+
+    flat_recorder = RecordingPolicy(policies["flat"])
+    flat = FlatBCAgent(flat_recorder, num_beams=2, constrained=True)
+    flat.reset(obs["task"])
+    assert flat.act(obs, info) in info["valid_actions"] and flat_recorder.allowed[-1] == [info["valid_actions"]]
+    assert FlatBCAgent(policies["flat"]).constrained is False
+
+    env = gym.make("sgd_gym/ScienceWorld-v0", split="test", valid_actions=True, max_episode_steps=6)
+    try:
+        agent = HierarchicalAgent(policies["planner"], LearnedExecutor(policies["executor"], constrained=True), num_beams=1)
+        record = run_episode(agent, env, EpisodeSpec("boil", "test", 0, seed=0), max_steps=6)
+        assert record["error"] is None and record["steps"] == 6 and END_SG not in record["actions"]
+    finally:
+        env.close()
+
+
+def test_subgoal_feasibility_reads_the_valid_actions():
+    valid = {"look around", "focus on ice cream", "pick up metal pot", "move metal pot to stove", "open freezer", "wait1",
+             "look at book (the origin of species)", "go to hallway"}  # fmt: skip
+    ok = [
+        "navigate_to(hallway)", "navigate_to(bedroom)", "focus_on(ice cream)", "pick_up(metal pot)", "heat(metal pot, stove)",
+        "open(freezer)", "wait(5)", "look_around()", "read(book [the origin of species])", "act(go to hallway)",
+    ]  # fmt: skip
+    not_ok = ["navigate_to(kitchen)", "focus_on(freezer)", "pick_up(thermometer)", "heat(metal pot, oven)",
+              "watch(thermometer, 3)", "act(go to bedroom)"]  # fmt: skip
+    assert [s for s in ok if not subgoal_feasible(parse_subgoal(s), valid, "kitchen")] == []
+    assert [s for s in not_ok if subgoal_feasible(parse_subgoal(s), valid, "kitchen")] == []
+    assert not subgoal_feasible(parse_subgoal("focus_on(ice cream)"), valid, "kitchen", focused={"focus on ice cream"})
+
+
+class FixedPlanner:
+    """A planner whose beams are fixed texts, best first (the agent's choice among them is under test)."""
+
+    max_source_tokens = 256
+
+    def __init__(self, texts):
+        self.texts = texts
+
+    def generate(self, sources, num_beams=1, num_return_sequences=1, **options):
+        return [[(text, -float(i)) for i, text in enumerate(self.texts[:num_return_sequences])]]
+
+
+def test_grounded_planning_takes_the_first_candidate_that_can_start(policies):
+    obs = {"task": "Your task is to boil water.", "look": "This room is called the kitchen. In it, you see: a stove.",
+           "inventory": "nothing", "observation": "You are in the kitchen."}  # fmt: skip
+    info = {"score": 0, "valid_actions": ["look around", "pick up metal pot", "go to hallway", "focus on water"]}
+    beams = ["navigate_to(kitchen)", "pick_up(thermometer)", "not a sub-goal", "pick_up(metal pot)"]
+    for grounded, expected in [(False, "navigate_to(kitchen)"), (True, "pick_up(metal pot)")]:
+        agent = HierarchicalAgent(FixedPlanner(beams), LearnedExecutor(policies["executor"]), num_beams=4,
+                                  ground_subgoals=grounded)  # fmt: skip
+        agent.reset(obs["task"])
+        assert agent.plan(obs, info) == expected
+    agent = HierarchicalAgent(FixedPlanner(beams[:2]), LearnedExecutor(policies["executor"]), num_beams=2, ground_subgoals=True)
+    agent.reset(obs["task"])
+    assert agent.plan(obs, info) == "navigate_to(kitchen)"  # none can start: the planner's first valid sub-goal
+    assert agent.plan(obs, {"score": 0}) == "navigate_to(kitchen)"  # no valid actions known: nothing to ground against
