@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from agents.data.datasets import State, build_context
 from agents.grounding import choose_action, model_ranker, sent_focus
-from sgd_gym.subgoals import END_SG, PATTERNS, SubgoalError, expand, parse_subgoal
+from sgd_gym.subgoals import END_SG, PATTERNS, SubgoalError, current_room, expand, parse_subgoal
 
 
 def single_action(subgoal: str) -> str | None:
@@ -18,6 +20,22 @@ def single_action(subgoal: str) -> str | None:
     if len(PATTERNS.get(parsed.verb, ())) != 1:
         return None
     return expand(parsed)[0]
+
+
+def subgoal_done(subgoal: str, sent: Sequence[str], room: str | None) -> bool | None:
+    """Whether ``subgoal`` is carried out by rule, or None when no rule tells.
+
+    ``navigate_to(r)``: the agent is in room ``r`` (``room``; None when unknown). Any other verb: every action
+    of its pattern (``sgd_gym.subgoals.expand``, as often as it repeats) is among ``sent``, the actions of
+    the option so far.
+    """
+    try:
+        parsed = parse_subgoal(subgoal)
+    except SubgoalError:
+        return None
+    if parsed.verb == "navigate_to":
+        return None if room is None else room == parsed.args[0]
+    return not Counter(expand(parsed)) - Counter(sent)
 
 
 class ContextExecutor:
@@ -117,6 +135,8 @@ class LearnedExecutor(ContextExecutor):
             ``safe_focus``, not a focus sent before), instead of asking the model.
         constrained: when no candidate is a valid action, send the model's own choice among the valid actions
             (constrained decoding, ``agents.grounding.model_ranker``) instead of the fuzzy match.
+        scripted_end: an ablation, partly scripted: the option ends (``END_SG``) when ``subgoal_done`` says the
+            sub-goal is carried out and never before; the model's ``END_SG`` counts only where no rule tells.
     """
 
     def __init__(
@@ -128,9 +148,10 @@ class LearnedExecutor(ContextExecutor):
         safe_focus: bool = False,
         copy_actions: bool = False,
         constrained: bool = False,
+        scripted_end: bool = False,
     ) -> None:
         self.policy = policy
-        self.constrained = constrained
+        self.constrained, self.scripted_end = constrained, scripted_end
         self.num_beams = num_beams
         self.avoid_cycles, self.safe_focus, self.copy_actions = avoid_cycles, safe_focus, copy_actions
         self.max_tokens = max_tokens or getattr(policy, "max_source_tokens", 512)
@@ -152,9 +173,15 @@ class LearnedExecutor(ContextExecutor):
         if copied is not None and copied in valid and not (self.safe_focus and copied in sent_focus(state.history)):
             self._pending, self.steps = copied, 1
             return copied
+        done = None
+        if self.scripted_end and self.steps > 0:
+            done = subgoal_done(subgoal, [action for action, _ in state.history[-self.steps :]], current_room(obs["look"]))
+            if done:
+                self._close("done")
+                return END_SG
         source = build_context(state, completed=self.completed, current=subgoal, max_tokens=self.max_tokens)
         candidates = self.policy.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]
-        if candidates[0][0] == END_SG and self.steps > 0:  # every annotated sub-goal takes at least one action
+        if candidates[0][0] == END_SG and self.steps > 0 and done is None:  # every annotated sub-goal takes an action
             self._close("done")
             return END_SG
         action = choose_action(

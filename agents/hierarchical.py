@@ -64,12 +64,13 @@ class HierarchicalAgent:
         safe_focus: bool = False,
         copy_actions: bool = False,
         constrained: bool = False,
+        scripted_end: bool = False,
         **kwargs: Any,
     ) -> HierarchicalAgent:
         """Load planner and executor checkpoint folders (``executor_path="scripted"``: the scripted executor).
 
-        ``avoid_cycles``, ``safe_focus``, ``copy_actions`` and ``constrained`` are the learned executor's (see
-        ``LearnedExecutor``).
+        ``avoid_cycles``, ``safe_focus``, ``copy_actions``, ``constrained`` and ``scripted_end`` are the learned
+        executor's (see ``LearnedExecutor``).
         """
         from agents.models import Seq2SeqPolicy
 
@@ -78,7 +79,7 @@ class HierarchicalAgent:
         else:
             executor = LearnedExecutor.from_pretrained(
                 executor_path, avoid_cycles=avoid_cycles, safe_focus=safe_focus, copy_actions=copy_actions,
-                constrained=constrained,
+                constrained=constrained, scripted_end=scripted_end,
             )  # fmt: skip
         return cls(Seq2SeqPolicy.load(planner_path), executor, **kwargs)
 

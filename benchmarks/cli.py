@@ -147,7 +147,7 @@ def eval_command(args: argparse.Namespace) -> int:
     cache = args.llm_cache or str(Path(args.out) / "llm_cache")
     factory = functools.partial(make_agent, args.agent, args.checkpoint, args.planner, args.executor, args.seed, args.replan,
                                 args.num_beams, cache, args.avoid_cycles, args.safe_focus, args.copy_actions,
-                                args.constrained, args.ground_subgoals)  # fmt: skip
+                                args.constrained, args.ground_subgoals, args.scripted_end)  # fmt: skip
     extra = {"parameters": agent_parameters(args.agent, args.checkpoint, args.planner, args.executor), "split": args.split,
              "seed": args.seed, "backend": args.backend, "avoid_cycles": args.avoid_cycles,
              "safe_focus": args.safe_focus, "agent_settings": agent_settings(factory)}  # fmt: skip
@@ -304,6 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--ground-subgoals", action="store_true",
         help="hierarchical: take the first planner candidate whose objects the valid actions name (no focus twice, "
         "no trip to the current room)",
+    )  # fmt: skip
+    p.add_argument(
+        "--scripted-end", action="store_true",
+        help="hierarchical, ablation: an option ends when a rule says its sub-goal is carried out "
+        "(its pattern's actions sent, or the room reached), not when the executor says END_SG",
     )  # fmt: skip
     p.add_argument("--llm-cache", help="llm: folder of cached answers (default: RUN/llm_cache); endpoint from $SGD_LLM_*")
     add_tasks(p)

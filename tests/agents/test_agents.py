@@ -297,3 +297,30 @@ def test_grounded_planning_takes_the_first_candidate_that_can_start(policies):
     agent.reset(obs["task"])
     assert agent.plan(obs, info) == "navigate_to(kitchen)"  # none can start: the planner's first valid sub-goal
     assert agent.plan(obs, {"score": 0}) == "navigate_to(kitchen)"  # no valid actions known: nothing to ground against
+
+
+def test_subgoal_done_by_rule():
+    from agents.executor import subgoal_done
+
+    assert subgoal_done("navigate_to(kitchen)", ["open door to kitchen", "go to kitchen"], "kitchen") is True
+    assert subgoal_done("navigate_to(kitchen)", ["open door to kitchen"], "hallway") is False
+    assert subgoal_done("navigate_to(kitchen)", [], None) is None  # room unknown
+    assert subgoal_done("heat(water, stove)", ["move water to stove"], "kitchen") is False
+    assert subgoal_done("heat(water, stove)", ["look around", "move water to stove", "activate stove"], "kitchen") is True
+    assert subgoal_done("wait(3)", ["wait1", "wait1"], None) is False and subgoal_done("wait(3)", ["wait1"] * 3, None)
+    assert subgoal_done("not a sub-goal", ["look around"], None) is None
+
+
+def test_scripted_end_closes_the_option_by_rule_only(policies):
+    obs = {"task": "Your task is to boil water.", "look": "This room is called the kitchen.", "inventory": "nothing",
+           "observation": "You are in the kitchen."}  # fmt: skip
+    info = {"score": 0, "valid_actions": ["look around", "pick up metal pot", "open freezer"]}
+    executor = LearnedExecutor(policies["executor"], scripted_end=True)
+    executor.reset(obs["task"])
+    sent = [executor.act(obs, info, "pick_up(thermometer)") for _ in range(4)]  # never sent: the option never ends
+    assert END_SG not in sent and executor.status == "running"
+    executor.reset(obs["task"])
+    info = {**info, "valid_actions": ["pick up metal pot"]}
+    assert executor.act(obs, info, "pick_up(metal pot)") == "pick up metal pot"
+    assert executor.act({**obs, "observation": "You move the metal pot to the inventory."}, info, "pick_up(metal pot)") == END_SG
+    assert executor.status == "done" and executor.completed == ["pick_up(metal pot)"]
