@@ -129,9 +129,11 @@ def train_command(args: argparse.Namespace) -> int:
 def eval_command(args: argparse.Namespace) -> int:
     """Evaluate an agent under the protocol into a run folder."""
     from benchmarks.evaluate import (
+        AGENT_OPTIONS,
         agent_parameters,
         agent_settings,
         check_agent_arguments,
+        check_agent_options,
         make_agent,
         markdown_table,
         plan_episodes,
@@ -139,6 +141,7 @@ def eval_command(args: argparse.Namespace) -> int:
     )
 
     try:
+        check_agent_options(args.agent, args.executor, **{option: getattr(args, option) for option in AGENT_OPTIONS})
         check_agent_arguments(args.agent, args.checkpoint, args.planner, args.executor)
     except ValueError as error:  # CheckpointError is a ValueError too
         print(f"sgd eval: {error}", file=sys.stderr)

@@ -326,6 +326,35 @@ def check_agent_arguments(name: str, checkpoint: str | None, planner: str | None
             Seq2SeqPolicy.load(paths[flag])  # raises CheckpointError naming what is wrong
 
 
+# ``make_agent`` switches -> the agents they change; the learned executor's are ignored by ``--executor scripted``.
+AGENT_OPTIONS: dict[str, tuple[str, ...]] = {
+    "avoid_cycles": ("flat", "hierarchical"),
+    "safe_focus": ("flat", "hierarchical"),
+    "constrained": ("flat", "hierarchical"),
+    "copy_actions": ("hierarchical",),
+    "scripted_end": ("hierarchical",),
+    "ground_subgoals": ("hierarchical",),
+}
+LEARNED_EXECUTOR_OPTIONS = ("avoid_cycles", "safe_focus", "constrained", "copy_actions", "scripted_end")
+
+
+def check_agent_options(name: str, executor: str | None = None, **options: bool) -> None:
+    """Fail when a switch is on for an agent it does not change (it would be ignored without a word).
+
+    ``options`` are ``AGENT_OPTIONS`` keys; the message names the flag and the agents it applies to.
+    """
+    for option, value in options.items():
+        if option not in AGENT_OPTIONS:
+            raise ValueError(f"unknown agent option {option!r}: expected one of {list(AGENT_OPTIONS)}")
+        if not value:
+            continue
+        flag, agents = "--" + option.replace("_", "-"), AGENT_OPTIONS[option]
+        if name not in agents:
+            raise ValueError(f"{flag} applies to --agent {' or '.join(agents)}, not to --agent {name}")
+        if executor == "scripted" and option in LEARNED_EXECUTOR_OPTIONS:
+            raise ValueError(f"{flag} applies to a learned executor, not to --executor scripted")
+
+
 def agent_settings(factory: Callable[[], Any]) -> dict[str, Any]:
     """Every ``make_agent`` argument of an agent factory, defaults included (``{}`` for other factories).
 

@@ -43,6 +43,17 @@ def test_eval_rejects_bad_agent_and_missing_checkpoint_before_any_episode(tmp_pa
     assert not (tmp_path / "r").exists()
 
 
+def test_eval_rejects_switches_the_agent_would_ignore(tmp_path):
+    done = sgd("eval", "--agent", "random", "--safe-focus", "--out", str(tmp_path / "r"))
+    assert done.returncode == 2 and "--safe-focus applies to --agent flat or hierarchical, not to --agent random" in done.stderr
+    done = sgd("eval", "--agent", "flat", "--checkpoint", "x", "--scripted-end", "--out", str(tmp_path / "r"))
+    assert done.returncode == 2 and "--scripted-end applies to --agent hierarchical, not to --agent flat" in done.stderr
+    done = sgd("eval", "--agent", "hierarchical", "--planner", "p", "--executor", "scripted", "--constrained",
+               "--out", str(tmp_path / "r"))  # fmt: skip
+    assert done.returncode == 2 and "--constrained applies to a learned executor, not to --executor scripted" in done.stderr
+    assert not (tmp_path / "r").exists()
+
+
 def test_check_says_whether_a_rerun_repeats_every_episode(tmp_path):
     """Two seeded runs of one agent: identical; one changed action: found, with the step where they part."""
     runs = []
