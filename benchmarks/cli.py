@@ -31,6 +31,16 @@ def _positive(value: str) -> int:
     return number
 
 
+def _fraction(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number < 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value!r}")
+    return number
+
+
 def demo(args: argparse.Namespace) -> int:
     """Oracle and random agents on a few tasks through gym.make, then a score table."""
     from baselines import OracleAgent, RandomAgent
@@ -177,6 +187,14 @@ def check_command(args: argparse.Namespace) -> int:
     result = check_replay(args.reference, args.replay, args.out)
     print(replay_check_text(result))
     return 0 if not result["differences"] else 1
+
+
+def gap_command(args: argparse.Namespace) -> int:
+    """How sure the score gap between two runs is."""
+    from benchmarks.gap import gap_text, score_gap
+
+    print(gap_text(score_gap(args.baseline, args.candidate, args.samples, args.seed, args.confidence, args.out)))
+    return 0
 
 
 def quickstart_command(args: argparse.Namespace) -> int:
@@ -340,6 +358,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("replay", help="run folder of the re-run (any subset of the reference's episodes)")
     p.add_argument("--out", help="folder for replay_check.json")
     p.set_defaults(func=check_command)
+
+    p = commands.add_parser(
+        "gap", help="the score gap between two runs on their shared episodes, with a bootstrap interval and a sign test"
+    )
+    p.add_argument("baseline", help="run folder of sgd eval, e.g. benchmarks/results/flat")
+    p.add_argument("candidate", help="run folder of sgd eval, e.g. benchmarks/results/hierarchical")
+    p.add_argument("--samples", type=_positive, default=10000, help="bootstrap resamples (default: 10000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the resampling (default: 0)")
+    p.add_argument("--confidence", type=_fraction, default=0.95, help="interval level, between 0 and 1 (default: 0.95)")
+    p.add_argument("--out", help="folder for gap.json")
+    p.set_defaults(func=gap_command)
 
     p = commands.add_parser("quickstart", help="the main job: collect, annotate, train tiny models, evaluate, print the table")
     p.add_argument("--config", help="YAML file overriding the defaults of benchmarks.quickstart.QuickstartConfig")

@@ -136,7 +136,8 @@ def compare_runs(runs: list[str | Path], out: str | Path | None = None) -> str:
 REPLAY_FIELDS = ("seed", "variation_id", "score", "steps", "failed", "error")
 
 
-def _episodes(run: str | Path) -> dict[tuple, dict]:
+def read_episodes(run: str | Path) -> dict[tuple, dict]:
+    """The episodes of a run folder by (task, split, variation); ``DataFileError`` naming what is missing."""
     from sgd_gym.io import DataFileError, read_jsonl
 
     path = Path(run) / "episodes.jsonl"
@@ -163,7 +164,7 @@ def check_replay(reference: str | Path, replay: str | Path, out: str | Path | No
 
     from sgd_gym.io import DataFileError
 
-    old, new = _episodes(reference), _episodes(replay)
+    old, new = read_episodes(reference), read_episodes(replay)
     common = [key for key in new if key in old]
     if not common:
         raise DataFileError(f"{replay} and {reference} have no episode (task, split, variation) in common")

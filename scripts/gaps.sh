@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The gap.json files of benchmarks/RESULTS.md "How sure are the gaps?": `sgd gap BASELINE CANDIDATE` on committed rows.
+# Run from the repository root: bash scripts/gaps.sh
+set -euo pipefail
+B=benchmarks/results
+D=$B/gpu-tiny-bf16/dev
+gap() { echo "### $3"; sgd gap "$B/$1" "$B/$2" --out "$B/gaps/$3"; echo; }
+gap flat hierarchical cpu-tiny
+gap flat hierarchical-scripted-executor cpu-tiny-scripted-executor
+gap gpu-tiny/flat gpu-tiny/hierarchical-safe-focus gpu-tiny-selected
+gap gpu-tiny/flat-safe-focus gpu-tiny/hierarchical-safe-focus gpu-tiny-same-guard
+gap gpu-tiny/hierarchical-safe-focus gpu-tiny/hierarchical-scripted-executor gpu-tiny-scripted-vs-learned-executor
+gap gpu-tiny-bf16/flat-safe-focus gpu-tiny-bf16/hierarchical-safe-focus gpu-tiny-bf16
+gap gpu-tiny-bf16/flat-safe-focus-beam5 gpu-tiny-bf16/hierarchical-safe-focus gpu-tiny-bf16-vs-beam5
+gap gpu-tiny-bf16/dev/flat-safe-focus gpu-tiny-bf16/dev/flat-safe-focus-beam5 dev-flat-beam5
+for ablation in copy constrained grounded scripted-end; do
+    gap gpu-tiny-bf16/dev/hierarchical-safe-focus "gpu-tiny-bf16/dev/hierarchical-safe-focus-$ablation" "dev-$ablation"
+done
+gap gpu-tiny-bf16/dev/flat-safe-focus gpu-tiny-bf16/dev/flat-safe-focus-constrained dev-flat-constrained
