@@ -38,7 +38,8 @@ def score_gap(
     Episodes are paired on (task, split, variation). The gap follows the protocol (mean over a task's
     variations, then over tasks; per length group over its tasks). The interval resamples each task's
     variations with replacement (stratified by task, ``samples`` times, seeded), the percentile method;
-    ``share_above_zero`` is the share of resamples where the candidate leads. Episodes are also counted
+    ``share_above_zero`` is the share of resamples where the candidate leads. A task with one shared
+    variation leaves nothing to resample: its estimates then have no interval (``low``, ``high`` None). Episodes are also counted
     better / worse / tied, with the two-sided sign test. Written to ``gap.json`` in ``out`` if given.
     """
     if samples < 1:
@@ -61,15 +62,13 @@ def score_gap(
     point = np.asarray([np.mean(diffs[task]) for task in tasks])
     lower, upper = (1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100
 
-    def estimate(columns: list[int]) -> dict[str, float]:
+    def estimate(columns: list[int]) -> dict[str, Any]:
+        gap = {"gap": float(point[columns].mean()), "low": None, "high": None, "share_above_zero": None, "tasks": len(columns)}
+        if min(len(diffs[tasks[i]]) for i in columns) < 2:  # one variation: nothing to resample, no interval
+            return gap
         draws = resampled[:, columns].mean(axis=1)
-        return {
-            "gap": float(point[columns].mean()),
-            "low": float(np.percentile(draws, lower)),
-            "high": float(np.percentile(draws, upper)),
-            "share_above_zero": float((draws > 0).mean()),
-            "tasks": len(columns),
-        }
+        low, high, above = np.percentile(draws, lower), np.percentile(draws, upper), (draws > 0).mean()
+        return {**gap, "low": float(low), "high": float(high), "share_above_zero": float(above)}
 
     groups = {}
     for group in GROUPS:
@@ -103,7 +102,10 @@ def gap_text(result: dict[str, Any]) -> str:
     """A short report of ``score_gap``'s result."""
     level = f"{result['confidence']:.0%}"
 
-    def line(name: str, estimate: dict[str, float]) -> str:
+    def line(name: str, estimate: dict[str, Any]) -> str:
+        if estimate["low"] is None:
+            reason = "no interval: a task has one shared variation"
+            return f"{name}: {estimate['gap']:+.1f} points ({reason}; {estimate['tasks']} tasks)"
         return (
             f"{name}: {estimate['gap']:+.1f} points ({level} interval {estimate['low']:+.1f} to {estimate['high']:+.1f}; "
             f"candidate ahead in {estimate['share_above_zero']:.0%} of resamples; {estimate['tasks']} tasks)"

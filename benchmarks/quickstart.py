@@ -235,6 +235,10 @@ def run_recipe(config: RecipeConfig) -> dict[str, dict]:
     table = compare_runs([runs / name for name in summaries], out)
     print()
     print(table)
+    if {"hierarchical", "flat"} <= set(summaries):
+        from benchmarks.gap import gap_text, score_gap
+
+        print("\n[recipe] " + gap_text(score_gap(runs / "flat", runs / "hierarchical", seed=config.seed, out=out)))
     hours = (time.perf_counter() - started) / 3600
     print(f"\n[recipe] table: {out / 'comparison.md'}, plot: {out / 'comparison.png'}, runs: {runs} ({hours:.2f} h this call)")
     return summaries

@@ -35,8 +35,10 @@ def test_quickstart_runs_end_to_end_and_resumes(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| task | hierarchical | flat | random | oracle |" in done.stdout
-    for name in ("comparison.md", "comparison.png"):
+    for name in ("comparison.md", "comparison.png", "gap.json"):
         assert (out / name).stat().st_size > 0
+    gap = json.loads((out / "gap.json").read_text())
+    assert gap["episodes"] == 2 and f"overall: {gap['overall']['gap']:+.1f} points" in done.stdout
     for agent in ("hierarchical", "flat", "random", "oracle"):
         summary = json.loads((out / "runs" / agent / "summary.json").read_text())
         assert summary["episodes"] == 2 and len(read_jsonl(out / "runs" / agent / "episodes.jsonl")) == 2
