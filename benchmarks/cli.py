@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.evaluate import AGENTS
+from benchmarks.evaluate import AGENT_OPTIONS, AGENTS
 from sgd_gym.tasks import SPLITS, resolve_tasks
 
 DEMO_TASKS = "find-living-thing,power-component,chemistry-mix,boil"
@@ -29,6 +29,20 @@ def _positive(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
     return number
+
+
+# The agent switches of ``sgd eval`` (keys of benchmarks.evaluate.AGENT_OPTIONS, which says which agents each changes).
+SWITCH_HELP = {
+    "avoid_cycles": "pass over an action that repeats a cycle of the last steps (same actions, same texts back)",
+    "safe_focus": "send a 'focus on' only when the model names it exactly, and never twice",
+    "copy_actions": "(ablation) send a single-action sub-goal's own action (focus_on(x) -> focus on x) when valid",
+    "constrained": "when no generated action is valid, send the model's own choice among the valid actions "
+    "(constrained decoding) instead of the closest by string similarity",
+    "ground_subgoals": "take the first planner candidate whose objects the valid actions name (no focus twice, "
+    "no trip to the current room)",
+    "scripted_end": "(ablation) an option ends when a rule says its sub-goal is carried out "
+    "(its pattern's actions sent, or the room reached), not when the executor says END_SG",
+}
 
 
 def _fraction(value: str) -> float:
@@ -139,7 +153,6 @@ def train_command(args: argparse.Namespace) -> int:
 def eval_command(args: argparse.Namespace) -> int:
     """Evaluate an agent under the protocol into a run folder."""
     from benchmarks.evaluate import (
-        AGENT_OPTIONS,
         agent_parameters,
         agent_settings,
         check_agent_arguments,
@@ -304,33 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--replan", choices=("boundary", "every-step"), default="boundary", help="hierarchical re-planning (default: boundary)"
     )
     p.add_argument("--num-beams", type=_positive, default=3, help="beam width of model agents (default: 3)")
-    p.add_argument(
-        "--avoid-cycles", action="store_true",
-        help="flat, hierarchical: pass over an action that repeats a cycle of the last steps (same actions, same texts back)",
-    )  # fmt: skip
-    p.add_argument(
-        "--safe-focus", action="store_true",
-        help="flat, hierarchical: send a 'focus on' only when the model names it exactly, and never twice",
-    )  # fmt: skip
-    p.add_argument(
-        "--copy-actions", action="store_true",
-        help="hierarchical, ablation: send a single-action sub-goal's own action (focus_on(x) -> focus on x) when valid",
-    )  # fmt: skip
-    p.add_argument(
-        "--constrained", action="store_true",
-        help="flat, hierarchical: when no generated action is valid, send the model's own choice among the valid actions "
-        "(constrained decoding) instead of the closest by string similarity",
-    )  # fmt: skip
-    p.add_argument(
-        "--ground-subgoals", action="store_true",
-        help="hierarchical: take the first planner candidate whose objects the valid actions name (no focus twice, "
-        "no trip to the current room)",
-    )  # fmt: skip
-    p.add_argument(
-        "--scripted-end", action="store_true",
-        help="hierarchical, ablation: an option ends when a rule says its sub-goal is carried out "
-        "(its pattern's actions sent, or the room reached), not when the executor says END_SG",
-    )  # fmt: skip
+    for option, text in SWITCH_HELP.items():
+        p.add_argument(f"--{option.replace('_', '-')}", action="store_true", help=f"{', '.join(AGENT_OPTIONS[option])}: {text}")
     p.add_argument("--llm-cache", help="llm: folder of cached answers (default: RUN/llm_cache); endpoint from $SGD_LLM_*")
     add_tasks(p)
     p.set_defaults(tasks=resolve_tasks("all"))

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.report import read_episodes
-from sgd_gym.io import DataFileError, atomic_write_text
+from benchmarks.report import paired_episodes
+from sgd_gym.io import atomic_write_text
 from sgd_gym.tasks import get_task
 
 GROUPS = ("short", "medium", "long")
@@ -39,17 +39,15 @@ def score_gap(
     variations, then over tasks; per length group over its tasks). The interval resamples each task's
     variations with replacement (stratified by task, ``samples`` times, seeded), the percentile method;
     ``share_above_zero`` is the share of resamples where the candidate leads. A task with one shared
-    variation leaves nothing to resample: its estimates then have no interval (``low``, ``high`` None). Episodes are also counted
-    better / worse / tied, with the two-sided sign test. Written to ``gap.json`` in ``out`` if given.
+    variation leaves nothing to resample: its estimates then have no interval (``low``, ``high`` None).
+    Episodes are also counted better / worse / tied, with the two-sided sign test. Written to ``gap.json`` in ``out`` if given.
     """
     if samples < 1:
         raise ValueError(f"samples must be positive, got {samples!r}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
-    old, new = read_episodes(baseline), read_episodes(candidate)
-    common = sorted(key for key in new if key in old)
-    if not common:
-        raise DataFileError(f"{candidate} and {baseline} have no episode (task, split, variation) in common")
+    old, new, common = paired_episodes(baseline, candidate)
+    common = sorted(common)  # resampling follows a fixed episode order whatever the files hold
     diffs: dict[str, list[float]] = {}
     for key in common:
         diffs.setdefault(key[0], []).append(float(new[key]["score"]) - float(old[key]["score"]))

@@ -152,6 +152,18 @@ def read_episodes(run: str | Path) -> dict[tuple, dict]:
     return episodes
 
 
+def paired_episodes(first: str | Path, second: str | Path) -> tuple[dict[tuple, dict], dict[tuple, dict], list[tuple]]:
+    """Both runs' episodes (``read_episodes``) and the (task, split, variation) keys they share, in ``second``'s
+    order; ``DataFileError`` when they share none."""
+    from sgd_gym.io import DataFileError
+
+    old, new = read_episodes(first), read_episodes(second)
+    common = [key for key in new if key in old]
+    if not common:
+        raise DataFileError(f"{second} and {first} have no episode (task, split, variation) in common")
+    return old, new, common
+
+
 def check_replay(reference: str | Path, replay: str | Path, out: str | Path | None = None) -> dict:
     """``sgd check``: whether the episodes of ``replay`` repeat those of ``reference`` exactly.
 
@@ -162,12 +174,7 @@ def check_replay(reference: str | Path, replay: str | Path, out: str | Path | No
     """
     import json
 
-    from sgd_gym.io import DataFileError
-
-    old, new = read_episodes(reference), read_episodes(replay)
-    common = [key for key in new if key in old]
-    if not common:
-        raise DataFileError(f"{replay} and {reference} have no episode (task, split, variation) in common")
+    old, new, common = paired_episodes(reference, replay)
     differences = []
     for key in common:
         a, b = old[key], new[key]
