@@ -204,9 +204,22 @@ def check_command(args: argparse.Namespace) -> int:
 
 def gap_command(args: argparse.Namespace) -> int:
     """How sure the score gap between two runs is."""
-    from benchmarks.gap import gap_text, score_gap
+    from benchmarks.gap import gap_text, gaps_text, score_gap, score_gaps
 
-    print(gap_text(score_gap(args.baseline, args.candidate, args.samples, args.seed, args.confidence, args.out)))
+    if len(args.runs) % 2:
+        odd = f"got an odd number ({len(args.runs)}): {args.runs}"
+        print(f"sgd gap: expected BASELINE CANDIDATE pairs of run folders, {odd}", file=sys.stderr)
+        return 2
+    pairs = list(zip(args.runs[::2], args.runs[1::2], strict=True))
+    options = (args.samples, args.seed, args.confidence, args.out)
+    if len(pairs) == 1:
+        print(gap_text(score_gap(*pairs[0], *options)))
+    else:
+        try:
+            print(gaps_text(score_gaps(pairs, *options)))
+        except ValueError as error:
+            print(f"sgd gap: {error}", file=sys.stderr)
+            return 2
     return 0
 
 
@@ -350,8 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "gap", help="the score gap between two runs on their shared episodes, with a bootstrap interval and a sign test"
     )
-    p.add_argument("baseline", help="run folder of sgd eval, e.g. benchmarks/results/flat")
-    p.add_argument("candidate", help="run folder of sgd eval, e.g. benchmarks/results/hierarchical")
+    p.add_argument(
+        "runs",
+        nargs="+",
+        metavar="BASELINE CANDIDATE",
+        help="run folders of sgd eval, e.g. benchmarks/results/flat benchmarks/results/hierarchical; several pairs "
+        "(one per training seed) give the gap across seeds too",
+    )
     p.add_argument("--samples", type=_positive, default=10000, help="bootstrap resamples (default: 10000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the resampling (default: 0)")
     p.add_argument("--confidence", type=_fraction, default=0.95, help="interval level, between 0 and 1 (default: 0.95)")

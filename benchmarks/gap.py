@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,11 @@ from sgd_gym.io import atomic_write_text
 from sgd_gym.tasks import get_task
 
 GROUPS = ("short", "medium", "long")
+# The keys of one pair's gap.json, in their order.
+RESULT_KEYS = (
+    "baseline", "candidate", "episodes", "only_in_baseline", "only_in_candidate", "samples", "seed", "confidence",
+    "overall", "groups", "episodes_better", "episodes_worse", "episodes_tied", "sign_test_p",
+)  # fmt: skip
 
 
 def sign_test(better: int, worse: int) -> float:
@@ -23,6 +29,44 @@ def sign_test(better: int, worse: int) -> float:
         return 1.0
     tail = sum(math.comb(n, k) for k in range(min(better, worse) + 1)) / 2**n
     return min(1.0, 2 * tail)
+
+
+def _pair(baseline: str | Path, candidate: str | Path, rng: np.random.Generator, samples: int) -> dict[str, Any]:
+    """One pair of runs: per-task episode gaps, per-task point gaps and ``samples`` stratified resamples of them."""
+    old, new, common = paired_episodes(baseline, candidate)
+    common = sorted(common)  # resampling follows a fixed episode order whatever the files hold
+    diffs: dict[str, list[float]] = {}
+    for key in common:
+        diffs.setdefault(key[0], []).append(float(new[key]["score"]) - float(old[key]["score"]))
+    tasks = sorted(diffs)
+    resampled = np.empty((samples, len(tasks)))
+    for column, task in enumerate(tasks):
+        values = np.asarray(diffs[task])
+        resampled[:, column] = values[rng.integers(0, len(values), size=(samples, len(values)))].mean(axis=1)
+    point = np.asarray([np.mean(diffs[task]) for task in tasks])
+    return {"old": old, "new": new, "common": common, "diffs": diffs, "tasks": tasks, "resampled": resampled, "point": point}
+
+
+def _group_columns(tasks: list[str]) -> dict[str, list[int]]:
+    """Column indices of ``tasks`` per length group, ``overall`` first; groups without tasks left out."""
+    columns = {"overall": list(range(len(tasks)))}
+    for group in GROUPS:
+        members = [i for i, task in enumerate(tasks) if get_task(task).length_group == group]
+        if members:
+            columns[group] = members
+    return columns
+
+
+def _check_options(samples: int, confidence: float) -> None:
+    if samples < 1:
+        raise ValueError(f"samples must be positive, got {samples!r}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
+
+
+def _percentiles(draws: np.ndarray, confidence: float) -> tuple[float, float]:
+    lower, upper = (1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100
+    return float(np.percentile(draws, lower)), float(np.percentile(draws, upper))
 
 
 def score_gap(
@@ -42,54 +86,91 @@ def score_gap(
     variation leaves nothing to resample: its estimates then have no interval (``low``, ``high`` None).
     Episodes are also counted better / worse / tied, with the two-sided sign test. Written to ``gap.json`` in ``out`` if given.
     """
-    if samples < 1:
-        raise ValueError(f"samples must be positive, got {samples!r}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
-    old, new, common = paired_episodes(baseline, candidate)
-    common = sorted(common)  # resampling follows a fixed episode order whatever the files hold
-    diffs: dict[str, list[float]] = {}
-    for key in common:
-        diffs.setdefault(key[0], []).append(float(new[key]["score"]) - float(old[key]["score"]))
-    tasks = sorted(diffs)
-    rng = np.random.default_rng(seed)
-    resampled = np.empty((samples, len(tasks)))
-    for column, task in enumerate(tasks):
-        values = np.asarray(diffs[task])
-        resampled[:, column] = values[rng.integers(0, len(values), size=(samples, len(values)))].mean(axis=1)
-    point = np.asarray([np.mean(diffs[task]) for task in tasks])
-    lower, upper = (1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100
+    _check_options(samples, confidence)
+    result = _pair_result(baseline, candidate, _pair(baseline, candidate, np.random.default_rng(seed), samples), confidence)
+    result = {**result, "samples": samples, "seed": seed, "confidence": confidence}
+    result = {key: result[key] for key in RESULT_KEYS}
+    if out is not None:
+        atomic_write_text(Path(out) / "gap.json", json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def _pair_result(baseline: str | Path, candidate: str | Path, pair: dict[str, Any], confidence: float) -> dict[str, Any]:
+    """``score_gap``'s result for one pair of runs (without the options)."""
+    diffs, tasks, resampled, point = pair["diffs"], pair["tasks"], pair["resampled"], pair["point"]
 
     def estimate(columns: list[int]) -> dict[str, Any]:
         gap = {"gap": float(point[columns].mean()), "low": None, "high": None, "share_above_zero": None, "tasks": len(columns)}
         if min(len(diffs[tasks[i]]) for i in columns) < 2:  # one variation: nothing to resample, no interval
             return gap
         draws = resampled[:, columns].mean(axis=1)
-        low, high, above = np.percentile(draws, lower), np.percentile(draws, upper), (draws > 0).mean()
-        return {**gap, "low": float(low), "high": float(high), "share_above_zero": float(above)}
+        low, high = _percentiles(draws, confidence)
+        return {**gap, "low": low, "high": high, "share_above_zero": float((draws > 0).mean())}
 
-    groups = {}
-    for group in GROUPS:
-        columns = [i for i, task in enumerate(tasks) if get_task(task).length_group == group]
-        if columns:
-            groups[group] = estimate(columns)
+    estimates = {name: estimate(columns) for name, columns in _group_columns(tasks).items()}
     flat = [d for task in tasks for d in diffs[task]]
     better, worse = sum(d > 0 for d in flat), sum(d < 0 for d in flat)
-    result = {
+    return {
         "baseline": str(baseline),
         "candidate": str(candidate),
-        "episodes": len(common),
-        "only_in_baseline": len(old) - len(common),
-        "only_in_candidate": len(new) - len(common),
-        "samples": samples,
-        "seed": seed,
-        "confidence": confidence,
-        "overall": estimate(list(range(len(tasks)))),
-        "groups": groups,
+        "episodes": len(pair["common"]),
+        "only_in_baseline": len(pair["old"]) - len(pair["common"]),
+        "only_in_candidate": len(pair["new"]) - len(pair["common"]),
+        "overall": estimates.pop("overall"),
+        "groups": estimates,
         "episodes_better": better,
         "episodes_worse": worse,
         "episodes_tied": len(flat) - better - worse,
         "sign_test_p": sign_test(better, worse),
+    }
+
+
+def score_gaps(
+    pairs: Sequence[tuple[str | Path, str | Path]],
+    samples: int = 10000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    out: str | Path | None = None,
+) -> dict[str, Any]:
+    """The gap ``candidate - baseline`` over several training runs: one (baseline, candidate) pair of run folders per seed.
+
+    Each pair gets ``score_gap``'s result (``pairs``). ``across`` is the mean of the pairs' protocol gaps, overall and per
+    length group, with the spread between pairs (``min``, ``max``, ``sd``) and a two-level bootstrap interval: each
+    resample draws as many pairs as there are, with replacement (the training seed is the unit: one model plays every
+    task), then each drawn pair's variations within tasks, so the interval holds training noise as well as the
+    variations'. With few pairs it is rough (two pairs give three distinct seed draws); the per-pair gaps are the
+    evidence. Every pair must cover the same tasks. Written to ``gap.json`` in ``out`` if given.
+    """
+    _check_options(samples, confidence)
+    if len(pairs) < 2:
+        raise ValueError(f"score_gaps needs at least two (baseline, candidate) pairs, got {len(pairs)}: use score_gap for one")
+    rng = np.random.default_rng(seed)
+    raw = [_pair(baseline, candidate, rng, samples) for baseline, candidate in pairs]
+    for (baseline, candidate), pair in zip(pairs[1:], raw[1:], strict=True):
+        if pair["tasks"] != raw[0]["tasks"]:
+            differ = sorted(set(pair["tasks"]) ^ set(raw[0]["tasks"]))
+            raise ValueError(f"the pair {baseline} / {candidate} covers other tasks than {pairs[0][0]} / {pairs[0][1]}: {differ}")
+    results = [_pair_result(b, c, pair, confidence) for (b, c), pair in zip(pairs, raw, strict=True)]
+    picks = rng.integers(0, len(pairs), size=(samples, len(pairs)))
+    rows = rng.integers(0, samples, size=(samples, len(pairs)))
+    across = {}
+    for name, columns in _group_columns(raw[0]["tasks"]).items():
+        gaps = np.asarray([pair["point"][columns].mean() for pair in raw])
+        per_pair = np.stack([pair["resampled"][:, columns].mean(axis=1) for pair in raw])  # pairs x samples
+        draws = per_pair[picks, rows].mean(axis=1)
+        low, high = _percentiles(draws, confidence)
+        across[name] = {
+            "gap": float(gaps.mean()), "low": low, "high": high, "share_above_zero": float((draws > 0).mean()),
+            "tasks": len(columns), "min": float(gaps.min()), "max": float(gaps.max()), "sd": float(gaps.std(ddof=1)),
+        }  # fmt: skip
+    result = {
+        "pairs": [{key: r[key] for key in RESULT_KEYS if key in r} for r in results],
+        "samples": samples,
+        "seed": seed,
+        "confidence": confidence,
+        "overall": across.pop("overall"),
+        "groups": across,
+        "pairs_ahead": sum(r["overall"]["gap"] > 0 for r in results),
     }
     if out is not None:
         atomic_write_text(Path(out) / "gap.json", json.dumps(result, indent=1) + "\n")
@@ -117,4 +198,22 @@ def gap_text(result: dict[str, Any]) -> str:
         f"episodes: {result['episodes_better']} better, {result['episodes_worse']} worse, {result['episodes_tied']} tied "
         f"(sign test p = {result['sign_test_p']:.3g})",
     ]
+    return "\n".join(lines)
+
+
+def gaps_text(result: dict[str, Any]) -> str:
+    """A short report of ``score_gaps``'s result: each pair's gap, then the gap across pairs."""
+    level, n = f"{result['confidence']:.0%}", len(result["pairs"])
+    lines = [f"{n} pairs (one per training seed), candidate - baseline:"]
+    for pair in result["pairs"]:
+        estimate = pair["overall"]
+        interval = "" if estimate["low"] is None else f" ({estimate['low']:+.1f} to {estimate['high']:+.1f})"
+        lines.append(f"  {pair['candidate']} - {pair['baseline']}: {estimate['gap']:+.1f}{interval}, {pair['episodes']} episodes")
+    for name, estimate in {"overall": result["overall"], **result["groups"]}.items():
+        lines.append(
+            f"{name}, mean over pairs: {estimate['gap']:+.1f} points (pairs {estimate['min']:+.1f} to {estimate['max']:+.1f}, "
+            f"sd {estimate['sd']:.1f}; {level} interval over seeds and variations {estimate['low']:+.1f} to "
+            f"{estimate['high']:+.1f}; {estimate['tasks']} tasks)"
+        )
+    lines.append(f"candidate ahead in {result['pairs_ahead']} of {n} pairs; with few pairs the interval is rough")
     return "\n".join(lines)

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from benchmarks.evaluate import summarize
-from benchmarks.gap import score_gap, sign_test
+from benchmarks.gap import score_gap, score_gaps, sign_test
 from sgd_gym.io import DataFileError
 
 TASKS = ("boil", "find-living-thing", "mendelian-genetics-known-plant")  # one each of medium, short and long
@@ -67,6 +67,38 @@ def test_gap_rejects_what_it_cannot_compare(tmp_path):
         score_gap(tmp_path / "a", tmp_path / "a", samples=0)
 
 
+def test_gaps_across_seeds_resample_the_seeds_as_well_as_the_variations(tmp_path):
+    # Seed 0: the candidate leads by 10 on every episode; seed 1: it trails by 2. No variation noise inside a pair,
+    # so the two-level bootstrap can only draw {10, 10}, {10, -2} or {-2, -2}: means 10, 4, -2 (1/4, 1/2, 1/4).
+    for seed, (base, cand) in enumerate([(0, 10), (5, 3)]):
+        write_run(tmp_path / f"flat{seed}", {task: [base, base, base] for task in TASKS})
+        write_run(tmp_path / f"hier{seed}", {task: [cand, cand, cand] for task in TASKS})
+    pairs = [(tmp_path / "flat0", tmp_path / "hier0"), (tmp_path / "flat1", tmp_path / "hier1")]
+    result = score_gaps(pairs, samples=4000, seed=1, out=tmp_path)
+    assert [pair["overall"]["gap"] for pair in result["pairs"]] == [10.0, -2.0]
+    assert result["pairs"][1]["episodes_worse"] == 9 and result["pairs"][1]["baseline"] == str(tmp_path / "flat1")
+    overall = result["overall"]
+    assert (overall["gap"], overall["min"], overall["max"]) == (4.0, -2.0, 10.0)
+    assert overall["sd"] == pytest.approx(72**0.5)  # sample sd of {10, -2}
+    assert (overall["low"], overall["high"]) == (-2.0, 10.0)
+    assert overall["share_above_zero"] == pytest.approx(0.75, abs=0.03)
+    assert result["groups"]["long"]["gap"] == 4.0 and result["pairs_ahead"] == 1
+    assert json.loads((tmp_path / "gap.json").read_text()) == result
+    assert score_gaps(pairs, samples=4000, seed=1) == result  # seeded
+
+
+def test_gaps_across_seeds_reject_what_they_cannot_pool(tmp_path):
+    write_run(tmp_path / "a", {"boil": [0, 1], "melt": [0, 1]})
+    write_run(tmp_path / "b", {"boil": [1, 1], "melt": [1, 1]})
+    write_run(tmp_path / "c", {"boil": [1, 1]})
+    with pytest.raises(ValueError, match=r"other tasks than .*\['melt'\]"):
+        score_gaps([(tmp_path / "a", tmp_path / "b"), (tmp_path / "c", tmp_path / "c")])
+    with pytest.raises(ValueError, match="at least two .* got 1"):
+        score_gaps([(tmp_path / "a", tmp_path / "b")])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        score_gaps([(tmp_path / "a", tmp_path / "b")] * 2, confidence=1.5)
+
+
 def test_gap_command(tmp_path):
     write_run(tmp_path / "flat", {task: [0, 10] for task in TASKS})
     write_run(tmp_path / "hier", {task: [10, 20] for task in TASKS})
@@ -81,6 +113,17 @@ def test_gap_command(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "benchmarks.cli", "gap", str(tmp_path / "flat"), str(tmp_path / "nope")],
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert bad.returncode == 1 and "no such file" in bad.stderr
+    across = subprocess.run(
+        [sys.executable, "-m", "benchmarks.cli", "gap", str(tmp_path / "flat"), str(tmp_path / "hier"), str(tmp_path / "hier"),
+         str(tmp_path / "flat"), "--samples", "200"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert across.returncode == 0, across.stderr
+    assert "overall, mean over pairs: +0.0 points (pairs -10.0 to +10.0" in across.stdout
+    assert "candidate ahead in 1 of 2 pairs" in across.stdout
+    odd = subprocess.run([sys.executable, "-m", "benchmarks.cli", "gap", str(tmp_path / "flat")],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert odd.returncode == 2 and "pairs of run folders, got an odd number (1)" in odd.stderr
     bad = subprocess.run([sys.executable, "-m", "benchmarks.cli", "gap", "a", "b", "--confidence", "95"],
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert bad.returncode == 2 and "between 0 and 1" in bad.stderr
