@@ -7,8 +7,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from agents.data.datasets import State, build_context
-from agents.grounding import choose_action, model_ranker, sent_focus
+from agents.grounding import choose_action, cycle_action, model_ranker, sent_focus
 from sgd_gym.subgoals import END_SG, PATTERNS, SubgoalError, current_room, expand, parse_subgoal
+
+STALLED = "stalled"  # the ``error`` of an option that ``end_stalled`` ended
+
+
+def stalls(action: str, history: Sequence[tuple[str, str]]) -> bool:
+    """Whether sending ``action`` would go round a cycle of ``history`` again (``agents.grounding.cycle_action``:
+    the same actions with the same texts back), waiting excepted (its text never changes while time passes)."""
+    return not action.startswith("wait") and action == cycle_action(history)
 
 
 def single_action(subgoal: str) -> str | None:
@@ -137,6 +145,8 @@ class LearnedExecutor(ContextExecutor):
             (constrained decoding, ``agents.grounding.model_ranker``) instead of the fuzzy match.
         scripted_end: an ablation, partly scripted: the option ends (``END_SG``) when ``subgoal_done`` says the
             sub-goal is carried out and never before; the model's ``END_SG`` counts only where no rule tells.
+        end_stalled: the option ends as failed (``END_SG``, ``status`` ``"failed"``, ``error`` ``STALLED``) when the
+            action chosen would go round a cycle of the last steps again (``stalls``), instead of sending it.
     """
 
     def __init__(
@@ -149,9 +159,10 @@ class LearnedExecutor(ContextExecutor):
         copy_actions: bool = False,
         constrained: bool = False,
         scripted_end: bool = False,
+        end_stalled: bool = False,
     ) -> None:
         self.policy = policy
-        self.constrained, self.scripted_end = constrained, scripted_end
+        self.constrained, self.scripted_end, self.end_stalled = constrained, scripted_end, end_stalled
         self.num_beams = num_beams
         self.avoid_cycles, self.safe_focus, self.copy_actions = avoid_cycles, safe_focus, copy_actions
         self.max_tokens = max_tokens or getattr(policy, "max_source_tokens", 512)
@@ -192,5 +203,9 @@ class LearnedExecutor(ContextExecutor):
             self.safe_focus,
             model_ranker(self.policy, source, self.num_beams) if self.constrained else None,
         )
+        if self.end_stalled and stalls(action, state.history):
+            self._close("failed")
+            self.error = STALLED
+            return END_SG
         self._pending, self.steps = action, self.steps + 1
         return action

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.data.datasets import build_context
-from agents.executor import LearnedExecutor, ScriptedContextExecutor
+from agents.executor import STALLED, LearnedExecutor, ScriptedContextExecutor
 from agents.grounding import sent_focus, subgoal_feasible
 from sgd_gym.subgoals import END_SG, SubgoalError, current_room, parse_subgoal
 
@@ -32,6 +32,9 @@ class HierarchicalAgent:
         ground_subgoals: take the first planner candidate that can start now (``agents.grounding.subgoal_feasible``:
             its objects named by the valid actions, no focus twice, no trip to the current room), the first
             valid sub-goal when none can.
+
+    A sub-goal whose option the executor ended as stalled (``LearnedExecutor(end_stalled=True)``) is passed over
+    by the planner (its next candidate is taken, if any) until the score or the room changes.
     """
 
     needs_valid_actions = True
@@ -65,12 +68,13 @@ class HierarchicalAgent:
         copy_actions: bool = False,
         constrained: bool = False,
         scripted_end: bool = False,
+        end_stalled: bool = False,
         **kwargs: Any,
     ) -> HierarchicalAgent:
         """Load planner and executor checkpoint folders (``executor_path="scripted"``: the scripted executor).
 
-        ``avoid_cycles``, ``safe_focus``, ``copy_actions``, ``constrained`` and ``scripted_end`` are the learned
-        executor's (see ``LearnedExecutor``).
+        ``avoid_cycles``, ``safe_focus``, ``copy_actions``, ``constrained``, ``scripted_end`` and ``end_stalled``
+        are the learned executor's (see ``LearnedExecutor``).
         """
         from agents.models import Seq2SeqPolicy
 
@@ -79,7 +83,7 @@ class HierarchicalAgent:
         else:
             executor = LearnedExecutor.from_pretrained(
                 executor_path, avoid_cycles=avoid_cycles, safe_focus=safe_focus, copy_actions=copy_actions,
-                constrained=constrained, scripted_end=scripted_end,
+                constrained=constrained, scripted_end=scripted_end, end_stalled=end_stalled,
             )  # fmt: skip
         return cls(Seq2SeqPolicy.load(planner_path), executor, **kwargs)
 
@@ -89,6 +93,8 @@ class HierarchicalAgent:
         self.subgoal: str | None = None
         self.option_steps = 0
         self.subgoals: list[str] = []
+        self.stalled: set[str] = set()  # sub-goals whose option stalled since ``stalled_at`` last changed
+        self.stalled_at: tuple[str | None, float] | None = None  # (room, score)
 
     def plan(self, obs: dict[str, str], info: dict[str, Any]) -> str:
         """The planner's next sub-goal for the current state."""
@@ -105,7 +111,16 @@ class HierarchicalAgent:
         if self.ground_subgoals and valid:
             valid, room, focused = set(valid), current_room(obs.get("look") or ""), sent_focus(state.history)
             parsed = [subgoal for subgoal in parsed if subgoal_feasible(subgoal, valid, room, focused)] or parsed
+        if self.stalled and self.stalled_at == (current_room(obs.get("look") or ""), info.get("score", 0)):
+            parsed = [subgoal for subgoal in parsed if str(subgoal) not in self.stalled] or parsed
         return str(parsed[0]) if parsed else FALLBACK_SUBGOAL
+
+    def _note_stall(self, obs: dict[str, str], info: dict[str, Any]) -> None:
+        """Remember the sub-goal the executor just gave up on as stalled, in the current (room, score)."""
+        where = (current_room(obs.get("look") or ""), info.get("score", 0))
+        if where != self.stalled_at:
+            self.stalled, self.stalled_at = set(), where
+        self.stalled.add(str(self.subgoal))
 
     def _new_subgoal(self, obs: dict[str, str], info: dict[str, Any]) -> None:
         self.subgoal, self.option_steps = self.plan(obs, info), 0
@@ -128,6 +143,8 @@ class HierarchicalAgent:
             if action != END_SG:
                 self.option_steps += 1
                 return action
+            if getattr(self.executor, "error", None) == STALLED:
+                self._note_stall(obs, info)
             self._new_subgoal(obs, info)
         self.executor.took(NOOP_ACTION)  # two sub-goals in a row ended at once: spend the step harmlessly
         return NOOP_ACTION

@@ -252,14 +252,15 @@ AGENTS = ("random", "oracle", "flat", "hierarchical", "ppo", "ppo-options", "llm
 def make_agent(name: str, checkpoint: str | None = None, planner: str | None = None, executor: str | None = None,
                seed: int = 0, replan: str = "boundary", num_beams: int = 3, cache_dir: str | None = None,
                avoid_cycles: bool = False, safe_focus: bool = False, copy_actions: bool = False,
-               constrained: bool = False, ground_subgoals: bool = False, scripted_end: bool = False) -> Any:  # fmt: skip
+               constrained: bool = False, ground_subgoals: bool = False, scripted_end: bool = False,
+               end_stalled: bool = False) -> Any:  # fmt: skip
     """Build an agent by its ``sgd eval --agent`` name (top-level, so worker processes can call it).
 
     ``checkpoint`` is the model folder of ``flat``, ``ppo`` and ``ppo-options``; ``cache_dir`` the
     answer cache of ``llm``; ``avoid_cycles`` and ``safe_focus`` apply to the seq2seq agents' action choice
     (``agents.grounding.choose_action``); ``constrained`` makes them ground a candidate that is not valid
     by their own constrained decoding into the valid actions instead of fuzzy matching; ``copy_actions``
-    and ``scripted_end`` apply to the hierarchical agent's learned executor (ablations, see
+    and ``scripted_end`` (ablations) and ``end_stalled`` apply to the hierarchical agent's learned executor (see
     ``agents.executor.LearnedExecutor``), ``ground_subgoals`` to its planner (``agents.hierarchical.HierarchicalAgent``).
     """
     if name == "random":
@@ -282,6 +283,7 @@ def make_agent(name: str, checkpoint: str | None = None, planner: str | None = N
         return HierarchicalAgent.from_pretrained(
             planner, executor, replan=replan, num_beams=num_beams, avoid_cycles=avoid_cycles, safe_focus=safe_focus,
             copy_actions=copy_actions, constrained=constrained, ground_subgoals=ground_subgoals, scripted_end=scripted_end,
+            end_stalled=end_stalled,
         )  # fmt: skip
     if name in ("ppo", "ppo-options"):
         from baselines.ppo import PPOAgent
@@ -334,8 +336,9 @@ AGENT_OPTIONS: dict[str, tuple[str, ...]] = {
     "copy_actions": ("hierarchical",),
     "scripted_end": ("hierarchical",),
     "ground_subgoals": ("hierarchical",),
+    "end_stalled": ("hierarchical",),
 }
-LEARNED_EXECUTOR_OPTIONS = ("avoid_cycles", "safe_focus", "constrained", "copy_actions", "scripted_end")
+LEARNED_EXECUTOR_OPTIONS = ("avoid_cycles", "safe_focus", "constrained", "copy_actions", "scripted_end", "end_stalled")
 
 
 def check_agent_options(name: str, executor: str | None = None, **options: bool) -> None:

@@ -324,3 +324,38 @@ def test_scripted_end_closes_the_option_by_rule_only(policies):
     assert executor.act(obs, info, "pick_up(metal pot)") == "pick up metal pot"
     assert executor.act({**obs, "observation": "You move the metal pot to the inventory."}, info, "pick_up(metal pot)") == END_SG
     assert executor.status == "done" and executor.completed == ["pick_up(metal pot)"]
+
+
+def test_end_stalled_ends_a_cycling_option_and_the_planner_passes_it_over():
+    from agents.executor import STALLED, stalls
+
+    assert stalls("look around", [("look around", "a"), ("look around", "a")])
+    assert not stalls("look around", [("look around", "a"), ("look around", "b")])  # the text changed: progress
+    assert not stalls("wait1", [("wait1", "a"), ("wait1", "a")])  # time passes while waiting
+    assert stalls("go to kitchen", [("go to kitchen", "k"), ("go to hallway", "h")] * 2)  # round the cycle again
+
+    obs = {"task": "Your task is to boil water.", "look": "This room is called the kitchen.", "inventory": "nothing",
+           "observation": "You are in the kitchen."}  # fmt: skip
+    info = {"score": 0, "valid_actions": ["look around"]}  # every step the same action and the same text back
+    model = FixedPlanner(["go to workshop"])  # an executor model that never says END_SG: the option's end is under test
+    executor = LearnedExecutor(model, end_stalled=True)
+    executor.reset(obs["task"])
+    sent = [executor.act(obs, info, "navigate_to(workshop)") for _ in range(3)]
+    assert sent == ["look around", "look around", END_SG] and (executor.status, executor.error) == ("failed", STALLED)
+    waiting = LearnedExecutor(model, end_stalled=True)
+    waiting.reset(obs["task"])
+    assert [waiting.act(obs, {**info, "valid_actions": ["wait1"]}, "wait(3)") for _ in range(3)] == ["wait1"] * 3
+
+    agent = HierarchicalAgent(FixedPlanner(["navigate_to(workshop)", "pick_up(metal pot)"]),
+                              LearnedExecutor(model, end_stalled=True), num_beams=2)  # fmt: skip
+    agent.reset(obs["task"])
+    assert [agent.act(obs, info) for _ in range(3)] == ["look around"] * 3
+    # The third step: the first option stalls, the planner's next candidate stalls at once, and every candidate
+    # having stalled, the planner's first is taken again, with a harmless look around for this step.
+    assert agent.subgoals == ["navigate_to(workshop)", "pick_up(metal pot)", "navigate_to(workshop)"]
+    assert agent.stalled == {"navigate_to(workshop)", "pick_up(metal pot)"}
+    assert agent.plan(obs, info) == "navigate_to(workshop)"  # every candidate stalled: the planner's first
+    assert agent.plan(obs, {**info, "score": 5}) == "navigate_to(workshop)"  # the score moved: passed over no more
+    plain = HierarchicalAgent(FixedPlanner(["navigate_to(workshop)"]), LearnedExecutor(model), num_beams=1)
+    plain.reset(obs["task"])
+    assert [plain.act(obs, info) for _ in range(5)] == ["look around"] * 5 and plain.subgoals == ["navigate_to(workshop)"]
