@@ -93,6 +93,8 @@ def test_agents_take_the_guard_options_by_name(policies, tmp_path):
     flat = make_agent("flat", str(tmp_path / "flat"), constrained=True)
     hierarchical = make_agent("hierarchical", None, str(tmp_path / "planner"), str(tmp_path / "executor"), constrained=True)
     assert flat.constrained and hierarchical.executor.constrained
+    stalling = make_agent("hierarchical", None, str(tmp_path / "planner"), str(tmp_path / "executor"), end_stalled=True)
+    assert stalling.executor.end_stalled and not hierarchical.executor.end_stalled
 
 
 def test_hierarchical_agent_finishes_an_episode_within_budget(policies):
