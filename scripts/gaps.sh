@@ -13,7 +13,15 @@ gap gpu-tiny/hierarchical-safe-focus gpu-tiny/hierarchical-scripted-executor gpu
 gap gpu-tiny-bf16/flat-safe-focus gpu-tiny-bf16/hierarchical-safe-focus gpu-tiny-bf16
 gap gpu-tiny-bf16/flat-safe-focus-beam5 gpu-tiny-bf16/hierarchical-safe-focus gpu-tiny-bf16-vs-beam5
 gap gpu-tiny-bf16/dev/flat-safe-focus gpu-tiny-bf16/dev/flat-safe-focus-beam5 dev-flat-beam5
-for ablation in copy constrained grounded scripted-end; do
+for ablation in copy constrained grounded scripted-end end-stalled avoid-cycles; do
     gap gpu-tiny-bf16/dev/hierarchical-safe-focus "gpu-tiny-bf16/dev/hierarchical-safe-focus-$ablation" "dev-$ablation"
 done
 gap gpu-tiny-bf16/dev/flat-safe-focus gpu-tiny-bf16/dev/flat-safe-focus-constrained dev-flat-constrained
+gap gpu-tiny-bf16/dev/flat-safe-focus gpu-tiny-bf16/dev/flat-safe-focus-avoid-cycles dev-flat-avoid-cycles
+gap gpu-tiny-bf16/flat-safe-focus-avoid-cycles gpu-tiny-bf16/hierarchical-safe-focus-avoid-cycles gpu-tiny-bf16-avoid-cycles
+gap gpu-tiny-bf16/hierarchical-safe-focus gpu-tiny-bf16/hierarchical-safe-focus-avoid-cycles test-avoid-cycles
+gap gpu-tiny-bf16/flat-safe-focus gpu-tiny-bf16/flat-safe-focus-avoid-cycles test-flat-avoid-cycles
+# Across training seeds (cpu-tiny recipe, seeds 0 and 1, dev): one BASELINE CANDIDATE pair per seed.
+echo "### cpu-tiny-seeds-dev"
+sgd gap $B/dev/flat $B/dev/hierarchical $B/cpu-tiny-seed1/dev/flat-seed1 $B/cpu-tiny-seed1/dev/hierarchical-seed1 \
+    --out $B/gaps/cpu-tiny-seeds-dev
