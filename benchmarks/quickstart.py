@@ -36,7 +36,10 @@ ABLATIONS = {
     "hierarchical-scripted-executor": {"executor": "scripted"},
     "hierarchical-safe-focus": {"safe_focus": True},
     "flat-safe-focus": {"agent": "flat", "safe_focus": True},
+    "hierarchical-safe-focus-avoid-cycles": {"safe_focus": True, "avoid_cycles": True},
+    "flat-safe-focus-avoid-cycles": {"agent": "flat", "safe_focus": True, "avoid_cycles": True},
 }
+AGENT_KEYS = ("agent", "replan", "executor")  # what an ablation changes besides make_agent's switches
 RESULT_FILES = ("summary.json", "episodes.jsonl", "table.md", "scores.csv")
 
 
@@ -163,13 +166,12 @@ def agent_factories(config: RecipeConfig, ckpt: Path) -> dict[str, functools.par
     }
     chosen = {name: factories[name] for name in config.agents}
     for name in config.ablations:
-        change = {"agent": "hierarchical", "replan": config.replan, "executor": executor, "safe_focus": False,
-                  **ABLATIONS[name]}  # fmt: skip
+        change = {"agent": "hierarchical", "replan": config.replan, "executor": executor, **ABLATIONS[name]}
         if change["agent"] == "flat":
             base = factories["flat"]
         else:
             base = functools.partial(make_agent, "hierarchical", None, planner, change["executor"], seed, change["replan"], beams)
-        chosen[name] = functools.partial(base, safe_focus=change["safe_focus"])
+        chosen[name] = functools.partial(base, **{key: value for key, value in change.items() if key not in AGENT_KEYS})
     return chosen
 
 

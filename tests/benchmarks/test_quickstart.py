@@ -131,3 +131,7 @@ def test_ablations_change_only_their_setting(tmp_path):
     assert factories["hierarchical-safe-focus"].args == base.args
     flat = factories["flat-safe-focus"]  # a flat ablation needs no flat row in agents
     assert flat.args[:2] == ("flat", str(tmp_path / "flat")) and flat.keywords == {"safe_focus": True}
+    guarded = factories["hierarchical-safe-focus-avoid-cycles"]
+    assert guarded.args == base.args and guarded.keywords == {"safe_focus": True, "avoid_cycles": True}
+    assert factories["flat-safe-focus-avoid-cycles"].keywords == {"safe_focus": True, "avoid_cycles": True}
+    assert not factories["hierarchical-every-step"].keywords
