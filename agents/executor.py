@@ -11,6 +11,8 @@ from agents.grounding import choose_action, cycle_action, model_ranker, sent_foc
 from sgd_gym.subgoals import END_SG, PATTERNS, SubgoalError, current_room, expand, parse_subgoal
 
 STALLED = "stalled"  # the ``error`` of an option that ``end_stalled`` ended
+# The switches of ``LearnedExecutor`` (the scripted executor has none).
+EXECUTOR_OPTIONS = ("avoid_cycles", "safe_focus", "copy_actions", "constrained", "scripted_end", "end_stalled")
 
 
 def stalls(action: str, history: Sequence[tuple[str, str]]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.data.datasets import build_context
-from agents.executor import STALLED, LearnedExecutor, ScriptedContextExecutor
+from agents.executor import EXECUTOR_OPTIONS, STALLED, LearnedExecutor, ScriptedContextExecutor
 from agents.grounding import sent_focus, subgoal_feasible
 from sgd_gym.subgoals import END_SG, SubgoalError, current_room, parse_subgoal
 
@@ -59,32 +59,19 @@ class HierarchicalAgent:
         self.reset("")
 
     @classmethod
-    def from_pretrained(
-        cls,
-        planner_path: str,
-        executor_path: str,
-        avoid_cycles: bool = False,
-        safe_focus: bool = False,
-        copy_actions: bool = False,
-        constrained: bool = False,
-        scripted_end: bool = False,
-        end_stalled: bool = False,
-        **kwargs: Any,
-    ) -> HierarchicalAgent:
+    def from_pretrained(cls, planner_path: str, executor_path: str, **kwargs: Any) -> HierarchicalAgent:
         """Load planner and executor checkpoint folders (``executor_path="scripted"``: the scripted executor).
 
-        ``avoid_cycles``, ``safe_focus``, ``copy_actions``, ``constrained``, ``scripted_end`` and ``end_stalled``
-        are the learned executor's (see ``LearnedExecutor``).
+        Keyword arguments named in ``agents.executor.EXECUTOR_OPTIONS`` (``avoid_cycles``, ``safe_focus``, ...) go to
+        the learned executor (see ``LearnedExecutor``; the scripted one has none), the others to the agent.
         """
         from agents.models import Seq2SeqPolicy
 
+        options = {name: kwargs.pop(name) for name in EXECUTOR_OPTIONS if name in kwargs}
         if executor_path == "scripted":
             executor = ScriptedContextExecutor()
         else:
-            executor = LearnedExecutor.from_pretrained(
-                executor_path, avoid_cycles=avoid_cycles, safe_focus=safe_focus, copy_actions=copy_actions,
-                constrained=constrained, scripted_end=scripted_end, end_stalled=end_stalled,
-            )  # fmt: skip
+            executor = LearnedExecutor.from_pretrained(executor_path, **options)
         return cls(Seq2SeqPolicy.load(planner_path), executor, **kwargs)
 
     def reset(self, task_description: str) -> None:

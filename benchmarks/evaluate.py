@@ -21,6 +21,7 @@ from typing import Any
 import gymnasium as gym
 
 import sgd_gym  # noqa: F401  (registers the ids)
+from agents.executor import EXECUTOR_OPTIONS
 from sgd_gym.parallel import run_in_workers
 from sgd_gym.tasks import check_split, get_task
 
@@ -328,7 +329,7 @@ def check_agent_arguments(name: str, checkpoint: str | None, planner: str | None
             Seq2SeqPolicy.load(paths[flag])  # raises CheckpointError naming what is wrong
 
 
-# ``make_agent`` switches -> the agents they change; the learned executor's are ignored by ``--executor scripted``.
+# ``make_agent`` switches -> the agents they change; ``--executor scripted`` rejects ``EXECUTOR_OPTIONS``.
 AGENT_OPTIONS: dict[str, tuple[str, ...]] = {
     "avoid_cycles": ("flat", "hierarchical"),
     "safe_focus": ("flat", "hierarchical"),
@@ -338,7 +339,6 @@ AGENT_OPTIONS: dict[str, tuple[str, ...]] = {
     "ground_subgoals": ("hierarchical",),
     "end_stalled": ("hierarchical",),
 }
-LEARNED_EXECUTOR_OPTIONS = ("avoid_cycles", "safe_focus", "constrained", "copy_actions", "scripted_end", "end_stalled")
 
 
 def check_agent_options(name: str, executor: str | None = None, **options: bool) -> None:
@@ -354,7 +354,7 @@ def check_agent_options(name: str, executor: str | None = None, **options: bool)
         flag, agents = "--" + option.replace("_", "-"), AGENT_OPTIONS[option]
         if name not in agents:
             raise ValueError(f"{flag} applies to --agent {' or '.join(agents)}, not to --agent {name}")
-        if executor == "scripted" and option in LEARNED_EXECUTOR_OPTIONS:
+        if executor == "scripted" and option in EXECUTOR_OPTIONS:
             raise ValueError(f"{flag} applies to a learned executor, not to --executor scripted")
 
 
