@@ -14,6 +14,11 @@ FALLBACK_SUBGOAL = "look_around()"
 NOOP_ACTION = "look around"
 
 
+def _where(obs: dict[str, str], info: dict[str, Any]) -> tuple[str | None, float]:
+    """(room, score): a stalled sub-goal is passed over until it changes."""
+    return current_room(obs.get("look") or ""), info.get("score", 0)
+
+
 class HierarchicalAgent:
     """Planner + executor behind the common ``Agent`` interface (one primitive action per ``act``).
 
@@ -98,13 +103,13 @@ class HierarchicalAgent:
         if self.ground_subgoals and valid:
             valid, room, focused = set(valid), current_room(obs.get("look") or ""), sent_focus(state.history)
             parsed = [subgoal for subgoal in parsed if subgoal_feasible(subgoal, valid, room, focused)] or parsed
-        if self.stalled and self.stalled_at == (current_room(obs.get("look") or ""), info.get("score", 0)):
+        if self.stalled and self.stalled_at == _where(obs, info):
             parsed = [subgoal for subgoal in parsed if str(subgoal) not in self.stalled] or parsed
         return str(parsed[0]) if parsed else FALLBACK_SUBGOAL
 
     def _note_stall(self, obs: dict[str, str], info: dict[str, Any]) -> None:
         """Remember the sub-goal the executor just gave up on as stalled, in the current (room, score)."""
-        where = (current_room(obs.get("look") or ""), info.get("score", 0))
+        where = _where(obs, info)
         if where != self.stalled_at:
             self.stalled, self.stalled_at = set(), where
         self.stalled.add(str(self.subgoal))

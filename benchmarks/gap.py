@@ -15,11 +15,7 @@ from sgd_gym.io import atomic_write_text
 from sgd_gym.tasks import get_task
 
 GROUPS = ("short", "medium", "long")
-# The keys of one pair's gap.json, in their order.
-RESULT_KEYS = (
-    "baseline", "candidate", "episodes", "only_in_baseline", "only_in_candidate", "samples", "seed", "confidence",
-    "overall", "groups", "episodes_better", "episodes_worse", "episodes_tied", "sign_test_p",
-)  # fmt: skip
+OPTION_KEYS = ("samples", "seed", "confidence")  # stated once in score_gaps' result, not in each pair's
 
 
 def sign_test(better: int, worse: int) -> float:
@@ -44,7 +40,8 @@ def _pair(baseline: str | Path, candidate: str | Path, rng: np.random.Generator,
         values = np.asarray(diffs[task])
         resampled[:, column] = values[rng.integers(0, len(values), size=(samples, len(values)))].mean(axis=1)
     point = np.asarray([np.mean(diffs[task]) for task in tasks])
-    return {"old": old, "new": new, "common": common, "diffs": diffs, "tasks": tasks, "resampled": resampled, "point": point}
+    counts = {"episodes": len(common), "only_in_baseline": len(old) - len(common), "only_in_candidate": len(new) - len(common)}
+    return {"counts": counts, "diffs": diffs, "tasks": tasks, "resampled": resampled, "point": point}
 
 
 def _group_columns(tasks: list[str]) -> dict[str, list[int]]:
@@ -87,16 +84,17 @@ def score_gap(
     Episodes are also counted better / worse / tied, with the two-sided sign test. Written to ``gap.json`` in ``out`` if given.
     """
     _check_options(samples, confidence)
-    result = _pair_result(baseline, candidate, _pair(baseline, candidate, np.random.default_rng(seed), samples), confidence)
-    result = {**result, "samples": samples, "seed": seed, "confidence": confidence}
-    result = {key: result[key] for key in RESULT_KEYS}
+    pair = _pair(baseline, candidate, np.random.default_rng(seed), samples)
+    result = _pair_result(baseline, candidate, pair, samples, seed, confidence)
     if out is not None:
         atomic_write_text(Path(out) / "gap.json", json.dumps(result, indent=1) + "\n")
     return result
 
 
-def _pair_result(baseline: str | Path, candidate: str | Path, pair: dict[str, Any], confidence: float) -> dict[str, Any]:
-    """``score_gap``'s result for one pair of runs (without the options)."""
+def _pair_result(
+    baseline: str | Path, candidate: str | Path, pair: dict[str, Any], samples: int, seed: int, confidence: float
+) -> dict[str, Any]:
+    """``score_gap``'s result for one pair of runs (``_pair``)."""
     diffs, tasks, resampled, point = pair["diffs"], pair["tasks"], pair["resampled"], pair["point"]
 
     def estimate(columns: list[int]) -> dict[str, Any]:
@@ -113,9 +111,10 @@ def _pair_result(baseline: str | Path, candidate: str | Path, pair: dict[str, An
     return {
         "baseline": str(baseline),
         "candidate": str(candidate),
-        "episodes": len(pair["common"]),
-        "only_in_baseline": len(pair["old"]) - len(pair["common"]),
-        "only_in_candidate": len(pair["new"]) - len(pair["common"]),
+        **pair["counts"],
+        "samples": samples,
+        "seed": seed,
+        "confidence": confidence,
         "overall": estimates.pop("overall"),
         "groups": estimates,
         "episodes_better": better,
@@ -134,8 +133,8 @@ def score_gaps(
 ) -> dict[str, Any]:
     """The gap ``candidate - baseline`` over several training runs: one (baseline, candidate) pair of run folders per seed.
 
-    Each pair gets ``score_gap``'s result (``pairs``). ``across`` is the mean of the pairs' protocol gaps, overall and per
-    length group, with the spread between pairs (``min``, ``max``, ``sd``) and a two-level bootstrap interval: each
+    Each pair gets ``score_gap``'s result (``pairs``). ``overall`` and ``groups`` (per length group) hold the mean of
+    the pairs' protocol gaps, with the spread between pairs (``min``, ``max``, ``sd``) and a two-level bootstrap interval: each
     resample draws as many pairs as there are, with replacement (the training seed is the unit: one model plays every
     task), then each drawn pair's variations within tasks, so the interval holds training noise as well as the
     variations'. With few pairs it is rough (two pairs give three distinct seed draws); the per-pair gaps are the
@@ -150,7 +149,7 @@ def score_gaps(
         if pair["tasks"] != raw[0]["tasks"]:
             differ = sorted(set(pair["tasks"]) ^ set(raw[0]["tasks"]))
             raise ValueError(f"the pair {baseline} / {candidate} covers other tasks than {pairs[0][0]} / {pairs[0][1]}: {differ}")
-    results = [_pair_result(b, c, pair, confidence) for (b, c), pair in zip(pairs, raw, strict=True)]
+    results = [_pair_result(b, c, pair, samples, seed, confidence) for (b, c), pair in zip(pairs, raw, strict=True)]
     picks = rng.integers(0, len(pairs), size=(samples, len(pairs)))
     rows = rng.integers(0, samples, size=(samples, len(pairs)))
     across = {}
@@ -164,7 +163,7 @@ def score_gaps(
             "tasks": len(columns), "min": float(gaps.min()), "max": float(gaps.max()), "sd": float(gaps.std(ddof=1)),
         }  # fmt: skip
     result = {
-        "pairs": [{key: r[key] for key in RESULT_KEYS if key in r} for r in results],
+        "pairs": [{key: value for key, value in r.items() if key not in OPTION_KEYS} for r in results],
         "samples": samples,
         "seed": seed,
         "confidence": confidence,
