@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from agents.data.datasets import State, build_context
+from agents.focus import unnamed_focus
 from agents.grounding import choose_action, cycle_action, model_ranker, sent_focus
 from sgd_gym.subgoals import END_SG, PATTERNS, SubgoalError, current_room, expand, parse_subgoal
 
 STALLED = "stalled"  # the ``error`` of an option that ``end_stalled`` ended
 # The switches of ``LearnedExecutor`` (the scripted executor has none).
-EXECUTOR_OPTIONS = ("avoid_cycles", "safe_focus", "copy_actions", "constrained", "scripted_end", "end_stalled")
+EXECUTOR_OPTIONS = ("avoid_cycles", "safe_focus", "copy_actions", "constrained", "scripted_end", "end_stalled", "named_focus")
 
 
 def stalls(action: str, history: Sequence[tuple[str, str]]) -> bool:
@@ -149,6 +150,8 @@ class LearnedExecutor(ContextExecutor):
             sub-goal is carried out and never before; the model's ``END_SG`` counts only where no rule tells.
         end_stalled: the option ends as failed (``END_SG``, ``status`` ``"failed"``, ``error`` ``STALLED``) when the
             action chosen would go round a cycle of the last steps again (``stalls``), instead of sending it.
+        named_focus: in a task whose gold paths focus only on what its description names, never send a focus on
+            anything else (``agents.focus.unnamed_focus``).
     """
 
     def __init__(
@@ -162,8 +165,9 @@ class LearnedExecutor(ContextExecutor):
         constrained: bool = False,
         scripted_end: bool = False,
         end_stalled: bool = False,
+        named_focus: bool = False,
     ) -> None:
-        self.policy = policy
+        self.policy, self.named_focus = policy, named_focus
         self.constrained, self.scripted_end, self.end_stalled = constrained, scripted_end, end_stalled
         self.num_beams = num_beams
         self.avoid_cycles, self.safe_focus, self.copy_actions = avoid_cycles, safe_focus, copy_actions
@@ -183,7 +187,10 @@ class LearnedExecutor(ContextExecutor):
         self._start(subgoal)
         copied = single_action(subgoal) if self.copy_actions and self.steps == 0 else None
         valid = info.get("valid_actions") or ()
-        if copied is not None and copied in valid and not (self.safe_focus and copied in sent_focus(state.history)):
+        blocked = unnamed_focus(valid, info.get("task_name"), state.task) if self.named_focus else set()
+        if self.safe_focus:
+            blocked |= sent_focus(state.history)
+        if copied is not None and copied in valid and copied not in blocked:
             self._pending, self.steps = copied, 1
             return copied
         done = None
@@ -204,6 +211,7 @@ class LearnedExecutor(ContextExecutor):
             self.avoid_cycles,
             self.safe_focus,
             model_ranker(self.policy, source, self.num_beams) if self.constrained else None,
+            blocked,
         )
         if self.end_stalled and stalls(action, state.history):
             self._close("failed")

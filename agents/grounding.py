@@ -86,13 +86,15 @@ def choose_action(
     avoid_cycles: bool = False,
     safe_focus: bool = False,
     rank: Ranker | None = None,
+    blocked: Collection[str] = (),
 ) -> str:
     """``ground_candidates`` with the inference guards of a model agent.
 
     ``avoid_cycles``: pass over the ``cycle_action`` of ``history``. ``safe_focus``: never send a
     ``focus on`` again (``sent_focus``), nor one that only fuzzy matching (or ``rank``) proposes.
+    ``blocked``: more actions to pass over (``agents.focus.unnamed_focus``).
     """
-    avoid = avoided_actions(history, avoid_cycles, safe_focus)
+    avoid = avoided_actions(history, avoid_cycles, safe_focus) | set(blocked)
     return ground_candidates(candidates, valid_actions, avoid, safe_focus, rank)
 
 

@@ -6,8 +6,9 @@ from typing import Any
 
 from agents.data.datasets import build_context
 from agents.executor import EXECUTOR_OPTIONS, STALLED, LearnedExecutor, ScriptedContextExecutor
+from agents.focus import unnamed_focus
 from agents.grounding import sent_focus, subgoal_feasible
-from sgd_gym.subgoals import END_SG, SubgoalError, current_room, parse_subgoal
+from sgd_gym.subgoals import END_SG, SubgoalError, current_room, expand, parse_subgoal
 
 REPLAN_MODES = ("boundary", "every-step")
 FALLBACK_SUBGOAL = "look_around()"
@@ -37,6 +38,9 @@ class HierarchicalAgent:
         ground_subgoals: take the first planner candidate that can start now (``agents.grounding.subgoal_feasible``:
             its objects named by the valid actions, no focus twice, no trip to the current room), the first
             valid sub-goal when none can.
+        named_focus: pass over a ``focus_on`` candidate whose target the task description does not name, in a task
+            whose gold paths focus only on named targets (``agents.focus.unnamed_focus``); the learned executor
+            (``LearnedExecutor(named_focus=True)``) never sends such a focus either.
 
     A sub-goal whose option the executor ended as stalled (``LearnedExecutor(end_stalled=True)``) is passed over
     by the planner (its next candidate is taken, if any) until the score or the room changes.
@@ -53,12 +57,13 @@ class HierarchicalAgent:
         max_option_steps: int = 10,
         num_beams: int = 3,
         ground_subgoals: bool = False,
+        named_focus: bool = False,
     ) -> None:
         if replan not in REPLAN_MODES:
             raise ValueError(f"unknown replan mode {replan!r}: expected one of {list(REPLAN_MODES)}")
         self.planner, self.executor = planner, executor
         self.replan, self.max_option_steps, self.num_beams = replan, max_option_steps, num_beams
-        self.ground_subgoals = ground_subgoals
+        self.ground_subgoals, self.named_focus = ground_subgoals, named_focus
         self.max_tokens = getattr(planner, "max_source_tokens", 512)
         self.planner_calls = 0
         self.reset("")
@@ -77,6 +82,8 @@ class HierarchicalAgent:
             executor = ScriptedContextExecutor()
         else:
             executor = LearnedExecutor.from_pretrained(executor_path, **options)
+        if options.get("named_focus"):  # the planner's guard too
+            kwargs["named_focus"] = True
         return cls(Seq2SeqPolicy.load(planner_path), executor, **kwargs)
 
     def reset(self, task_description: str) -> None:
@@ -100,6 +107,9 @@ class HierarchicalAgent:
             except SubgoalError:
                 continue
         valid = info.get("valid_actions") or ()
+        if self.named_focus:
+            task = info.get("task_name")
+            parsed = [s for s in parsed if s.verb != "focus_on" or not unnamed_focus(expand(s), task, state.task)] or parsed
         if self.ground_subgoals and valid:
             valid, room, focused = set(valid), current_room(obs.get("look") or ""), sent_focus(state.history)
             parsed = [subgoal for subgoal in parsed if subgoal_feasible(subgoal, valid, room, focused)] or parsed

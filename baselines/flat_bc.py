@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.data.datasets import State, build_context
+from agents.focus import unnamed_focus
 from agents.grounding import choose_action, model_ranker
 
 
@@ -17,6 +18,8 @@ class FlatBCAgent:
         policy: a ``Seq2SeqPolicy`` trained on flat examples.
         num_beams: beam width (1 = greedy).
         avoid_cycles, safe_focus: the inference guards of ``agents.grounding.choose_action`` (off by default).
+        named_focus: in a task whose gold paths focus only on what its description names, never send a focus on
+            anything else (``agents.focus.unnamed_focus``).
         constrained: when no candidate is a valid action, send the model's own choice among the valid actions
             (constrained decoding, ``agents.grounding.model_ranker``) instead of the fuzzy match.
     """
@@ -25,10 +28,16 @@ class FlatBCAgent:
     needs_gold_path = False
 
     def __init__(
-        self, policy: Any, num_beams: int = 3, avoid_cycles: bool = False, safe_focus: bool = False, constrained: bool = False
+        self,
+        policy: Any,
+        num_beams: int = 3,
+        avoid_cycles: bool = False,
+        safe_focus: bool = False,
+        constrained: bool = False,
+        named_focus: bool = False,
     ) -> None:
         self.policy, self.num_beams, self.avoid_cycles, self.safe_focus = policy, num_beams, avoid_cycles, safe_focus
-        self.constrained = constrained
+        self.constrained, self.named_focus = constrained, named_focus
         self.max_tokens = getattr(policy, "max_source_tokens", 512)
         self.reset("")
 
@@ -53,5 +62,6 @@ class FlatBCAgent:
         candidates = self.policy.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]
         valid = info.get("valid_actions") or []
         rank = model_ranker(self.policy, source, self.num_beams) if self.constrained else None
-        self._last = choose_action(candidates, valid, self.state.history, self.avoid_cycles, self.safe_focus, rank)
+        blocked = unnamed_focus(valid, info.get("task_name"), self.state.task) if self.named_focus else ()
+        self._last = choose_action(candidates, valid, self.state.history, self.avoid_cycles, self.safe_focus, rank, blocked)
         return self._last

@@ -44,6 +44,8 @@ SWITCH_HELP = {
     "(its pattern's actions sent, or the room reached), not when the executor says END_SG",
     "end_stalled": "an option ends, and its sub-goal is passed over until the score or room changes, when the "
     "executor would go round a cycle of the last steps (waiting excepted)",
+    "named_focus": "in a task whose train-split gold paths focus only on what the task description names "
+    "(agents/named_focus.json), never focus on anything else",
 }
 
 
@@ -175,7 +177,8 @@ def eval_command(args: argparse.Namespace) -> int:
     cache = args.llm_cache or str(Path(args.out) / "llm_cache")
     factory = functools.partial(make_agent, args.agent, args.checkpoint, args.planner, args.executor, args.seed, args.replan,
                                 args.num_beams, cache, args.avoid_cycles, args.safe_focus, args.copy_actions,
-                                args.constrained, args.ground_subgoals, args.scripted_end, args.end_stalled)  # fmt: skip
+                                args.constrained, args.ground_subgoals, args.scripted_end, args.end_stalled,
+                                args.named_focus)  # fmt: skip
     extra = {"parameters": agent_parameters(args.agent, args.checkpoint, args.planner, args.executor), "split": args.split,
              "seed": args.seed, "backend": args.backend, "avoid_cycles": args.avoid_cycles,
              "safe_focus": args.safe_focus, "agent_settings": agent_settings(factory)}  # fmt: skip

@@ -254,7 +254,7 @@ def make_agent(name: str, checkpoint: str | None = None, planner: str | None = N
                seed: int = 0, replan: str = "boundary", num_beams: int = 3, cache_dir: str | None = None,
                avoid_cycles: bool = False, safe_focus: bool = False, copy_actions: bool = False,
                constrained: bool = False, ground_subgoals: bool = False, scripted_end: bool = False,
-               end_stalled: bool = False) -> Any:  # fmt: skip
+               end_stalled: bool = False, named_focus: bool = False) -> Any:  # fmt: skip
     """Build an agent by its ``sgd eval --agent`` name (top-level, so worker processes can call it).
 
     ``checkpoint`` is the model folder of ``flat``, ``ppo`` and ``ppo-options``; ``cache_dir`` the
@@ -262,7 +262,8 @@ def make_agent(name: str, checkpoint: str | None = None, planner: str | None = N
     (``agents.grounding.choose_action``); ``constrained`` makes them ground a candidate that is not valid
     by their own constrained decoding into the valid actions instead of fuzzy matching; ``copy_actions``
     and ``scripted_end`` (ablations) and ``end_stalled`` apply to the hierarchical agent's learned executor (see
-    ``agents.executor.LearnedExecutor``), ``ground_subgoals`` to its planner (``agents.hierarchical.HierarchicalAgent``).
+    ``agents.executor.LearnedExecutor``), ``ground_subgoals`` to its planner (``agents.hierarchical.HierarchicalAgent``),
+    ``named_focus`` to both seq2seq agents (``agents.focus``).
     """
     if name == "random":
         from baselines.random_agent import RandomAgent
@@ -276,15 +277,16 @@ def make_agent(name: str, checkpoint: str | None = None, planner: str | None = N
         from baselines.flat_bc import FlatBCAgent
 
         return FlatBCAgent.from_pretrained(
-            checkpoint, num_beams=num_beams, avoid_cycles=avoid_cycles, safe_focus=safe_focus, constrained=constrained
-        )
+            checkpoint, num_beams=num_beams, avoid_cycles=avoid_cycles, safe_focus=safe_focus, constrained=constrained,
+            named_focus=named_focus,
+        )  # fmt: skip
     if name == "hierarchical":
         from agents.hierarchical import HierarchicalAgent
 
         return HierarchicalAgent.from_pretrained(
             planner, executor, replan=replan, num_beams=num_beams, avoid_cycles=avoid_cycles, safe_focus=safe_focus,
             copy_actions=copy_actions, constrained=constrained, ground_subgoals=ground_subgoals, scripted_end=scripted_end,
-            end_stalled=end_stalled,
+            end_stalled=end_stalled, named_focus=named_focus,
         )  # fmt: skip
     if name in ("ppo", "ppo-options"):
         from baselines.ppo import PPOAgent
@@ -338,6 +340,7 @@ AGENT_OPTIONS: dict[str, tuple[str, ...]] = {
     "scripted_end": ("hierarchical",),
     "ground_subgoals": ("hierarchical",),
     "end_stalled": ("hierarchical",),
+    "named_focus": ("flat", "hierarchical"),
 }
 
 

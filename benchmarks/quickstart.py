@@ -38,6 +38,8 @@ ABLATIONS = {
     "flat-safe-focus": {"agent": "flat", "safe_focus": True},
     "hierarchical-safe-focus-avoid-cycles": {"safe_focus": True, "avoid_cycles": True},
     "flat-safe-focus-avoid-cycles": {"agent": "flat", "safe_focus": True, "avoid_cycles": True},
+    "hierarchical-safe-focus-avoid-cycles-named-focus": {"safe_focus": True, "avoid_cycles": True, "named_focus": True},
+    "flat-safe-focus-avoid-cycles-named-focus": {"agent": "flat", "safe_focus": True, "avoid_cycles": True, "named_focus": True},
 }
 AGENT_KEYS = ("agent", "replan", "executor")  # what an ablation changes besides make_agent's switches
 RESULT_FILES = ("summary.json", "episodes.jsonl", "table.md", "scores.csv")

@@ -95,6 +95,9 @@ def test_agents_take_the_guard_options_by_name(policies, tmp_path):
     assert flat.constrained and hierarchical.executor.constrained
     stalling = make_agent("hierarchical", None, str(tmp_path / "planner"), str(tmp_path / "executor"), end_stalled=True)
     assert stalling.executor.end_stalled and not hierarchical.executor.end_stalled
+    named = make_agent("hierarchical", None, str(tmp_path / "planner"), str(tmp_path / "executor"), named_focus=True)
+    assert named.named_focus and named.executor.named_focus and not hierarchical.named_focus
+    assert make_agent("flat", str(tmp_path / "flat"), named_focus=True).named_focus and not default.named_focus
 
 
 def test_hierarchical_agent_finishes_an_episode_within_budget(policies):

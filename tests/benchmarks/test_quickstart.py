@@ -134,4 +134,7 @@ def test_ablations_change_only_their_setting(tmp_path):
     guarded = factories["hierarchical-safe-focus-avoid-cycles"]
     assert guarded.args == base.args and guarded.keywords == {"safe_focus": True, "avoid_cycles": True}
     assert factories["flat-safe-focus-avoid-cycles"].keywords == {"safe_focus": True, "avoid_cycles": True}
+    named = factories["hierarchical-safe-focus-avoid-cycles-named-focus"]
+    assert named.args == base.args and named.keywords == {"safe_focus": True, "avoid_cycles": True, "named_focus": True}
+    assert factories["flat-safe-focus-avoid-cycles-named-focus"].args[:2] == ("flat", str(tmp_path / "flat"))
     assert not factories["hierarchical-every-step"].keywords
