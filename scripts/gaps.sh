@@ -21,6 +21,9 @@ gap gpu-tiny-bf16/dev/flat-safe-focus gpu-tiny-bf16/dev/flat-safe-focus-avoid-cy
 gap gpu-tiny-bf16/flat-safe-focus-avoid-cycles gpu-tiny-bf16/hierarchical-safe-focus-avoid-cycles gpu-tiny-bf16-avoid-cycles
 gap gpu-tiny-bf16/hierarchical-safe-focus gpu-tiny-bf16/hierarchical-safe-focus-avoid-cycles test-avoid-cycles
 gap gpu-tiny-bf16/flat-safe-focus gpu-tiny-bf16/flat-safe-focus-avoid-cycles test-flat-avoid-cycles
+gap gpu-tiny-bf16/dev/hierarchical-safe-focus-avoid-cycles gpu-tiny-bf16/dev/hierarchical-safe-focus-avoid-cycles-named-focus \
+    dev-named-focus
+gap gpu-tiny-bf16/dev/flat-safe-focus-avoid-cycles gpu-tiny-bf16/dev/flat-safe-focus-avoid-cycles-named-focus dev-flat-named-focus
 # Across training seeds (cpu-tiny recipe, seeds 0 and 1, dev): one BASELINE CANDIDATE pair per seed.
 echo "### cpu-tiny-seeds-dev"
 sgd gap $B/dev/flat $B/dev/hierarchical $B/cpu-tiny-seed1/dev/flat-seed1 $B/cpu-tiny-seed1/dev/hierarchical-seed1 \
