@@ -24,6 +24,11 @@ gap gpu-tiny-bf16/flat-safe-focus gpu-tiny-bf16/flat-safe-focus-avoid-cycles tes
 gap gpu-tiny-bf16/dev/hierarchical-safe-focus-avoid-cycles gpu-tiny-bf16/dev/hierarchical-safe-focus-avoid-cycles-named-focus \
     dev-named-focus
 gap gpu-tiny-bf16/dev/flat-safe-focus-avoid-cycles gpu-tiny-bf16/dev/flat-safe-focus-avoid-cycles-named-focus dev-flat-named-focus
+gap gpu-tiny-bf16/flat-safe-focus-avoid-cycles-named-focus gpu-tiny-bf16/hierarchical-safe-focus-avoid-cycles-named-focus \
+    gpu-tiny-bf16-named-focus
+gap gpu-tiny-bf16/hierarchical-safe-focus-avoid-cycles gpu-tiny-bf16/hierarchical-safe-focus-avoid-cycles-named-focus \
+    test-named-focus
+gap gpu-tiny-bf16/flat-safe-focus-avoid-cycles gpu-tiny-bf16/flat-safe-focus-avoid-cycles-named-focus test-flat-named-focus
 # Across training seeds (cpu-tiny recipe, seeds 0 and 1, dev): one BASELINE CANDIDATE pair per seed.
 echo "### cpu-tiny-seeds-dev"
 sgd gap $B/dev/flat $B/dev/hierarchical $B/cpu-tiny-seed1/dev/flat-seed1 $B/cpu-tiny-seed1/dev/hierarchical-seed1 \
