@@ -29,6 +29,13 @@ gap gpu-tiny-bf16/flat-safe-focus-avoid-cycles-named-focus gpu-tiny-bf16/hierarc
 gap gpu-tiny-bf16/hierarchical-safe-focus-avoid-cycles gpu-tiny-bf16/hierarchical-safe-focus-avoid-cycles-named-focus \
     test-named-focus
 gap gpu-tiny-bf16/flat-safe-focus-avoid-cycles gpu-tiny-bf16/flat-safe-focus-avoid-cycles-named-focus test-flat-named-focus
+gap gpu-tiny/flat-safe-focus-avoid-cycles-named-focus gpu-tiny/hierarchical-safe-focus-avoid-cycles-named-focus \
+    gpu-tiny-named-focus
+# The headline setting on both GPU training runs (gpu-tiny, gpu-tiny-bf16; test): one BASELINE CANDIDATE pair per run.
+echo "### gpu-runs-named-focus"
+sgd gap $B/gpu-tiny/flat-safe-focus-avoid-cycles-named-focus $B/gpu-tiny/hierarchical-safe-focus-avoid-cycles-named-focus \
+    $B/gpu-tiny-bf16/flat-safe-focus-avoid-cycles-named-focus $B/gpu-tiny-bf16/hierarchical-safe-focus-avoid-cycles-named-focus \
+    --out $B/gaps/gpu-runs-named-focus
 # Across training seeds (cpu-tiny recipe, seeds 0 and 1, dev): one BASELINE CANDIDATE pair per seed.
 echo "### cpu-tiny-seeds-dev"
 sgd gap $B/dev/flat $B/dev/hierarchical $B/cpu-tiny-seed1/dev/flat-seed1 $B/cpu-tiny-seed1/dev/hierarchical-seed1 \
