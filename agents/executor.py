@@ -188,9 +188,8 @@ class LearnedExecutor(ContextExecutor):
         copied = single_action(subgoal) if self.copy_actions and self.steps == 0 else None
         valid = info.get("valid_actions") or ()
         blocked = unnamed_focus(valid, info.get("task_name"), state.task) if self.named_focus else set()
-        if self.safe_focus:
-            blocked |= sent_focus(state.history)
-        if copied is not None and copied in valid and copied not in blocked:
+        repeated = self.safe_focus and copied in sent_focus(state.history)
+        if copied is not None and copied in valid and copied not in blocked and not repeated:
             self._pending, self.steps = copied, 1
             return copied
         done = None
