@@ -56,8 +56,8 @@ class RecipeConfig:
     data: str | None = None  # data folder (default: OUT/data); point several runs at one collection
     preset: str = "tiny"
     init: str | None = None  # pretrained T5/FLAN-T5 name or folder instead of the preset
-    minutes_per_model: float | None = 2.5
-    max_steps_per_model: int | None = None
+    minutes_per_model: float | None = None  # a wall-clock cap: the models then depend on the machine's speed
+    max_steps_per_model: int | None = 100  # a step budget: a re-run trains the same models (~2.5 min each on 2 cores)
     epochs: float = 10  # used when neither a step nor a minute budget is set
     batch_size: int = 16
     learning_rate: float = 1e-3

@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
 import yaml
+from safetensors.torch import load_file
 
 from sgd_gym.io import read_jsonl
 
@@ -17,7 +19,7 @@ MICRO_CONFIG = {
     "dev_variations": 1,
     "test_variations": 1,
     "max_steps_per_model": 12,
-    "minutes_per_model": 5,
+    "minutes_per_model": None,  # a step budget, like the default: a re-run trains the same models
     "eval_steps": 6,
     "batch_size": 8,
     "learning_rate": 0.01,
@@ -27,7 +29,7 @@ MICRO_CONFIG = {
 }
 
 
-def test_quickstart_runs_end_to_end_and_resumes(tmp_path):
+def test_quickstart_runs_end_to_end_resumes_and_repeats(tmp_path):
     config = tmp_path / "micro.yaml"
     config.write_text(yaml.safe_dump(MICRO_CONFIG))
     out = tmp_path / "qs"
@@ -49,6 +51,23 @@ def test_quickstart_runs_end_to_end_and_resumes(tmp_path):
     again = subprocess.run(command, capture_output=True, text=True, timeout=900)  # every stage is on disk: nothing redone
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.count("done earlier") == 6
+
+    # Seeded: the same config in a fresh folder (on the same gold paths) trains the same models and plays the same episodes.
+    config.write_text(yaml.safe_dump({**MICRO_CONFIG, "data": str(out / "data")}))
+    repeat = subprocess.run(command[:-1] + [str(tmp_path / "qs2")], capture_output=True, text=True, timeout=900)
+    assert repeat.returncode == 0, repeat.stderr[-3000:]
+    assert repeat.stdout.count("done earlier") == 0
+    for kind in ("planner", "executor", "flat"):
+        first, second = (load_file(folder / "checkpoints" / kind / "model.safetensors") for folder in (out, tmp_path / "qs2"))
+        assert first.keys() == second.keys() and all(torch.equal(first[key], second[key]) for key in first), kind
+    for agent in ("hierarchical", "flat"):
+        first, second = (_episodes(folder / "runs" / agent) for folder in (out, tmp_path / "qs2"))
+        assert first == second, agent
+
+
+def _episodes(run: Path) -> dict[tuple[str, int], tuple[list[str], float]]:
+    """A run's (actions, score) by (task, variation): workers finish episodes in any order."""
+    return {(e["task"], e["variation"]): (e["actions"], e["score"]) for e in read_jsonl(run / "episodes.jsonl")}
 
 
 def test_bad_config_is_rejected_before_work(tmp_path):
@@ -138,3 +157,12 @@ def test_ablations_change_only_their_setting(tmp_path):
     assert named.args == base.args and named.keywords == {"safe_focus": True, "avoid_cycles": True, "named_focus": True}
     assert factories["flat-safe-focus-avoid-cycles-named-focus"].args[:2] == ("flat", str(tmp_path / "flat"))
     assert not factories["hierarchical-every-step"].keywords
+
+
+def test_default_quickstart_trains_to_a_step_budget():
+    from benchmarks.quickstart import MODEL_KINDS, RecipeConfig
+
+    config = RecipeConfig.load(None)  # what `sgd quickstart` runs: no wall-clock cap, so a re-run trains the same models
+    for kind in MODEL_KINDS:
+        settings = config.model_settings(kind)
+        assert settings["minutes"] is None and settings["max_steps"] == 100, kind
