@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from transformers import T5ForConditionalGeneration
 
 from agents.models import PRESETS, Seq2SeqPolicy
 from agents.train import main, train
@@ -69,6 +70,27 @@ def test_rerun_resumes_instead_of_starting_over(data, tmp_path):
     longer = train("executor", data, tmp_path, max_steps=20, **FAST)
     assert (longer["steps"], longer["resumed_from_step"]) == (20, 10)
     assert Seq2SeqPolicy.load(tmp_path).metadata["steps"] == 20
+
+
+def test_the_saved_policy_is_the_checkpoint_with_the_lowest_dev_loss(tmp_path):
+    # Dev targets unlike any train target: the more the model learns, the worse its dev loss, so the best checkpoint
+    # is the first and not the last. Checkpoints store the tied embeddings once (transformers warns of
+    # "missing keys" when it loads the best one back); the policy must still be that checkpoint's model, head and all.
+    data = make_data(tmp_path / "data", dev_count=0)
+    write_jsonl(data / "examples" / "executor.dev.jsonl", [{**e, "target": "quiz vex jumbo fjord"} for e in examples(15)])
+    summary = train("executor", data, tmp_path / "out", max_steps=30, **FAST)
+    state = json.loads((tmp_path / "out" / "checkpoints" / "checkpoint-30" / "trainer_state.json").read_text())
+    assert state["best_global_step"] == 10 and summary["best_eval_loss"] == state["best_metric"]
+    policy = Seq2SeqPolicy.load(tmp_path / "out")
+    assert policy.model.lm_head.weight is policy.model.shared.weight
+    best, last = (
+        T5ForConditionalGeneration.from_pretrained(tmp_path / "out" / "checkpoints" / f"checkpoint-{step}") for step in (10, 30)
+    )
+    batch = policy.tokenizer(["task: boil water | step 1 | obs: done"], return_tensors="pt")
+    logits = [
+        model(**batch, decoder_input_ids=torch.zeros((1, 1), dtype=torch.long)).logits for model in (policy.model, best, last)
+    ]
+    assert torch.equal(logits[0], logits[1]) and not torch.equal(logits[0], logits[2])
 
 
 def test_max_minutes_stops_early_and_counts_across_runs(data, tmp_path):
