@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import gymnasium as gym
 import psutil
@@ -158,7 +159,8 @@ def test_reset_options_and_fixed_variation(boil_env):
     ],
 )
 def test_bad_constructor_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=match), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*initialised with render_mode")  # gym.make's own warning
         gym.make("sgd_gym/ScienceWorld-v0", **kwargs)
 
 
