@@ -11,6 +11,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
+from benchmarks.report import check_replay
 from sgd_gym.io import read_jsonl
 
 MICRO_CONFIG = {
@@ -60,14 +61,9 @@ def test_quickstart_runs_end_to_end_resumes_and_repeats(tmp_path):
     for kind in ("planner", "executor", "flat"):
         first, second = (load_file(folder / "checkpoints" / kind / "model.safetensors") for folder in (out, tmp_path / "qs2"))
         assert first.keys() == second.keys() and all(torch.equal(first[key], second[key]) for key in first), kind
-    for agent in ("hierarchical", "flat"):
-        first, second = (_episodes(folder / "runs" / agent) for folder in (out, tmp_path / "qs2"))
-        assert first == second, agent
-
-
-def _episodes(run: Path) -> dict[tuple[str, int], tuple[list[str], float]]:
-    """A run's (actions, score) by (task, variation): workers finish episodes in any order."""
-    return {(e["task"], e["variation"]): (e["actions"], e["score"]) for e in read_jsonl(run / "episodes.jsonl")}
+    for agent in ("hierarchical", "flat"):  # what `sgd check` compares: every action, score and outcome
+        result = check_replay(out / "runs" / agent, tmp_path / "qs2" / "runs" / agent)
+        assert (result["compared"], result["identical"]) == (2, 2), result
 
 
 def test_bad_config_is_rejected_before_work(tmp_path):
