@@ -16,9 +16,9 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
-from agents.grounding import FOCUS
 from sgd_gym.io import DataFileError, atomic_write_text
 
+FOCUS = "focus on "
 NAMED_FOCUS_FILE = Path(__file__).with_name("named_focus.json")
 DEFAULT_THRESHOLD = 0.95
 _LOCATION = re.compile(r" (?:in|on) ")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Sequence
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,61 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def _weights_file(path: Path) -> str:
+    return "model.safetensors.index.json" if (path / "model.safetensors.index.json").is_file() else "model.safetensors"
+
+
+def read_policy_settings(path: str | Path) -> dict[str, Any]:
+    """The ``sgd_policy.json`` of a policy folder (kind, token budgets, training metadata), without loading weights.
+
+    Raises:
+        CheckpointError: the folder is missing, lacks a file of a complete policy, or its settings are corrupt.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: no such checkpoint folder")
+    needed = (POLICY_FILE, "config.json", _weights_file(path), "tokenizer.json")
+    missing = [name for name in needed if not (path / name).is_file()]
+    if missing:
+        raise CheckpointError(f"{path}: not a complete policy checkpoint, missing {', '.join(missing)}")
+    try:
+        settings = json.loads((path / POLICY_FILE).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path / POLICY_FILE}: corrupt ({error})") from None
+    if not isinstance(settings, dict) or settings.get("kind") not in KINDS:
+        raise CheckpointError(f"{path / POLICY_FILE}: corrupt (expected an object with a kind in {list(KINDS)})")
+    return settings
+
+
+def policy_parameters(path: str | Path) -> int:
+    """The parameter count of a policy folder without loading its weights: the training metadata's count, else the
+    sum of the tensor sizes in the safetensors headers (``save_pretrained`` writes tied weights once, as
+    ``count_parameters`` counts them). The headers are read either way, so a corrupt weights file is found here.
+
+    Raises:
+        CheckpointError: as ``read_policy_settings``, or an unreadable weights header.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    settings = read_policy_settings(path)
+    weights = _weights_file(path)
+    total = 0
+    try:
+        if weights.endswith(".index.json"):
+            files = sorted(set(json.loads((path / weights).read_text(encoding="utf-8"))["weight_map"].values()))
+        else:
+            files = [weights]
+        for name in files:
+            with safe_open(str(path / name), framework="pt") as handle:
+                for key in handle.keys():
+                    total += math.prod(handle.get_slice(key).get_shape())
+    except (OSError, ValueError, KeyError, SafetensorError) as error:
+        raise CheckpointError(f"{path}: unreadable weights ({error})") from None
+    parameters = (settings.get("metadata") or {}).get("parameters")
+    return parameters if isinstance(parameters, int) else total
+
+
 @dataclass
 class Seq2SeqPolicy:
     """A seq2seq model with its tokenizer that maps text sources to text targets (planner, executor or flat agent).
@@ -185,18 +241,8 @@ class Seq2SeqPolicy:
     def load(cls, path: str | Path, device: torch.device | str | None = None) -> Seq2SeqPolicy:
         """Load a policy written by ``save``; raises ``CheckpointError`` naming what is missing or corrupt."""
         path = Path(path)
-        if not path.is_dir():
-            raise CheckpointError(f"{path}: no such checkpoint folder")
-        weights = "model.safetensors.index.json" if (path / "model.safetensors.index.json").is_file() else "model.safetensors"
-        missing = [name for name in (POLICY_FILE, "config.json", weights, "tokenizer.json") if not (path / name).is_file()]
-        if missing:
-            raise CheckpointError(f"{path}: not a complete policy checkpoint, missing {', '.join(missing)}")
-        try:
-            settings = json.loads((path / POLICY_FILE).read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise CheckpointError(f"{path / POLICY_FILE}: corrupt ({error})") from None
-        if not isinstance(settings, dict) or settings.get("kind") not in KINDS:
-            raise CheckpointError(f"{path / POLICY_FILE}: corrupt (expected an object with a kind in {list(KINDS)})")
+        settings = read_policy_settings(path)
+        weights = _weights_file(path)
         try:
             tokenizer = AutoTokenizer.from_pretrained(path)
         except Exception as error:  # noqa: BLE001  (tokenizers and transformers raise many types)
@@ -227,7 +273,6 @@ class Seq2SeqPolicy:
         num_return_sequences: int = 1,
         max_new_tokens: int | None = None,
         batch_size: int = 32,
-        allowed: Sequence[Collection[str]] | None = None,
     ) -> list[list[tuple[str, float]]]:
         """Generate targets for ``sources``: greedy when ``num_beams`` is 1, beam search otherwise.
 
@@ -237,9 +282,6 @@ class Seq2SeqPolicy:
             num_return_sequences: candidates per source, at most ``num_beams``.
             max_new_tokens: the longest target; ``max_target_tokens`` by default.
             batch_size: sources per forward pass.
-            allowed: constrained decoding: for each source, the texts its targets must be one of (e.g. the valid
-                actions); every candidate returned is then one of them. A source with fewer allowed texts than
-                ``num_return_sequences`` gets fewer candidates (at least one while its set is not empty).
 
         Returns:
             For each source, its candidates in the order generation ranks them, each as (text with whitespace
@@ -249,12 +291,6 @@ class Seq2SeqPolicy:
             raise ValueError(f"need 1 <= num_return_sequences <= num_beams, got {num_return_sequences} and {num_beams}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size!r}")
-        if allowed is not None:
-            if len(allowed) != len(sources):
-                raise ValueError(f"need one allowed set per source, got {len(allowed)} for {len(sources)} sources")
-            empty = [i for i, texts in enumerate(allowed) if not texts]
-            if empty:
-                raise ValueError(f"allowed sets must not be empty (source {empty[0]} has none)")
         results: list[list[tuple[str, float]]] = []
         with torch.inference_mode():
             for start in range(0, len(sources), batch_size):
@@ -265,10 +301,8 @@ class Seq2SeqPolicy:
                     padding=True,
                     return_tensors="pt",
                 ).to(self.device)
-                chunk = None if allowed is None else allowed[start : start + batch_size]
                 output = self.model.generate(
                     **batch,
-                    prefix_allowed_tokens_fn=None if chunk is None else self._prefix_constraint(chunk),
                     do_sample=False,
                     num_beams=num_beams,
                     num_return_sequences=num_return_sequences,
@@ -281,32 +315,8 @@ class Seq2SeqPolicy:
                 texts = self.tokenizer.batch_decode(output.sequences, skip_special_tokens=True)
                 candidates = [(normalize_whitespace(text), float(score)) for text, score in zip(texts, scores)]
                 for i in range(0, len(candidates), num_return_sequences):
-                    found = candidates[i : i + num_return_sequences]
-                    if chunk is not None:  # beams that ran out of allowed texts repeat one or end at -inf
-                        texts_ok = {normalize_whitespace(text) for text in chunk[i // num_return_sequences]}
-                        unique = {c[0]: c for c in reversed(found) if c[0] in texts_ok and c[1] > float("-inf")}
-                        found = [c for c in found if unique.get(c[0]) is c] or found[:1]
-                    results.append(found)
+                    results.append(candidates[i : i + num_return_sequences])
         return results
-
-    def _prefix_constraint(self, allowed: Sequence[Collection[str]]) -> Callable[[int, torch.Tensor], list[int]]:
-        """A ``prefix_allowed_tokens_fn`` that keeps each source's targets inside its allowed texts (a token trie)."""
-        eos = self.tokenizer.eos_token_id
-        tries: list[dict[tuple[int, ...], list[int]]] = []
-        for texts in allowed:
-            trie: dict[tuple[int, ...], set[int]] = {}
-            for ids in self.tokenizer(list(texts), add_special_tokens=True).input_ids:
-                if not ids or ids[-1] != eos:
-                    ids = [*ids, eos]
-                for end in range(len(ids)):
-                    trie.setdefault(tuple(ids[:end]), set()).add(ids[end])
-            tries.append({prefix: sorted(tokens) for prefix, tokens in trie.items()})
-
-        def allowed_tokens(batch_id: int, input_ids: torch.Tensor) -> list[int]:
-            # input_ids starts with the decoder start token; a prefix off the trie (a finished beam) may only end.
-            return tries[batch_id].get(tuple(input_ids[1:].tolist()), [eos])
-
-        return allowed_tokens
 
     def _sequence_log_probs(self, output: Any, num_beams: int) -> torch.Tensor:
         """The summed token log-probabilities of each generated sequence, up to and including its end token."""
@@ -316,7 +326,7 @@ class Seq2SeqPolicy:
                 output.sequences, output.scores, output.beam_indices, normalize_logits=False
             )
             return transition.sum(dim=1)
-        # The raw logits, so that a constrained decoding reports the model's own probabilities.
+        # The raw logits (the scores of greedy search may be processed).
         transition = self.model.compute_transition_scores(output.sequences, output.logits, normalize_logits=True)
         tokens = output.sequences[:, 1:]  # the first token is the decoder start
         is_end = tokens == self.tokenizer.eos_token_id

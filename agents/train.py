@@ -24,6 +24,7 @@ import math
 import os
 import shutil
 import time
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -157,177 +158,183 @@ def finished(checkpoint: str, examples: int, args: Seq2SeqTrainingArguments, clo
     return steps >= planned or (clock.max_seconds is not None and clock.spent_before >= clock.max_seconds)
 
 
-def check_arguments(kind: str, preset: str, init: str | None, precision: str = "fp32", **numbers: float | None) -> None:
-    """Raise ``ValueError`` for an unknown kind, preset or precision or a number out of range, before any work."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}, expected one of {list(PRECISIONS)}")
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}, expected one of {list(KINDS)}")
-    if init is None and preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}, expected one of {sorted(PRESETS)} (or an init model)")
-    lowest = {"num_workers": 0, "vocab_size": 259}  # the other numbers must be positive
-    for name, value in numbers.items():
-        if value is None:
-            continue
-        if name in lowest and not value >= lowest[name]:
-            raise ValueError(f"{name} must be at least {lowest[name]}, got {value!r}")
-        if name not in lowest and not value > 0:
-            raise ValueError(f"{name} must be positive, got {value!r}")
+def _help(text: str, **extra: Any) -> dict[str, Any]:
+    return {"help": text, **extra}
 
 
-def train(
-    kind: str,
-    data: str | Path,
-    out: str | Path,
-    preset: str = "tiny",
-    init: str | None = None,
-    max_steps: int | None = None,
-    max_minutes: float | None = None,
-    epochs: float = 10,
-    learning_rate: float = 1e-3,
-    batch_size: int = 16,
-    seed: int = 0,
-    eval_steps: int = 200,
-    max_source_tokens: int = 512,
-    max_target_tokens: int = 32,
-    vocab_size: int = 4000,
-    num_workers: int = 0,
-    precision: str = "fp32",
-    resume: bool = True,
-    progress: bool = True,
-    config_overrides: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Train one policy and save the checkpoint with the lowest dev loss as ``Seq2SeqPolicy`` in ``out``.
+@dataclass
+class TrainSettings:
+    """What defines one training run; ``sgd train`` and ``python -m agents.train`` make a flag of each field."""
 
-    Args:
-        kind: ``planner``, ``executor`` or ``flat``; reads ``data/examples/{kind}.train.jsonl`` and ``.dev.jsonl``.
-        data: the data folder.
-        out: the output folder (see the module docstring for its layout).
-        preset: a key of ``PRESETS``, trained from scratch with a domain tokenizer.
-        init: a local folder or hub name of a pretrained T5/FLAN-T5 to fine-tune instead (with its own tokenizer).
-        max_steps: stop after this many optimizer steps (overrides ``epochs``).
-        max_minutes: stop once this much wall-clock training time is spent (summed over resumed runs).
-        epochs: passes over the training set when ``max_steps`` is not given.
-        learning_rate: peak AdamW learning rate (linear warm-up over 5% of the steps, then linear decay).
-        batch_size: examples per optimizer step and device.
-        seed: seeds model initialisation and data order.
-        eval_steps: evaluate on dev and checkpoint every this many steps.
-        max_source_tokens: sources are cut to this many tokens.
-        max_target_tokens: targets are cut to this many tokens; also the generation length of the saved policy.
-        vocab_size: the domain tokenizer's vocabulary size.
-        num_workers: data loader worker processes.
-        precision: ``fp32``, or ``bf16`` for bfloat16 mixed precision (fp32 master weights; faster on GPUs that have it).
-        resume: continue from the last checkpoint in ``out/checkpoints``; ``False`` deletes them and starts over.
-        progress: show progress bars.
-        config_overrides: ``T5Config`` fields replacing the preset's.
+    kind: str = field(metadata=_help("which policy: reads DATA/examples/KIND.train.jsonl and KIND.dev.jsonl", choices=KINDS))
+    preset: str = field(default="tiny", metadata=_help("model size trained from scratch", choices=lambda: sorted(PRESETS)))
+    init: str | None = field(default=None, metadata=_help("local folder or hub name of a pretrained T5/FLAN-T5 to fine-tune"))
+    max_steps: int | None = field(default=None, metadata=_help("stop after this many optimizer steps (overrides --epochs)"))
+    max_minutes: float | None = field(default=None, metadata=_help("stop after this much training wall-clock time"))
+    epochs: float = field(default=10, metadata=_help("passes over the training set when no step budget is given"))
+    learning_rate: float = field(default=1e-3, metadata=_help("peak AdamW learning rate (5%% warm-up, then linear decay)"))
+    batch_size: int = field(default=16, metadata=_help("examples per optimizer step and device"))
+    seed: int = field(default=0, metadata=_help("seeds model initialisation and data order"))
+    eval_steps: int = field(default=200, metadata=_help("evaluate on dev and checkpoint every N steps"))
+    max_source_tokens: int = field(default=512, metadata=_help("sources are cut to this many tokens"))
+    max_target_tokens: int = field(default=32, metadata=_help("targets are cut to this many tokens (also the generation length)"))
+    vocab_size: int = field(default=4000, metadata=_help("the domain tokenizer's vocabulary size"))
+    num_workers: int = field(default=0, metadata=_help("data loader worker processes"))
+    precision: str = field(default="fp32", metadata=_help("fp32, or bf16 mixed precision (GPUs)", choices=PRECISIONS))
+    config_overrides: dict[str, Any] | None = field(default=None, metadata=_help("T5Config fields replacing the preset's"))
 
-    Returns:
-        The summary also written to ``out/train_summary.json``: kind, examples_train, examples_dev, parameters, steps,
-        wall_time (seconds of this run), train_examples_per_s, best_eval_loss, dev_accuracy (greedy exact match of the
-        saved policy on dev), out.
-    """
-    check_arguments(
-        kind,
-        preset,
-        init,
-        precision,
-        max_steps=max_steps,
-        max_minutes=max_minutes,
-        epochs=epochs,
-        learning_rate=learning_rate,
-        batch_size=batch_size,
-        eval_steps=eval_steps,
-        max_source_tokens=max_source_tokens,
-        max_target_tokens=max_target_tokens,
-        vocab_size=vocab_size,
-        num_workers=num_workers,
-    )
-    started = time.monotonic()
-    data, out = Path(data), Path(out)
-    train_examples = read_examples(data / "examples" / f"{kind}.train.jsonl")
-    dev_examples = read_examples(data / "examples" / f"{kind}.dev.jsonl")
-    if not train_examples:
-        raise DataFileError(f"{data / 'examples' / f'{kind}.train.jsonl'}: no examples")
-    has_dev = bool(dev_examples)
-    checkpoints = out / "checkpoints"
-    args = Seq2SeqTrainingArguments(
+    def check(self) -> None:
+        """Raise ``ValueError`` for an unknown kind, preset or precision or a number out of range, before any work."""
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}, expected one of {list(PRECISIONS)}")
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown kind {self.kind!r}, expected one of {list(KINDS)}")
+        if self.init is None and self.preset not in PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}, expected one of {sorted(PRESETS)} (or an init model)")
+        lowest = {"num_workers": 0, "vocab_size": 259, "seed": 0}  # the other numbers must be positive
+        for name in ("max_steps", "max_minutes", "epochs", "learning_rate", "batch_size", "eval_steps", "max_source_tokens",
+                     "max_target_tokens", "vocab_size", "num_workers", "seed"):  # fmt: skip
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if name in lowest and not value >= lowest[name]:
+                raise ValueError(f"{name} must be at least {lowest[name]}, got {value!r}")
+            if name not in lowest and not value > 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+
+
+def training_arguments(settings: TrainSettings, checkpoints: Path, has_dev: bool, progress: bool) -> Seq2SeqTrainingArguments:
+    """The ``Seq2SeqTrainer`` arguments of ``settings``: linear schedule, dev-loss checkpoint selection when there is a
+    dev split, checkpoints every ``eval_steps`` in ``checkpoints`` (the last two kept), TensorBoard."""
+    return Seq2SeqTrainingArguments(
         output_dir=str(checkpoints),
-        per_device_train_batch_size=batch_size,
-        per_device_eval_batch_size=2 * batch_size,
-        learning_rate=learning_rate,
+        per_device_train_batch_size=settings.batch_size,
+        per_device_eval_batch_size=2 * settings.batch_size,
+        learning_rate=settings.learning_rate,
         lr_scheduler_type="linear",
         warmup_steps=0.05,
-        num_train_epochs=epochs,
-        max_steps=max_steps or -1,
+        num_train_epochs=settings.epochs,
+        max_steps=settings.max_steps or -1,
         eval_strategy="steps" if has_dev else "no",
-        eval_steps=eval_steps,
+        eval_steps=settings.eval_steps,
         save_strategy="steps",
-        save_steps=eval_steps,
+        save_steps=settings.eval_steps,
         save_total_limit=2,
         load_best_model_at_end=has_dev,
         metric_for_best_model="eval_loss",
         greater_is_better=False,
-        logging_steps=min(eval_steps, 50),
+        logging_steps=min(settings.eval_steps, 50),
         report_to=["tensorboard"],
         disable_tqdm=not progress,
-        seed=seed,
-        data_seed=seed,
+        seed=settings.seed,
+        data_seed=settings.seed,
         use_cpu=not torch.cuda.is_available(),
-        dataloader_num_workers=num_workers,
-        bf16=precision == "bf16",
+        dataloader_num_workers=settings.num_workers,
+        bf16=settings.precision == "bf16",
     )
 
+
+def _wall_clock(settings: TrainSettings, last_checkpoint: str | None) -> WallClock:
+    """The time budget's clock, with the seconds the resumed run already spent."""
+    spent = 0.0
+    if last_checkpoint is not None and (Path(last_checkpoint) / CLOCK_FILE).is_file():
+        spent = float(json.loads((Path(last_checkpoint) / CLOCK_FILE).read_text(encoding="utf-8"))["spent_seconds"])
+    return WallClock(settings.max_minutes * 60 if settings.max_minutes is not None else None, spent)
+
+
+def _finished_result(last_checkpoint: str, clock: WallClock) -> tuple[TrainerState, T5ForConditionalGeneration]:
+    """The state and best model of a run that already spent its budget (resuming would still take one step)."""
+    state = TrainerState.load_from_json(str(Path(last_checkpoint) / TRAINER_STATE_NAME))
+    best = state.best_model_checkpoint if state.best_model_checkpoint and Path(state.best_model_checkpoint).is_dir() else None
+    clock.first_step = state.global_step
+    return state, T5ForConditionalGeneration.from_pretrained(best or last_checkpoint)
+
+
+def _fit(
+    settings: TrainSettings,
+    args: Seq2SeqTrainingArguments,
+    tokenizer: PreTrainedTokenizerBase,
+    train_dataset: list[dict[str, list[int]]],
+    dev_examples: list[dict[str, str]],
+    clock: WallClock,
+    last_checkpoint: str | None,
+    logging_dir: Path,
+) -> tuple[TrainerState, T5ForConditionalGeneration]:
+    """Train a new model (or resume ``last_checkpoint``) with ``Seq2SeqTrainer``; the state and the best model."""
+    has_dev = bool(dev_examples)
+    model = build_model(settings.preset, tokenizer, init=settings.init, config_overrides=settings.config_overrides)
+    dev_dataset = encode_examples(tokenizer, dev_examples, settings.max_source_tokens, settings.max_target_tokens)
+    trainer = Seq2SeqTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_dataset,
+        eval_dataset=dev_dataset if has_dev else None,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
+        processing_class=tokenizer,
+        compute_metrics=exact_match_accuracy if has_dev else None,
+        preprocess_logits_for_metrics=next_token_predictions if has_dev else None,
+        callbacks=[clock],
+    )
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, TensorBoardCallback):
+            callback.logging_dir = str(logging_dir)
+    trainer.train(resume_from_checkpoint=last_checkpoint)
+    return trainer.state, trainer.model
+
+
+def train(
+    settings: TrainSettings, data: str | Path, out: str | Path, resume: bool = True, progress: bool = True
+) -> dict[str, Any]:
+    """Train one policy and save the checkpoint with the lowest dev loss as ``Seq2SeqPolicy`` in ``out``.
+
+    Args:
+        settings: the run (``TrainSettings``); reads ``data/examples/{kind}.train.jsonl`` and ``.dev.jsonl``.
+        data: the data folder.
+        out: the output folder (see the module docstring for its layout).
+        resume: continue from the last checkpoint in ``out/checkpoints``; ``False`` deletes them and starts over.
+        progress: show progress bars.
+
+    Returns:
+        The summary also written to ``out/train_summary.json``: kind, examples_train, examples_dev, parameters, steps,
+        resumed_from_step, wall_time (seconds of this run), train_examples_per_s, best_eval_loss, dev_accuracy (greedy
+        exact match of the saved policy on dev), out.
+
+    Raises:
+        ValueError: bad settings (before any work); ``DataFileError`` when there are no train examples.
+    """
+    settings.check()
+    started = time.monotonic()
+    data, out = Path(data), Path(out)
+    train_examples = read_examples(data / "examples" / f"{settings.kind}.train.jsonl")
+    dev_examples = read_examples(data / "examples" / f"{settings.kind}.dev.jsonl")
+    if not train_examples:
+        raise DataFileError(f"{data / 'examples' / f'{settings.kind}.train.jsonl'}: no examples")
+    checkpoints = out / "checkpoints"
+    args = training_arguments(settings, checkpoints, bool(dev_examples), progress)
     with args.main_process_first(local=False, desc="tokenizer"):  # one process trains the tokenizer, the others load it
         if not resume:
             shutil.rmtree(checkpoints, ignore_errors=True)
             shutil.rmtree(out / "tokenizer", ignore_errors=True)
-        tokenizer = prepare_tokenizer(out / "tokenizer", train_examples, vocab_size, init)
-
-    set_seed(seed)
-    train_dataset = encode_examples(tokenizer, train_examples, max_source_tokens, max_target_tokens)
+        tokenizer = prepare_tokenizer(out / "tokenizer", train_examples, settings.vocab_size, settings.init)
+    set_seed(settings.seed)
+    train_dataset = encode_examples(tokenizer, train_examples, settings.max_source_tokens, settings.max_target_tokens)
     last_checkpoint = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-    spent = 0.0
-    if last_checkpoint is not None and (Path(last_checkpoint) / CLOCK_FILE).is_file():
-        spent = float(json.loads((Path(last_checkpoint) / CLOCK_FILE).read_text(encoding="utf-8"))["spent_seconds"])
-    clock = WallClock(max_minutes * 60 if max_minutes is not None else None, spent)
+    clock = _wall_clock(settings, last_checkpoint)
     if last_checkpoint is not None and finished(last_checkpoint, len(train_dataset), args, clock):
-        # Resuming would still take one step; the last run ended where this one would, so keep its result.
-        state = TrainerState.load_from_json(str(Path(last_checkpoint) / TRAINER_STATE_NAME))
-        best_checkpoint = (
-            state.best_model_checkpoint if state.best_model_checkpoint and Path(state.best_model_checkpoint).is_dir() else None
-        )
-        model = T5ForConditionalGeneration.from_pretrained(best_checkpoint or last_checkpoint)
-        clock.first_step = state.global_step
+        state, model = _finished_result(last_checkpoint, clock)
     else:
-        model = build_model(preset, tokenizer, init=init, config_overrides=config_overrides)
-        trainer = Seq2SeqTrainer(
-            model=model,
-            args=args,
-            train_dataset=train_dataset,
-            eval_dataset=encode_examples(tokenizer, dev_examples, max_source_tokens, max_target_tokens) if has_dev else None,
-            data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
-            processing_class=tokenizer,
-            compute_metrics=exact_match_accuracy if has_dev else None,
-            preprocess_logits_for_metrics=next_token_predictions if has_dev else None,
-            callbacks=[clock],
-        )
-        for callback in trainer.callback_handler.callbacks:
-            if isinstance(callback, TensorBoardCallback):
-                callback.logging_dir = str(out / "runs")
-        trainer.train(resume_from_checkpoint=last_checkpoint)
-        state, model = trainer.state, trainer.model
-
+        state, model = _fit(settings, args, tokenizer, train_dataset, dev_examples, clock, last_checkpoint, out / "runs")
     best = next((log for log in state.log_history if "eval_loss" in log and log.get("step") == state.best_global_step), {})
     steps_this_run = state.global_step - (clock.first_step or 0)
     summary = {
-        "kind": kind,
+        "kind": settings.kind,
         "examples_train": len(train_examples),
         "examples_dev": len(dev_examples),
         "parameters": count_parameters(model),
         "steps": state.global_step,
         "resumed_from_step": clock.first_step or 0,
         "wall_time": round(time.monotonic() - started, 3),
-        "train_examples_per_s": round(steps_this_run * batch_size * args.world_size / clock.step_seconds, 2)
+        "train_examples_per_s": round(steps_this_run * settings.batch_size * args.world_size / clock.step_seconds, 2)
         if clock.step_seconds
         else None,
         "best_eval_loss": state.best_metric,
@@ -335,24 +342,38 @@ def train(
         "out": str(out),
     }
     if args.process_index == 0:
-        metadata = {**summary, "preset": None if init else preset, "init": init, "data": str(data), "seed": seed}
-        metadata |= {
-            "learning_rate": learning_rate,
-            "batch_size": batch_size,
-            "precision": precision,
-            "training_seconds": round(clock.spent(), 3),
-        }
-        Seq2SeqPolicy(
-            model,
-            tokenizer,
-            kind=kind,
-            preset=None if init else preset,
-            max_source_tokens=max_source_tokens,
-            max_target_tokens=max_target_tokens,
-            metadata=metadata,
-        ).save(out)
-        atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+        _save_policy(settings, model, tokenizer, summary, data, clock, out)
     return summary
+
+
+def _save_policy(
+    settings: TrainSettings,
+    model: T5ForConditionalGeneration,
+    tokenizer: PreTrainedTokenizerBase,
+    summary: dict[str, Any],
+    data: Path,
+    clock: WallClock,
+    out: Path,
+) -> None:
+    """Save the trained policy (its metadata: the summary and the settings that made it) and ``train_summary.json``."""
+    preset = None if settings.init else settings.preset
+    metadata = {**summary, "preset": preset, "init": settings.init, "data": str(data), "seed": settings.seed}
+    metadata |= {
+        "learning_rate": settings.learning_rate,
+        "batch_size": settings.batch_size,
+        "precision": settings.precision,
+        "training_seconds": round(clock.spent(), 3),
+    }
+    Seq2SeqPolicy(
+        model,
+        tokenizer,
+        kind=settings.kind,
+        preset=preset,
+        max_source_tokens=settings.max_source_tokens,
+        max_target_tokens=settings.max_target_tokens,
+        metadata=metadata,
+    ).save(out)
+    atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
 
 
 def _number(kind: type, minimum: float, strict: bool) -> Any:
@@ -370,43 +391,49 @@ def _number(kind: type, minimum: float, strict: bool) -> Any:
     return parse
 
 
+def add_train_arguments(parser: argparse.ArgumentParser, kind: bool = True) -> None:
+    """A flag per ``TrainSettings`` field (``kind`` positional, unless ``kind=False``; ``config_overrides`` has none).
+
+    Flags left out keep the field's default (they are absent from the parsed namespace), so ``train_settings`` can
+    tell what was given.
+    """
+    low = {"seed": 0, "num_workers": 0, "vocab_size": 259}
+    for item in fields(TrainSettings):
+        if item.name == "config_overrides" or (item.name == "kind" and not kind):
+            continue
+        options: dict[str, Any] = {"help": f"{item.metadata['help']} (default: {item.default})", "default": argparse.SUPPRESS}
+        if "choices" in item.metadata:
+            choices = item.metadata["choices"]
+            options["choices"] = choices() if callable(choices) else choices
+        elif item.type in ("int | None", "int"):
+            options["type"] = _number(int, low.get(item.name, 0), item.name not in low)
+        elif item.type in ("float | None", "float"):
+            options["type"] = _number(float, 0, True)
+        if item.name == "kind":
+            parser.add_argument("kind", choices=KINDS, help=item.metadata["help"])
+            continue
+        names = [f"--{item.name.replace('_', '-')}"] + (["--lr"] if item.name == "learning_rate" else [])
+        parser.add_argument(*names, dest=item.name, **options)
+
+
+def train_settings(args: argparse.Namespace, **fixed: Any) -> TrainSettings:
+    """The ``TrainSettings`` of parsed ``add_train_arguments`` flags (defaults for those not given), with ``fixed``."""
+    names = {item.name for item in fields(TrainSettings)}
+    return TrainSettings(**{name: value for name, value in vars(args).items() if name in names}, **fixed)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m agents.train KIND --data DATA --out OUT [options]`` (``--help`` lists them)."""
-    positive_int, positive_float = _number(int, 0, True), _number(float, 0, True)
     parser = argparse.ArgumentParser(
         prog="python -m agents.train", description="Train a planner, executor or flat seq2seq policy."
     )
-    parser.add_argument("kind", choices=KINDS, help="which policy: reads DATA/examples/KIND.train.jsonl and KIND.dev.jsonl")
+    add_train_arguments(parser)
     parser.add_argument("--data", required=True, help="the data folder (with examples/)")
     parser.add_argument("--out", required=True, help="output folder: final policy, checkpoints/, runs/, train_summary.json")
-    parser.add_argument(
-        "--preset", default="tiny", choices=sorted(PRESETS), help="model size, trained from scratch (default: tiny)"
-    )
-    parser.add_argument("--init", default=None, help="local folder or hub name of a pretrained T5/FLAN-T5 to fine-tune instead")
-    parser.add_argument(
-        "--max-steps", type=positive_int, default=None, help="stop after this many optimizer steps (overrides --epochs)"
-    )
-    parser.add_argument("--max-minutes", type=positive_float, default=None, help="stop after this much training wall-clock time")
-    parser.add_argument("--epochs", type=positive_float, default=10, help="passes over the training set (default: 10)")
-    parser.add_argument("--learning-rate", type=positive_float, default=1e-3, help="peak learning rate (default: 1e-3)")
-    parser.add_argument("--batch-size", type=positive_int, default=16, help="examples per step and device (default: 16)")
-    parser.add_argument("--seed", type=_number(int, 0, False), default=0, help="random seed (default: 0)")
-    parser.add_argument(
-        "--eval-steps", type=positive_int, default=200, help="evaluate on dev and checkpoint every N steps (default: 200)"
-    )
-    parser.add_argument("--max-source-tokens", type=positive_int, default=512, help="source token budget (default: 512)")
-    parser.add_argument("--max-target-tokens", type=positive_int, default=32, help="target token budget (default: 32)")
-    parser.add_argument(
-        "--vocab-size", type=_number(int, 259, False), default=4000, help="domain tokenizer vocabulary (default: 4000)"
-    )
-    parser.add_argument("--num-workers", type=_number(int, 0, False), default=0, help="data loader processes (default: 0)")
-    parser.add_argument(
-        "--precision", choices=PRECISIONS, default="fp32", help="fp32, or bf16 mixed precision on a GPU (default: fp32)"
-    )
     parser.add_argument("--no-resume", dest="resume", action="store_false", help="delete old checkpoints in OUT and start over")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
-    options = vars(parser.parse_args(argv))
-    summary = train(options.pop("kind"), **options)
+    args = parser.parse_args(argv)
+    summary = train(train_settings(args), args.data, args.out, resume=args.resume, progress=args.progress)
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -96,11 +96,12 @@ def _callback(out: Path, total: int, save_every: int, deadline: float | None, pr
 
 
 def save_model(model: Any, out: Path) -> None:
-    """Write ``model.zip`` and ``progress.json`` atomically."""
+    """Write ``model.zip`` and ``progress.json`` (timesteps, parameters) atomically."""
     temporary = out / "model.tmp.zip"
     model.save(temporary)
     os.replace(temporary, out / "model.zip")
-    atomic_write_text(out / "progress.json", json.dumps({"timesteps": int(model.num_timesteps)}))
+    progress = {"timesteps": int(model.num_timesteps), "parameters": count_parameters(model)}
+    atomic_write_text(out / "progress.json", json.dumps(progress))
 
 
 def train_ppo(
@@ -164,18 +165,45 @@ def count_parameters(model: Any) -> int:
     return int(sum(p.numel() for p in model.policy.parameters()))
 
 
-def load_ppo(path: str | Path) -> tuple[Any, PPOSettings]:
-    """Load ``model.zip`` and ``settings.json`` of a checkpoint folder (``CheckpointMissing`` if unusable)."""
-    from sb3_contrib import MaskablePPO
+def read_ppo_settings(path: str | Path) -> PPOSettings:
+    """The ``settings.json`` of a PPO checkpoint folder (its kind among them), without loading the model.
 
+    Raises:
+        CheckpointMissing: ``model.zip`` or ``settings.json`` is missing, or the settings are not valid.
+    """
     path = Path(path)
     for name in ("model.zip", "settings.json"):
         if not (path / name).is_file():
             raise CheckpointMissing(f"{path / name}: no such file; is {path} a checkpoint of 'sgd train ppo|ppo-options'?")
     try:
-        settings = PPOSettings(**json.loads((path / "settings.json").read_text()))
+        return PPOSettings(**json.loads((path / "settings.json").read_text()))
     except (json.JSONDecodeError, TypeError, ValueError) as error:
         raise CheckpointMissing(f"{path / 'settings.json'}: not valid PPO settings ({error})") from None
+
+
+def ppo_parameters(path: str | Path) -> int:
+    """Parameters of a PPO checkpoint's policy: as recorded in ``progress.json`` when saved, else counted on the model.
+
+    Raises:
+        CheckpointMissing: as ``read_ppo_settings``, or a ``model.zip`` that is not a zip file.
+    """
+    import zipfile
+
+    read_ppo_settings(path)
+    if not zipfile.is_zipfile(Path(path) / "model.zip"):
+        raise CheckpointMissing(f"{Path(path) / 'model.zip'}: not a zip file (a PPO model saved by SB3)")
+    try:
+        return int(json.loads((Path(path) / "progress.json").read_text())["parameters"])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError):  # saved before the count was recorded
+        return count_parameters(load_ppo(path)[0])
+
+
+def load_ppo(path: str | Path) -> tuple[Any, PPOSettings]:
+    """Load ``model.zip`` and ``settings.json`` of a checkpoint folder (``CheckpointMissing`` if unusable)."""
+    from sb3_contrib import MaskablePPO
+
+    path = Path(path)
+    settings = read_ppo_settings(path)
     try:
         model = MaskablePPO.load(path / "model.zip", device="cpu")
     except Exception as error:  # noqa: BLE001 - SB3 raises zipfile, pickle or torch errors for a bad file

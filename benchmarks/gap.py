@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.report import paired_episodes
+from benchmarks.replay import paired_episodes
 from sgd_gym.io import atomic_write_text
 from sgd_gym.tasks import get_task
 

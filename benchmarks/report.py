@@ -1,62 +1,81 @@
-"""Result reporting shared by the benchmarks: marked sections of ``benchmarks/RESULTS.md``, machine facts."""
+"""Reporting a run: its summary (scores per task, group and overall), tables, plots, run files and comparisons.
+
+Nothing here runs an episode: everything reads episode records or run folders (``benchmarks.protocol`` writes them).
+"""
 
 from __future__ import annotations
 
+import json
 import os
-import platform
-import re
-import subprocess
-from datetime import datetime, timezone
 from pathlib import Path
 
-from sgd_gym.io import atomic_write_text
+from sgd_gym.io import DataFileError, atomic_write_text
+from sgd_gym.tasks import get_task
 
-RESULTS_HEADING = "# sgd-gym benchmark results\n"
-
-
-def command_line(module: str, argv: list[str] | tuple[str, ...] | None = None) -> str:
-    """The command that ran ``module`` (``argv``, or this process's arguments), for a RESULTS.md section."""
-    import sys
-
-    return f"python -m {module} {' '.join(argv if argv is not None else sys.argv[1:])}".strip()
+LOOP_WINDOW = 10
 
 
-def update_section(path: str | Path, name: str, markdown: str) -> Path:
-    """Replace (or append) the section between ``<!-- name:start -->`` and ``<!-- name:end -->``, atomically."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8") if path.exists() else RESULTS_HEADING
-    block = f"<!-- {name}:start -->\n{markdown.rstrip()}\n<!-- {name}:end -->"
-    pattern = re.compile(rf"<!-- {re.escape(name)}:start -->.*?<!-- {re.escape(name)}:end -->", re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    return atomic_write_text(path, text)
+def ends_in_loop(actions: list[str], window: int = LOOP_WINDOW) -> bool:
+    """Whether the last ``window`` actions cycle through at most two commands (e.g. go to A, go to B, ...)."""
+    return len(actions) >= window and len(set(actions[-window:])) <= 2
 
 
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``), or what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
+def summarize(records: list[dict]) -> dict:
+    """Overall, per-task and per-length-group scores of a list of episode records."""
+    per_task: dict[str, list[float]] = {}
+    for record in records:
+        per_task.setdefault(record["task"], []).append(record["score"])
+    task_scores = {task: sum(scores) / len(scores) for task, scores in per_task.items()}
+    groups: dict[str, list[float]] = {}
+    for task, score in task_scores.items():
+        groups.setdefault(get_task(task).length_group, []).append(score)
+    return {
+        "overall": sum(task_scores.values()) / len(task_scores) if task_scores else 0.0,
+        "per_task": task_scores,
+        "groups": {group: sum(scores) / len(scores) for group, scores in sorted(groups.items())},
+        "tasks_solved": sum(score == 100 for score in task_scores.values()),
+        "episodes": len(records),
+        "mean_steps": sum(r["steps"] for r in records) / len(records) if records else 0.0,
+        "wall_time": sum(r["wall_time"] for r in records),
+        "errors": sum(r["error"] is not None for r in records),
+        "looping_episodes": sum(r["score"] < 100 and ends_in_loop(r["actions"]) for r in records),
+        "failed_episodes": sum(bool(r.get("failed")) for r in records),
+        "llm_calls": sum(r.get("llm_calls", 0) for r in records),
+        "llm_tokens": sum(r.get("llm_tokens", 0) for r in records),
+    }
 
 
-def java_version() -> str:
-    """The first line of ``java -version``."""
-    try:
-        return subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=30).stderr.splitlines()[0].strip()
-    except (OSError, IndexError, subprocess.SubprocessError):
-        return "java: unknown"
+def markdown_table(summaries: dict[str, dict]) -> str:
+    """A per-task score table with one column per agent, then overall and group rows."""
+    agents = list(summaries)
+    tasks = list(dict.fromkeys(task for summary in summaries.values() for task in summary["per_task"]))
+    lines = ["| task | " + " | ".join(agents) + " |", "|---|" + "---:|" * len(agents)]
 
+    def row(name: str, values: list[float | None]) -> str:
+        return f"| {name} | " + " | ".join("-" if v is None else f"{v:.1f}" for v in values) + " |"
 
-def machine_summary() -> str:
-    """One line: CPU model, cores, Python, Java, date."""
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return f"{cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}; {java_version()}; {now}"
+    for task in tasks:
+        lines.append(row(task, [summaries[a]["per_task"].get(task) for a in agents]))
+    for group in ("short", "medium", "long"):
+        if any(group in summaries[a]["groups"] for a in agents):
+            lines.append(row(f"*{group}*", [summaries[a]["groups"].get(group) for a in agents]))
+    lines.append(row("**overall**", [summaries[a]["overall"] for a in agents]))
+    extra_rows = (
+        ("tasks solved", "tasks_solved", "{:d}"),
+        ("episodes", "episodes", "{:d}"),
+        ("mean steps", "mean_steps", "{:.1f}"),
+        (f"unsolved, ending in a loop (last {LOOP_WINDOW} actions: <= 2 commands)", "looping_episodes", "{:d}"),
+        ("failed (the game ended the episode, e.g. a wrong focus)", "failed_episodes", "{:d}"),
+        ("wall time (s, summed)", "wall_time", "{:.0f}"),
+        ("parameters", "parameters", "{:,}"),
+        ("LLM calls", "llm_calls", "{:d}"),
+        ("LLM tokens", "llm_tokens", "{:d}"),
+    )
+    for label, key, form in extra_rows:
+        if any(key in summaries[a] for a in agents):
+            cells = ["-" if summaries[a].get(key) is None else form.format(summaries[a][key]) for a in agents]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def scores_csv(records: list[dict]) -> str:
@@ -98,10 +117,6 @@ def plot_scores(summaries: dict[str, dict], path: str | Path) -> Path:
 
 def write_run_files(out: str | Path, name: str, records: list[dict], summary: dict) -> None:
     """``scores.csv``, ``summary.json``, ``table.md`` and ``scores.png`` of one run folder."""
-    import json
-
-    from benchmarks.evaluate import markdown_table
-
     out = Path(out)
     atomic_write_text(out / "scores.csv", scores_csv(records))
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
@@ -111,11 +126,6 @@ def write_run_files(out: str | Path, name: str, records: list[dict], summary: di
 
 def compare_runs(runs: list[str | Path], out: str | Path | None = None) -> str:
     """``sgd report``: the comparison table of several run folders (and a side-by-side PNG in ``out``)."""
-    import json
-
-    from benchmarks.evaluate import markdown_table
-    from sgd_gym.io import DataFileError
-
     summaries = {}
     for run in runs:
         path = Path(run) / "summary.json"
@@ -131,91 +141,3 @@ def compare_runs(runs: list[str | Path], out: str | Path | None = None) -> str:
         atomic_write_text(Path(out) / "comparison.md", table + "\n")
         plot_scores(summaries, Path(out) / "comparison.png")
     return table
-
-
-REPLAY_FIELDS = ("seed", "variation_id", "score", "steps", "failed", "error")
-
-
-def read_episodes(run: str | Path) -> dict[tuple, dict]:
-    """The episodes of a run folder by (task, split, variation); ``DataFileError`` naming what is missing."""
-    from sgd_gym.io import DataFileError, read_jsonl
-
-    path = Path(run) / "episodes.jsonl"
-    if not path.is_file():
-        raise DataFileError(f"{path}: no such file; is {run} a run folder of 'sgd eval'?")
-    episodes = {}
-    for number, record in enumerate(read_jsonl(path), 1):
-        try:
-            episodes[record["task"], record["split"], record["variation"]] = record
-        except KeyError as error:
-            raise DataFileError(f"{path}: episode {number} has no {error.args[0]!r} field") from None
-    return episodes
-
-
-def paired_episodes(first: str | Path, second: str | Path) -> tuple[dict[tuple, dict], dict[tuple, dict], list[tuple]]:
-    """Both runs' episodes (``read_episodes``) and the (task, split, variation) keys they share, in ``second``'s
-    order; ``DataFileError`` when they share none."""
-    from sgd_gym.io import DataFileError
-
-    old, new = read_episodes(first), read_episodes(second)
-    common = [key for key in new if key in old]
-    if not common:
-        raise DataFileError(f"{second} and {first} have no episode (task, split, variation) in common")
-    return old, new, common
-
-
-def check_replay(reference: str | Path, replay: str | Path, out: str | Path | None = None) -> dict:
-    """``sgd check``: whether the episodes of ``replay`` repeat those of ``reference`` exactly.
-
-    Episodes are matched on (task, split, variation); for each one found in both, the seed, the
-    variation id, the score, the steps, the outcome and every action must be equal. Episodes of only
-    one run are counted, not compared. The result (also ``replay_check.json`` in ``out``) lists every
-    difference with the first action where the two episodes part.
-    """
-    import json
-
-    old, new, common = paired_episodes(reference, replay)
-    differences = []
-    for key in common:
-        a, b = old[key], new[key]
-        fields = [field for field in REPLAY_FIELDS if a.get(field) != b.get(field)]
-        actions_a, actions_b = a.get("actions", []), b.get("actions", [])
-        if actions_a != actions_b:
-            fields.append("actions")
-        if fields:
-            parts = next((i for i, (x, y) in enumerate(zip(actions_a, actions_b)) if x != y), None)
-            if parts is None and len(actions_a) != len(actions_b):
-                parts = min(len(actions_a), len(actions_b))
-            differences.append(
-                {
-                    "task": key[0], "split": key[1], "variation": key[2], "fields": fields,
-                    "reference_score": a.get("score"), "replay_score": b.get("score"), "first_action_difference": parts,
-                }
-            )  # fmt: skip
-    result = {
-        "reference": str(reference),
-        "replay": str(replay),
-        "compared": len(common),
-        "identical": len(common) - len(differences),
-        "only_in_reference": len(old) - len(common),
-        "only_in_replay": len(new) - len(common),
-        "differences": differences,
-    }
-    if out is not None:
-        atomic_write_text(Path(out) / "replay_check.json", json.dumps(result, indent=1) + "\n")
-    return result
-
-
-def replay_check_text(result: dict) -> str:
-    """A short report of ``check_replay``'s result."""
-    lines = [
-        f"{result['identical']}/{result['compared']} episodes identical (seed, variation, score, steps, outcome, "
-        f"every action); {result['only_in_reference']} only in {result['reference']}, "
-        f"{result['only_in_replay']} only in {result['replay']}"
-    ]
-    for diff in result["differences"]:
-        lines.append(
-            f"  {diff['task']} {diff['split']} variation {diff['variation']}: {', '.join(diff['fields'])} differ "
-            f"(score {diff['reference_score']} -> {diff['replay_score']}; actions part at step {diff['first_action_difference']})"
-        )
-    return "\n".join(lines)

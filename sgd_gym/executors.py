@@ -23,8 +23,9 @@ class Executor(Protocol):
 
     status: str | None
 
-    def reset(self, task_description: str) -> None:
-        """Start a new episode."""
+    def reset(self, task_description: str, memory: Any = None) -> None:
+        """Start a new episode; ``memory`` is the episode memory of an agent that drives this executor
+        (``agents.context.EpisodeMemory``), for executors that read the episode; the env passes none."""
 
     def act(self, obs: dict[str, str], info: dict[str, Any], subgoal: str) -> str:
         """The next primitive action for ``subgoal``, or ``END_SG`` when it is over."""
@@ -50,8 +51,8 @@ class ScriptedExecutor:
         self.cutoff = cutoff
         self.reset("")
 
-    def reset(self, task_description: str) -> None:
-        """Forget any sub-goal in progress."""
+    def reset(self, task_description: str, memory: Any = None) -> None:
+        """Forget any sub-goal in progress (``memory`` is not read: this executor needs only the current observation)."""
         self.status: str | None = None
         self.error: str | None = None
         self._text: str | None = None

@@ -1,41 +1,12 @@
-"""The one context builder and the planner/executor/flat examples built from annotated gold paths."""
+"""The planner/executor/flat examples built from annotated gold paths (the context builder: test_context.py)."""
 
 from __future__ import annotations
 
 from agents.data.annotate import load_annotations
 from agents.data.collect import TRAJECTORIES
-from agents.data.datasets import EXAMPLES, State, build_context, build_data, count_tokens, trajectory_examples
+from agents.data.datasets import EXAMPLES, build_data, trajectory_examples
 from sgd_gym.io import read_jsonl
 from sgd_gym.subgoals import END_SG
-
-
-def test_context_keeps_newest_history_within_budget():
-    state = State("Your task is to boil water.", "This room is called the kitchen. " + "a thing, " * 200, "an orange",
-                  "You move.", 25, 12)  # fmt: skip
-    state.history = [(f"action {i}", f"observation number {i} " + "word " * 20) for i in range(12)]
-    full = build_context(state, max_tokens=2000)
-    assert "action 2 ->" in full and "action 1 ->" not in full  # at most the last 10 pairs
-    short = build_context(state, completed=["navigate_to(kitchen)"], current="pick_up(thermometer)", max_tokens=150)
-    assert count_tokens(short) <= 150
-    assert "action 11 ->" in short and "action 5 ->" not in short
-    assert short.startswith(
-        "task: Your task is to boil water. | step: 12 score: 25 | current: pick_up(thermometer) | observation: You move. | "
-        "inventory: an orange | completed: navigate_to(kitchen) | history:"
-    )
-    assert "| look: This room is called the kitchen. a thing," in short and short.endswith("...")
-    assert "completed: none" in build_context(state, completed=[])
-
-
-def test_context_never_loses_the_observation_to_a_long_plan_or_room():
-    state = State("Your task is to " + "boil water and more " * 10, "This room is called the kitchen. " + "a thing, " * 300,
-                  "an orange", "The stove is now activated.", 0, 40)  # fmt: skip
-    completed = [f"pick_up(thing {i})" for i in range(30)]
-    for budget in (96, 256):
-        source = build_context(state, completed=completed, current="heat(water, stove)", max_tokens=budget)
-        assert count_tokens(source) <= budget
-        assert "observation: The stove is now activated." in source and "current: heat(water, stove)" in source
-    source = build_context(state, completed=completed, max_tokens=512)
-    assert "completed: (24 earlier) pick_up(thing 24); " in source and "pick_up(thing 29) |" in source
 
 
 def test_examples_from_an_annotated_trajectory(gold_data):

@@ -10,6 +10,7 @@ import pytest
 from agents.data.collect import TRAJECTORIES
 from agents.executor import LearnedExecutor
 from agents.focus import focus_names, learn_named_focus, main, named_focus_tasks, names_target, unnamed_focus
+from agents.guards import make_guards
 from agents.hierarchical import HierarchicalAgent
 from baselines.flat_bc import FlatBCAgent
 from sgd_gym.io import DataFileError, read_jsonl
@@ -78,24 +79,24 @@ def test_named_focus_passes_over_unnamed_targets_on_the_real_boil_task(boil_star
     assert unnamed_focus(named, "boil", obs["task"]) == set()
 
     wrong = FixedPlanner(["focus on orange", "look around"])  # an exact, valid, wrong focus
-    for guarded, expected in [(False, "focus on orange"), (True, "look around")]:
-        flat = FlatBCAgent(wrong, num_beams=2, safe_focus=True, named_focus=guarded)
+    for guards, expected in [(["safe-focus"], "focus on orange"), (["safe-focus", "named-focus"], "look around")]:
+        flat = FlatBCAgent(wrong, num_beams=2, guards=make_guards(guards))
         flat.reset(obs["task"])
         assert flat.act(obs, info) == expected
-        executor = LearnedExecutor(wrong, num_beams=2, safe_focus=True, named_focus=guarded)
+        executor = LearnedExecutor(wrong, num_beams=2, guards=make_guards(guards))
         executor.reset(obs["task"])
         assert executor.act(obs, info, "focus_on(orange)") == expected
-    copying = LearnedExecutor(wrong, num_beams=2, copy_actions=True, named_focus=True)
-    copying.reset(obs["task"])
-    assert copying.act(obs, info, "focus_on(orange)") == "look around"  # not copied either
 
     beams = ["focus_on(orange)", "navigate_to(kitchen)"]
-    for guarded, expected in [(False, "focus_on(orange)"), (True, "navigate_to(kitchen)")]:
-        agent = HierarchicalAgent(FixedPlanner(beams), LearnedExecutor(wrong), num_beams=2, named_focus=guarded)
+    for guards, expected in [([], "focus_on(orange)"), (["named-focus"], "navigate_to(kitchen)")]:
+        agent = HierarchicalAgent(FixedPlanner(beams), LearnedExecutor(wrong), num_beams=2, guards=make_guards(guards))
         agent.reset(obs["task"])
         assert agent.plan(obs, info) == expected
+    named = make_guards(["named-focus"])
     agent = HierarchicalAgent(FixedPlanner(["focus_on(water)", "navigate_to(kitchen)"]), LearnedExecutor(wrong), num_beams=2,
-                              named_focus=True)  # fmt: skip
+                              guards=named)  # fmt: skip
     agent.reset(obs["task"])
     assert agent.plan(obs, info) == "focus_on(water)"  # named: kept
-    assert agent.plan(obs, {**info, "task_name": "find-animal"}) == "focus_on(water)"
+    other = HierarchicalAgent(FixedPlanner(beams), LearnedExecutor(wrong), num_beams=2, guards=named)
+    other.reset(obs["task"])
+    assert other.plan(obs, {**info, "task_name": "find-animal"}) == "focus_on(orange)"  # not enforced in that task

@@ -15,6 +15,8 @@ from agents.models import (
     build_model,
     count_parameters,
     normalize_whitespace,
+    policy_parameters,
+    read_policy_settings,
     train_tokenizer,
 )
 
@@ -118,45 +120,6 @@ def test_generate_shapes_scores_and_batching(policy):
         policy.generate(SOURCES, num_beams=2, num_return_sequences=3)
 
 
-def log_likelihood(policy, source: str, target: str) -> float:
-    """The summed log-probability of ``target`` (with its end token) given ``source``, by teacher forcing."""
-    batch = policy.tokenizer([source], return_tensors="pt")
-    labels = policy.tokenizer([target], return_tensors="pt").input_ids
-    with torch.inference_mode():
-        loss = policy.model(**batch, labels=labels).loss
-    return -float(loss) * labels.shape[1]
-
-
-def test_constrained_generation_returns_allowed_texts_with_model_scores(policy):
-    allowed = ["focus on red light bulb", "wait(5)", "zebra wörd (unseen)", "open door to kitchen"]
-    for options in [{}, {"num_beams": 3, "num_return_sequences": 3}]:
-        free = policy.generate(SOURCES[:3], **options)
-        found = policy.generate(SOURCES[:3], allowed=[allowed] * 3, **options)
-        for source, unconstrained, candidates in zip(SOURCES, free, found):
-            texts = [text for text, _ in candidates]
-            # Beam search is approximate: beams that run out of allowed texts are dropped, so maybe fewer.
-            assert 1 <= len(texts) <= options.get("num_return_sequences", 1) and set(texts) <= set(allowed)
-            assert len(set(texts)) == len(texts)
-            # Scores are the model's own log-probabilities of the whole text, not renormalised over the allowed set.
-            for text, score in candidates:
-                assert score == pytest.approx(log_likelihood(policy, source, text), abs=1e-3)
-            if unconstrained[0][0] in allowed:
-                assert candidates[0] == pytest.approx(unconstrained[0], abs=1e-4)
-
-
-def test_constrained_generation_with_fewer_allowed_texts_than_beams(policy):
-    [[only]], [pair] = (
-        policy.generate(SOURCES[:1], allowed=[{"wait(5)"}]),
-        policy.generate(SOURCES[1:2], num_beams=4, num_return_sequences=4, allowed=[["wait(5)", "END_SG"]]),
-    )
-    assert only[0] == "wait(5)"
-    assert sorted(text for text, _ in pair) == ["END_SG", "wait(5)"]
-    with pytest.raises(ValueError, match="one allowed set per source"):
-        policy.generate(SOURCES[:2], allowed=[["wait(5)"]])
-    with pytest.raises(ValueError, match="must not be empty"):
-        policy.generate(SOURCES[:1], allowed=[[]])
-
-
 def test_source_tokens_counts_the_end_token(policy):
     assert policy.source_tokens("END_SG") == 2
 
@@ -169,6 +132,20 @@ def test_save_then_load_generates_the_same(policy, tmp_path):
         before, after = policy.generate(SOURCES[:4], **options), loaded.generate(SOURCES[:4], **options)
         assert [[text for text, _ in c] for c in before] == [[text for text, _ in c] for c in after]
         assert [s for c in before for _, s in c] == pytest.approx([s for c in after for _, s in c], abs=1e-5)
+
+
+def test_kind_and_parameters_are_read_without_loading_weights(policy, tmp_path):
+    folder = policy.save(tmp_path / "policy")
+    assert read_policy_settings(folder)["kind"] == "executor"
+    # No count in the metadata: the safetensors headers give it, tied embeddings once, as count_parameters does.
+    assert policy_parameters(folder) == count_parameters(policy.model) > 0
+    settings = json.loads((folder / "sgd_policy.json").read_text())
+    settings["metadata"]["parameters"] = 123  # what training records
+    (folder / "sgd_policy.json").write_text(json.dumps(settings))
+    assert policy_parameters(folder) == 123
+    (folder / "model.safetensors").write_text("garbage")  # found from the header, without loading the model
+    with pytest.raises(CheckpointError, match="unreadable weights"):
+        policy_parameters(folder)
 
 
 def test_load_reports_what_is_missing_or_corrupt(policy, tmp_path):

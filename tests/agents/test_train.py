@@ -10,11 +10,16 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from transformers import T5ForConditionalGeneration
 
 from agents.models import PRESETS, Seq2SeqPolicy
-from agents.train import main, train
+from agents.train import TrainSettings, main, train
 from sgd_gym.io import DataFileError, write_jsonl
 
 MICRO = dict(d_model=32, d_ff=64, num_layers=1, num_decoder_layers=1, num_heads=2, d_kv=16)
 FAST = dict(batch_size=8, learning_rate=1e-2, eval_steps=10, progress=False, config_overrides=MICRO)
+
+
+def fit(kind: str, data, out, resume: bool = True, progress: bool = False, **settings):
+    """``agents.train.train`` with its settings as keywords."""
+    return train(TrainSettings(kind, **settings), data, out, resume=resume, progress=progress)
 TARGETS = ["pick up thermometer", "navigate_to(kitchen)", "heat(metal pot, stove)", "END_SG", "open door to kitchen"]
 OBSERVATIONS = ["you move to the kitchen", "the door is now open", "you pick up the thermometer", "the stove is now on", "done"]
 
@@ -41,7 +46,7 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("executor")
-    return out, train("executor", data, out, max_steps=30, **FAST)
+    return out, fit("executor", data, out, max_steps=30, **FAST)
 
 
 def test_train_writes_policy_summary_and_logs(trained):
@@ -62,12 +67,12 @@ def test_train_writes_policy_summary_and_logs(trained):
 
 
 def test_rerun_resumes_instead_of_starting_over(data, tmp_path):
-    first = train("executor", data, tmp_path, max_steps=10, **FAST)
-    again = train("executor", data, tmp_path, max_steps=10, **FAST)
+    first = fit("executor", data, tmp_path, max_steps=10, **FAST)
+    again = fit("executor", data, tmp_path, max_steps=10, **FAST)
     assert (again["steps"], again["resumed_from_step"]) == (10, 10)
     assert again["best_eval_loss"] == first["best_eval_loss"]
-    assert train("executor", data, tmp_path / "twin", max_steps=10, **FAST)["best_eval_loss"] == first["best_eval_loss"]  # seeded
-    longer = train("executor", data, tmp_path, max_steps=20, **FAST)
+    assert fit("executor", data, tmp_path / "twin", max_steps=10, **FAST)["best_eval_loss"] == first["best_eval_loss"]  # seeded
+    longer = fit("executor", data, tmp_path, max_steps=20, **FAST)
     assert (longer["steps"], longer["resumed_from_step"]) == (20, 10)
     assert Seq2SeqPolicy.load(tmp_path).metadata["steps"] == 20
 
@@ -78,7 +83,7 @@ def test_the_saved_policy_is_the_checkpoint_with_the_lowest_dev_loss(tmp_path):
     # "missing keys" when it loads the best one back); the policy must still be that checkpoint's model, head and all.
     data = make_data(tmp_path / "data", dev_count=0)
     write_jsonl(data / "examples" / "executor.dev.jsonl", [{**e, "target": "quiz vex jumbo fjord"} for e in examples(15)])
-    summary = train("executor", data, tmp_path / "out", max_steps=30, **FAST)
+    summary = fit("executor", data, tmp_path / "out", max_steps=30, **FAST)
     state = json.loads((tmp_path / "out" / "checkpoints" / "checkpoint-30" / "trainer_state.json").read_text())
     assert state["best_global_step"] == 10 and summary["best_eval_loss"] == state["best_metric"]
     policy = Seq2SeqPolicy.load(tmp_path / "out")
@@ -94,16 +99,16 @@ def test_the_saved_policy_is_the_checkpoint_with_the_lowest_dev_loss(tmp_path):
 
 
 def test_max_minutes_stops_early_and_counts_across_runs(data, tmp_path):
-    summary = train("executor", data, tmp_path, max_steps=1000, max_minutes=0.001, **FAST)
+    summary = fit("executor", data, tmp_path, max_steps=1000, max_minutes=0.001, **FAST)
     assert 1 <= summary["steps"] < 10
     assert Seq2SeqPolicy.load(tmp_path).kind == "executor"
-    again = train("executor", data, tmp_path, max_steps=1000, max_minutes=0.001, **FAST)
+    again = fit("executor", data, tmp_path, max_steps=1000, max_minutes=0.001, **FAST)
     assert again["steps"] == summary["steps"]
 
 
 def test_init_fine_tunes_a_local_pretrained_model(trained, data, tmp_path):
     pretrained, _ = trained
-    summary = train("executor", data, tmp_path, init=str(pretrained), max_steps=2, **FAST)
+    summary = fit("executor", data, tmp_path, init=str(pretrained), max_steps=2, **FAST)
     policy = Seq2SeqPolicy.load(tmp_path)
     assert policy.preset is None and policy.metadata["init"] == str(pretrained)
     assert summary["parameters"] == Seq2SeqPolicy.load(pretrained).model.num_parameters()
@@ -112,7 +117,7 @@ def test_init_fine_tunes_a_local_pretrained_model(trained, data, tmp_path):
 
 def test_empty_dev_set_trains_without_evaluation(tmp_path):
     data = make_data(tmp_path / "data", dev_count=0)
-    summary = train("executor", data, tmp_path / "out", max_steps=3, **FAST)
+    summary = fit("executor", data, tmp_path / "out", max_steps=3, **FAST)
     assert (summary["examples_dev"], summary["best_eval_loss"], summary["dev_accuracy"]) == (0, None, None)
     assert Seq2SeqPolicy.load(tmp_path / "out").metadata["steps"] == 3
 
@@ -127,19 +132,19 @@ def test_bad_arguments_are_rejected_before_reading_data(tmp_path):
         ({"precision": "fp8"}, r"unknown precision 'fp8', expected one of \['fp32', 'bf16'\]"),
     ]:
         with pytest.raises(ValueError, match=message):
-            train(**{"kind": "executor", "data": tmp_path / "missing", "out": tmp_path / "out", **arguments})
+            fit(**{"kind": "executor", "data": tmp_path / "missing", "out": tmp_path / "out", **arguments})
 
 
 def test_missing_or_corrupt_data_names_the_file(data, tmp_path):
     with pytest.raises(DataFileError, match=r"planner\.train\.jsonl: no such file"):
-        train("planner", data, tmp_path / "out", max_steps=1, **FAST)
+        fit("planner", data, tmp_path / "out", max_steps=1, **FAST)
     bad = make_data(tmp_path / "bad")
     (bad / "examples" / "executor.dev.jsonl").write_text('{"source": "a", "target": "b"}\n{oops\n')
     with pytest.raises(DataFileError, match=r"executor\.dev\.jsonl:2"):
-        train("executor", bad, tmp_path / "out", max_steps=1, **FAST)
+        fit("executor", bad, tmp_path / "out", max_steps=1, **FAST)
     write_jsonl(bad / "examples" / "executor.dev.jsonl", [{"source": "a"}])
     with pytest.raises(DataFileError, match=r"executor\.dev\.jsonl: record 1: .*'target'"):
-        train("executor", bad, tmp_path / "out", max_steps=1, **FAST)
+        fit("executor", bad, tmp_path / "out", max_steps=1, **FAST)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 
 from agents import Agent
 from baselines import OracleAgent, RandomAgent
-from benchmarks.evaluate import EpisodeSpec, run_episode
+from benchmarks.protocol import EpisodeSpec, run_episode
 
 
 @pytest.fixture(scope="module")

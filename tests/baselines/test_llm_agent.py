@@ -13,7 +13,7 @@ import pytest
 
 from agents.data.annotate_llm import LLMConfig
 from baselines.llm_agent import LLMAgent
-from benchmarks.evaluate import evaluate, plan_episodes
+from benchmarks.protocol import evaluate, plan_episodes
 from sgd_gym.io import read_jsonl
 
 API_KEY = "sk-agent-test-SECRET-1b2c"

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from baselines.ppo import CheckpointMissing, PPOAgent, PPOSettings, load_ppo, make_env
-from benchmarks.evaluate import evaluate, plan_episodes
+from benchmarks.protocol import evaluate, plan_episodes
 from sgd_gym.io import read_jsonl
 
 TASKS = "find-living-thing,find-non-living-thing"
@@ -75,9 +75,17 @@ def test_sgd_eval_runs_ppo_options_and_rejects_bad_checkpoints(trained, tmp_path
     )
     assert len(read_jsonl(run / "episodes.jsonl")) == 1
     done = sgd("eval", "--agent", "ppo", "--checkpoint", str(trained / "ppo-options"), "--out", str(tmp_path / "x"))
-    assert done.returncode == 2 and "holds a 'ppo-options' model, not 'ppo'" in done.stderr
+    assert done.returncode == 2 and "holds a 'ppo-options' checkpoint; --agent ppo needs a 'ppo' one" in done.stderr
     done = sgd("eval", "--agent", "ppo", "--checkpoint", str(tmp_path / "none"), "--out", str(tmp_path / "x"))
+    assert done.returncode == 2 and "none: no such checkpoint folder" in done.stderr
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "settings.json").write_text((trained / "ppo" / "settings.json").read_text())
+    done = sgd("eval", "--agent", "ppo", "--checkpoint", str(partial), "--out", str(tmp_path / "x"))
     assert done.returncode == 2 and "model.zip: no such file" in done.stderr
+    (partial / "model.zip").write_bytes(b"not a zip")
+    done = sgd("eval", "--agent", "ppo", "--checkpoint", str(partial), "--out", str(tmp_path / "x"))
+    assert done.returncode == 2 and "model.zip: not a zip file" in done.stderr
     assert not (tmp_path / "x").exists()
 
 

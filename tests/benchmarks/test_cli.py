@@ -29,8 +29,13 @@ def test_bad_flag_values_fail_before_any_work():
 
 def test_help_documents_every_flag():
     done = sgd("demo", "--help")
-    for flag in ("--tasks", "--split", "--variations", "--max-steps", "--workers", "--seed"):
+    for flag in ("--tasks", "--split", "--variations", "--max-steps", "--workers"):
         assert flag in done.stdout
+    done = sgd("eval", "--help")  # a flag per AgentConfig field, each naming the agents that read it
+    expected = ("--guards", "flat and hierarchical: comma-separated inference guards", "safe-focus, avoid-cycles, named-focus",
+                "--checkpoint", "flat, ppo and ppo-options", "--executor", "--replan", "--num-beams", "--llm-cache")  # fmt: skip
+    for text in expected:
+        assert text in " ".join(done.stdout.split()), text
 
 
 def test_eval_rejects_bad_agent_and_missing_checkpoint_before_any_episode(tmp_path):
@@ -43,14 +48,17 @@ def test_eval_rejects_bad_agent_and_missing_checkpoint_before_any_episode(tmp_pa
     assert not (tmp_path / "r").exists()
 
 
-def test_eval_rejects_switches_the_agent_would_ignore(tmp_path):
-    done = sgd("eval", "--agent", "random", "--safe-focus", "--out", str(tmp_path / "r"))
-    assert done.returncode == 2 and "--safe-focus applies to --agent flat or hierarchical, not to --agent random" in done.stderr
-    done = sgd("eval", "--agent", "flat", "--checkpoint", "x", "--scripted-end", "--out", str(tmp_path / "r"))
-    assert done.returncode == 2 and "--scripted-end applies to --agent hierarchical, not to --agent flat" in done.stderr
-    done = sgd("eval", "--agent", "hierarchical", "--planner", "p", "--executor", "scripted", "--constrained",
+def test_eval_rejects_settings_and_guards_the_agent_would_ignore(tmp_path):
+    done = sgd("eval", "--agent", "random", "--guards", "safe-focus", "--out", str(tmp_path / "r"))
+    assert done.returncode == 2 and "--guards applies to --agent flat or hierarchical, not to --agent random" in done.stderr
+    done = sgd("eval", "--agent", "flat", "--checkpoint", "x", "--replan", "every-step", "--out", str(tmp_path / "r"))
+    assert done.returncode == 2 and "--replan applies to --agent hierarchical, not to --agent flat" in done.stderr
+    done = sgd("eval", "--agent", "flat", "--checkpoint", "x", "--guards", "safe-focus,careful", "--out", str(tmp_path / "r"))
+    assert done.returncode == 2 and "unknown guard 'careful': expected some of ['safe-focus', 'avoid-cycles'" in done.stderr
+    done = sgd("eval", "--agent", "hierarchical", "--planner", "p", "--executor", "scripted", "--guards", "avoid-cycles",
                "--out", str(tmp_path / "r"))  # fmt: skip
-    assert done.returncode == 2 and "--constrained applies to a learned executor, not to --executor scripted" in done.stderr
+    assert done.returncode == 2
+    assert "guard 'avoid-cycles' filters actions, which --agent hierarchical --executor scripted does not choose" in done.stderr
     assert not (tmp_path / "r").exists()
 
 
@@ -64,7 +72,7 @@ def test_check_says_whether_a_rerun_repeats_every_episode(tmp_path):
         assert done.returncode == 0, done.stderr
         runs.append(out)
     settings = json.loads((runs[0] / "summary.json").read_text())["agent_settings"]
-    assert settings["name"] == "random" and settings["seed"] == 0 and settings["num_beams"] == 3
+    assert settings["agent"] == "random" and settings["guards"] == [] and settings["num_beams"] == 3
     done = sgd("check", str(runs[0]), str(runs[1]), "--out", str(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("1/1 episodes identical") and "1 only in" in done.stdout

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from benchmarks.evaluate import summarize
 from benchmarks.gap import score_gap, score_gaps, sign_test
+from benchmarks.report import summarize
 from sgd_gym.io import DataFileError
 
 TASKS = ("boil", "find-living-thing", "mendelian-genetics-known-plant")  # one each of medium, short and long

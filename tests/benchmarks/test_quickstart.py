@@ -11,7 +11,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from benchmarks.report import check_replay
+from benchmarks.replay import check_replay
 from sgd_gym.io import read_jsonl
 
 MICRO_CONFIG = {
@@ -83,7 +83,7 @@ def test_reproduce_runs_ppo_rows_ablations_and_publishes_results(tmp_path):
         **MICRO_CONFIG,
         "tasks": ["find-non-living-thing"],
         "agents": ["oracle", "hierarchical", "ppo-options"],
-        "ablations": ["hierarchical-scripted-executor"],
+        "ablations": {"hierarchical-scripted-executor": {"executor": "scripted"}},
         "ppo_timesteps": 32,
         "models": {"planner": {"learning_rate": 0.02, "max_steps": 8}},
         "results": str(tmp_path / "results"),
@@ -105,7 +105,7 @@ def test_reproduce_runs_ppo_rows_ablations_and_publishes_results(tmp_path):
     ablation = json.loads((tmp_path / "results" / "hierarchical-scripted-executor" / "summary.json").read_text())
     assert ablation["agent"] == "hierarchical-scripted-executor" and 0 < ablation["parameters"] < planner["parameters"] * 2
     settings = ablation["agent_settings"]  # which models and inference settings made the row
-    assert settings["name"] == "hierarchical" and settings["executor"] == "scripted" and settings["num_beams"] == 1
+    assert settings["agent"] == "hierarchical" and settings["executor"] == "scripted" and settings["num_beams"] == 1
     assert settings["planner"] == str(out / "checkpoints" / "planner")
 
 
@@ -115,7 +115,11 @@ def test_reproduce_needs_a_config_and_rejects_bad_values(tmp_path):
     assert done.returncode == 2 and "--config" in done.stderr
     for text, message in (
         ("agents: [oracle, genius]\n", "unknown agent 'genius' in agents"),
-        ("ablations: [no-planner]\n", "unknown ablation 'no-planner'"),
+        ("ablations: [no-planner]\n", "ablations must map run names to agent settings"),
+        ("ablations: {smart: {wisdom: 3}}\n", "ablation 'smart': unknown setting(s) ['wisdom']"),
+        ("ablations: {mine: {planner: my/planner}}\n", "ablation 'mine': unknown setting(s) ['planner']"),
+        ("ablations: {careful: {guards: [careful]}}\n", "run 'careful': unknown guard 'careful'"),
+        ("ablations: {odd: {agent: random, num_beams: 2}}\n", "run 'odd': --num-beams applies to --agent flat or hierarchical"),
         ("models: {planner: {lr: 0.1}}\n", "unknown setting(s) ['lr'] for models.planner"),
         ("replan: sometimes\n", "unknown replan 'sometimes'"),
         ("precision: fp8\n", "unknown precision 'fp8'"),
@@ -126,7 +130,7 @@ def test_reproduce_needs_a_config_and_rejects_bad_values(tmp_path):
                               timeout=120)  # fmt: skip
         assert done.returncode == 2 and message in done.stderr, done.stderr
     assert not (tmp_path / "o").exists()
-    from benchmarks.quickstart import RecipeConfig
+    from benchmarks.recipes import RecipeConfig
 
     for shipped in ("cpu-tiny.yaml", "gpu-tiny.yaml", "gpu-tiny-bf16.yaml", "paper.yaml"):
         config = RecipeConfig.load(Path(__file__).parents[2] / "configs" / shipped)
@@ -134,29 +138,29 @@ def test_reproduce_needs_a_config_and_rejects_bad_values(tmp_path):
 
 
 def test_ablations_change_only_their_setting(tmp_path):
-    from benchmarks.quickstart import ABLATIONS, RecipeConfig, agent_factories
+    from benchmarks.recipes import RecipeConfig, agent_configs
 
-    config = RecipeConfig.load(None, agents=["hierarchical"], ablations=sorted(ABLATIONS))
-    factories = agent_factories(config, tmp_path)
-    base = factories["hierarchical"]
-    assert base.args[3] == str(tmp_path / "executor") and base.args[5] == "boundary" and not base.keywords
-    assert factories["hierarchical-every-step"].args[5] == "every-step"
-    assert factories["hierarchical-scripted-executor"].args[3] == "scripted"
-    assert factories["hierarchical-safe-focus"].keywords == {"safe_focus": True}
-    assert factories["hierarchical-safe-focus"].args == base.args
-    flat = factories["flat-safe-focus"]  # a flat ablation needs no flat row in agents
-    assert flat.args[:2] == ("flat", str(tmp_path / "flat")) and flat.keywords == {"safe_focus": True}
-    guarded = factories["hierarchical-safe-focus-avoid-cycles"]
-    assert guarded.args == base.args and guarded.keywords == {"safe_focus": True, "avoid_cycles": True}
-    assert factories["flat-safe-focus-avoid-cycles"].keywords == {"safe_focus": True, "avoid_cycles": True}
-    named = factories["hierarchical-safe-focus-avoid-cycles-named-focus"]
-    assert named.args == base.args and named.keywords == {"safe_focus": True, "avoid_cycles": True, "named_focus": True}
-    assert factories["flat-safe-focus-avoid-cycles-named-focus"].args[:2] == ("flat", str(tmp_path / "flat"))
-    assert not factories["hierarchical-every-step"].keywords
+    ablations = {
+        "hierarchical-every-step": {"replan": "every-step"},
+        "hierarchical-scripted-executor": {"executor": "scripted"},
+        "hierarchical-guarded": {"guards": ["named-focus", "safe-focus"]},
+        "flat-guarded": {"agent": "flat", "guards": ["safe-focus"], "num_beams": 5},
+    }
+    config = RecipeConfig.load(None, agents=["hierarchical", "oracle"], ablations=ablations, num_beams=2)
+    configs = agent_configs(config, tmp_path)
+    base = configs["hierarchical"]
+    assert (base.planner, base.executor, base.replan, base.num_beams) == (str(tmp_path / "planner"), str(tmp_path / "executor"),
+                                                                         "boundary", 2)  # fmt: skip
+    assert configs["oracle"].num_beams == 3  # the recipe's beam width goes only to the agents that read it
+    assert configs["hierarchical-every-step"] == base.replace(replan="every-step")
+    assert configs["hierarchical-scripted-executor"] == base.replace(executor="scripted")
+    assert configs["hierarchical-guarded"] == base.replace(guards=("safe-focus", "named-focus"))  # one order
+    flat = configs["flat-guarded"]  # a flat ablation needs no flat row in agents
+    assert (flat.agent, flat.checkpoint, flat.guards, flat.num_beams) == ("flat", str(tmp_path / "flat"), ("safe-focus",), 5)
 
 
 def test_default_quickstart_trains_to_a_step_budget():
-    from benchmarks.quickstart import MODEL_KINDS, RecipeConfig
+    from benchmarks.recipes import MODEL_KINDS, RecipeConfig
 
     config = RecipeConfig.load(None)  # what `sgd quickstart` runs: no wall-clock cap, so a re-run trains the same models
     for kind in MODEL_KINDS:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from baselines import RandomAgent
-from benchmarks.evaluate import evaluate, plan_episodes
+from benchmarks.protocol import evaluate, plan_episodes
 
 pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'sgd-gym[ray]')")
 

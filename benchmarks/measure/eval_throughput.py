@@ -1,7 +1,7 @@
 """Evaluation throughput: protocol episodes per minute with 1 and 2 workers (and Ray actors when installed).
 
-python -m benchmarks.eval_throughput [--agent random] [--tasks ...] [--variations 3] [--workers 1,2] [--ray]
-python -m benchmarks.eval_throughput --agent flat --checkpoint CKPT   (model agents: their checkpoints as in sgd eval)
+python -m benchmarks.measure.eval_throughput [--agent random] [--tasks ...] [--variations 3] [--workers 1,2] [--ray]
+python -m benchmarks.measure.eval_throughput --agent flat --checkpoint CKPT   (model agents: their checkpoints as in sgd eval)
 
 Every configuration plays the same episode list (seeded), so their records must agree; the table
 says whether they did. Times include starting the workers (one JVM each) and loading the agent, as a
@@ -11,17 +11,15 @@ user's ``sgd eval`` pays them.
 from __future__ import annotations
 
 import argparse
-import functools
-import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.evaluate import AGENTS, check_agent_arguments, evaluate, make_agent, plan_episodes
-from benchmarks.report import machine_summary, update_section
-from sgd_gym.io import atomic_write_text
+from benchmarks.measure.results import add_results_argument, machine_summary, publish
+from benchmarks.protocol import evaluate, plan_episodes
+from benchmarks.registry import AGENTS, AgentConfig
 from sgd_gym.tasks import resolve_tasks
 
 DEFAULT_TASKS = "find-living-thing,power-component,use-thermometer,chemistry-mix,boil,melt"
@@ -34,14 +32,10 @@ def _comparable(records: list[dict]) -> list[tuple]:
 AGENT_CHOICES = tuple(name for name in AGENTS if name != "llm")  # a remote endpoint's speed is not ours to measure
 
 
-def measure(agent: str, tasks: list[str], variations: int, workers: list[int], ray: bool, max_steps: int = 100,
-            **checkpoints: str | None) -> dict:  # fmt: skip
-    """Episodes per minute for each worker count (and Ray), with the records' agreement.
-
-    ``checkpoints``: ``checkpoint``, ``planner``, ``executor`` of model agents, as ``make_agent`` takes them.
-    """
+def measure(config: AgentConfig, tasks: list[str], variations: int, workers: list[int], ray: bool, max_steps: int = 100) -> dict:
+    """Episodes per minute of the agent of ``config`` for each worker count (and Ray), with the records' agreement."""
     specs = plan_episodes(tasks, "test", variations)
-    factory = functools.partial(make_agent, agent, seed=0, **checkpoints)
+    factory = config.build
     configs = [("processes", count) for count in workers] + ([("ray", max(workers))] if ray else [])
     rows, reference = [], None
     for backend, count in configs:
@@ -55,7 +49,7 @@ def measure(agent: str, tasks: list[str], variations: int, workers: list[int], r
     base = rows[0]["episodes_per_min"]
     for row in rows:
         row["speedup"] = row["episodes_per_min"] / base
-    return {"agent": agent, "tasks": tasks, "variations": variations, "max_steps": max_steps, "rows": rows}
+    return {"agent": config.agent, "tasks": tasks, "variations": variations, "max_steps": max_steps, "rows": rows}
 
 
 def markdown_section(result: dict[str, Any], command: str) -> str:
@@ -99,7 +93,7 @@ def _tasks(value: str) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The benchmark's flags."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.eval_throughput", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.measure.eval_throughput", description=__doc__.splitlines()[0])
     parser.add_argument("--agent", choices=AGENT_CHOICES, default="random", help="agent (default: random)")
     parser.add_argument("--checkpoint", help="model folder of flat, ppo, ppo-options")
     parser.add_argument("--planner", help="planner model folder of hierarchical")
@@ -109,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=_workers, default=[1, 2], help="worker counts to compare (default: 1,2)")
     parser.add_argument("--ray", action="store_true", help="also run on Ray actors (needs the ray extra)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench"), help="folder for eval_throughput[_AGENT].json")
-    parser.add_argument("--results-md", default="benchmarks/RESULTS.md", help="markdown file to update ('' to skip)")
+    add_results_argument(parser)
     return parser
 
 
@@ -120,19 +114,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.variations < 1:
         parser.error(f"argument --variations: expected a positive integer, got {args.variations!r}")
-    checkpoints = {"checkpoint": args.checkpoint, "planner": args.planner, "executor": args.executor}
+    config = AgentConfig(args.agent, checkpoint=args.checkpoint, planner=args.planner, executor=args.executor)
     try:
-        check_agent_arguments(args.agent, **checkpoints)
+        config.check()
     except ValueError as error:  # CheckpointError and CheckpointMissing are ValueErrors too
         parser.error(str(error))
-    result = measure(args.agent, args.tasks, args.variations, args.workers, args.ray, **checkpoints)
-    command = " ".join(["python -m benchmarks.eval_throughput", *argv]).strip()
-    section = markdown_section(result, command)
+    result = measure(config, args.tasks, args.variations, args.workers, args.ray)
+    command = " ".join(["python -m benchmarks.measure.eval_throughput", *argv]).strip()
     name = "eval_throughput" if args.agent == "random" else f"eval_throughput_{args.agent}"
-    atomic_write_text(args.out / f"{name}.json", json.dumps(result, indent=2) + "\n")
-    if args.results_md:
-        update_section(args.results_md, name, section)
-    print(section)
+    publish(name, result, markdown_section(result, command), args.out / f"{name}.json", args.results_md)
     return 0
 
 

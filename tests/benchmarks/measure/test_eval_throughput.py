@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from benchmarks import eval_throughput
+from benchmarks.measure import eval_throughput
 
 
 def test_eval_throughput_compares_worker_counts(tmp_path):

@@ -8,14 +8,13 @@ What is measured (DESIGN.md section 10; ratios are computed within one run, spee
 * episodes/s replaying gold paths (reset + whole path) with 1 worker process against W workers;
 * the JVM's resident memory before and after a long run of episodes (the heap is capped).
 
-Every JVM plays one untimed episode first (JIT warm-up). Run ``python -m benchmarks.env_throughput --help``.
+Every JVM plays one untimed episode first (JIT warm-up). Run ``python -m benchmarks.measure.env_throughput --help``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import multiprocessing as mp
 import os
 import platform
@@ -37,8 +36,7 @@ import psutil
 from tqdm import tqdm
 
 import sgd_gym  # noqa: F401  (registers the env ids)
-from benchmarks.report import cpu_model, java_version, update_section
-from sgd_gym.io import atomic_write_text
+from benchmarks.measure.results import cpu_model, java_version, publish
 from sgd_gym.tasks import get_task, resolve_tasks
 
 ENV_ID = "sgd_gym/ScienceWorld-v0"
@@ -145,6 +143,32 @@ def machine_info() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- 1-5: ms per step
+def _env_runner(env: gym.Env, step: Any = None) -> tuple[Any, Any, Any]:
+    """(start an episode on variation 0 of a task, step, final raw score) of one of our envs; ``step`` replaces its step."""
+    backend = env.unwrapped.backend
+    return (
+        lambda task, vid: env.reset(options={"task": task, "variation": 0}),
+        step or env.step,
+        lambda: round(100 * backend._call("getScore")),
+    )
+
+
+def _runners(stock: Any, ours: gym.Env, ours_valid: gym.Env, fast: gym.Env, fast_valid: gym.Env) -> dict[str, tuple]:
+    """Each method of ``METHODS`` -> (start an episode on a variation id, step, final raw score)."""
+    return {
+        "stock": (
+            lambda task, vid: (stock.load(task, vid, SIMPLIFICATIONS), stock.reset()),
+            stock.step,
+            lambda: round(100 * stock.server.getScore()),
+        ),
+        "raw": _env_runner(ours, lambda action: ours.unwrapped.backend._call("step", action)),
+        "ours": _env_runner(ours),
+        "ours_valid": _env_runner(ours_valid),
+        "ours_fast": _env_runner(fast),
+        "ours_fast_valid": _env_runner(fast_valid),
+    }
+
+
 def measure_steps(tasks: Sequence[str], repeats: int, progress: bool = True) -> dict[str, Any]:
     """Time stock, raw, ours and ours+valid steps on the gold path of variation 0 of each task.
 
@@ -165,38 +189,7 @@ def measure_steps(tasks: Sequence[str], repeats: int, progress: bool = True) -> 
     times: dict[str, dict[str, list[float]]] = {method: {task: [] for task in tasks} for method in METHODS}
     gold_info: dict[str, dict[str, Any]] = {}
     try:
-        runners = {  # method -> (start an episode on variation id, step, final raw score)
-            "stock": (
-                lambda task, vid: (stock.load(task, vid, SIMPLIFICATIONS), stock.reset()),
-                stock.step,
-                lambda: round(100 * stock.server.getScore()),
-            ),
-            "raw": (
-                lambda task, vid: ours.reset(options={"task": task, "variation": 0}),
-                lambda action: backend._call("step", action),
-                lambda: round(100 * backend._call("getScore")),
-            ),
-            "ours": (
-                lambda task, vid: ours.reset(options={"task": task, "variation": 0}),
-                ours.step,
-                lambda: round(100 * backend._call("getScore")),
-            ),
-            "ours_valid": (
-                lambda task, vid: ours_valid.reset(options={"task": task, "variation": 0}),
-                ours_valid.step,
-                lambda: round(100 * ours_valid.unwrapped.backend._call("getScore")),
-            ),
-            "ours_fast": (
-                lambda task, vid: fast.reset(options={"task": task, "variation": 0}),
-                fast.step,
-                lambda: round(100 * fast.unwrapped.backend._call("getScore")),
-            ),
-            "ours_fast_valid": (
-                lambda task, vid: fast_valid.reset(options={"task": task, "variation": 0}),
-                fast_valid.step,
-                lambda: round(100 * fast_valid.unwrapped.backend._call("getScore")),
-            ),
-        }
+        runners = _runners(stock, ours, ours_valid, fast, fast_valid)
         bar = tqdm(total=len(tasks) * len(METHODS) * (repeats + 1), desc="step timing", unit="replay", disable=not progress)
         for task in tasks:
             variation_id = get_task(task).variation_id(SPLIT, 0)
@@ -561,14 +554,6 @@ def markdown_section(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results(result: dict[str, Any], out: Path, results_md: Path) -> tuple[Path, Path]:
-    """Write ``out/env_throughput.json`` and the RESULTS.md section; returns both paths."""
-    json_path = Path(out) / "env_throughput.json"
-    atomic_write_text(json_path, json.dumps(result, indent=2) + "\n")
-    update_section(Path(results_md), "env_throughput", markdown_section(result))
-    return json_path, Path(results_md)
-
-
 # ---------------------------------------------------------------------------- command line
 def _tasks_arg(value: str) -> list[str]:
     try:
@@ -594,9 +579,9 @@ def _int_arg(low: int) -> Callable[[str], int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m benchmarks.env_throughput`` argument parser."""
+    """The ``python -m benchmarks.measure.env_throughput`` argument parser."""
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.env_throughput",
+        prog="python -m benchmarks.measure.env_throughput",
         description="Env throughput: stock ScienceWorld vs our backend and env on the same gold actions; "
         "writes OUT/env_throughput.json and a section of RESULTS.md.",
     )
@@ -648,12 +633,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         repeats=args.repeats,
         memory_episodes=args.memory_episodes,
         workers=args.workers,
-        command=shlex.join(["python", "-m", "benchmarks.env_throughput", *argv]),
+        command=shlex.join(["python", "-m", "benchmarks.measure.env_throughput", *argv]),
         progress=not args.no_progress,
     )
-    json_path, md_path = write_results(result, args.out, args.results_md)
-    print(markdown_section(result), end="")
-    print(f"wrote {json_path} and {md_path}")
+    json_path = args.out / "env_throughput.json"
+    publish("env_throughput", result, markdown_section(result), json_path, args.results_md)
+    print(f"wrote {json_path} and {args.results_md}")
     return 0
 
 

@@ -11,10 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks import env_throughput as bench
-from benchmarks.report import update_section
+from benchmarks.measure import env_throughput as bench
+from benchmarks.measure.results import update_section
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _numbers(result: dict) -> dict[str, float]:
@@ -65,7 +65,7 @@ def test_benchmark_writes_json_and_markdown(tmp_path: Path) -> None:
     assert text.count("<!-- env_throughput:start -->") == text.count("<!-- env_throughput:end -->") == 1
     section = text[text.index("<!-- env_throughput:start -->") :]
     assert "| metric | value | target | met? |" in section and " cores; Python " in section and "scienceworld" in section
-    assert "python -m benchmarks.env_throughput --tasks find-non-living-thing" in section
+    assert "python -m benchmarks.measure.env_throughput --tasks find-non-living-thing" in section
     table = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(table) == 1 + len(result["targets"])
 
@@ -81,7 +81,7 @@ def test_bad_task_fails_before_any_work(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "benchmarks.env_throughput",
+            "benchmarks.measure.env_throughput",
             "--tasks",
             "boil,no-such-task",
             "--out",

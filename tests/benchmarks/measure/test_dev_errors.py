@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from agents.train import train
-from benchmarks.dev_errors import main, score_predictions, target_kind
-from tests.agents.test_train import FAST, make_data
+from benchmarks.measure.dev_errors import main, score_predictions, target_kind
+from tests.agents.test_train import FAST, fit, make_data
 
 
 def test_targets_are_grouped_by_what_they_ask_for():
@@ -48,7 +47,7 @@ def test_scores_count_exact_matches_groups_and_end_sg():
 def checkpoints(tmp_path_factory):
     data = make_data(tmp_path_factory.mktemp("data"))
     ckpt = tmp_path_factory.mktemp("checkpoints")
-    train("executor", data, ckpt / "executor", max_steps=30, **FAST)
+    fit("executor", data, ckpt / "executor", max_steps=30, **FAST)
     return data, ckpt
 
 

@@ -4,13 +4,11 @@ For each sampled variation: collect the gold trajectory, annotate it with the ru
 sub-goals one by one to ``ScienceWorldOptions-v0`` with the scripted executor, and compare the final
 score with the gold trajectory's. Writes ``consistency.json`` and a section of ``benchmarks/RESULTS.md``.
 
-    python -m benchmarks.subgoal_consistency --tasks all --splits train,test --variations 3 --workers 2
+    python -m benchmarks.measure.subgoal_consistency --tasks all --splits train,test --variations 3 --workers 2
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -19,9 +17,8 @@ from typing import Any
 
 from agents.data.annotate import rules_segments
 from agents.data.collect import CollectItem, collect_episode, plan_collection
-from benchmarks.report import command_line, machine_summary, update_section
+from benchmarks.measure.results import command_line, machine_summary, measure_parser, publish
 from sgd_gym.envs.options import ScienceWorldOptionsEnv
-from sgd_gym.io import atomic_write_text
 from sgd_gym.parallel import run_in_workers
 from sgd_gym.tasks import SPLITS, resolve_tasks
 
@@ -123,13 +120,12 @@ def markdown_section(result: dict[str, Any], command: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: run the check, write JSON and the RESULTS.md section."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.subgoal_consistency", description=__doc__.splitlines()[0])
+    parser = measure_parser("benchmarks.measure.subgoal_consistency", __doc__)
     parser.add_argument("--tasks", default="all", help="comma-separated task names or ids, or 'all' (default: all)")
     parser.add_argument("--splits", default="train,test", help="comma-separated splits (default: train,test)")
     parser.add_argument("--variations", type=int, default=3, help="first N variations per task and split (default: 3)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
     parser.add_argument("--out", default="runs/consistency", help="folder for consistency.json (default: runs/consistency)")
-    parser.add_argument("--results-md", default="benchmarks/RESULTS.md", help="markdown file to update ('' to skip)")
     args = parser.parse_args(argv)
     try:
         tasks = resolve_tasks(args.tasks)
@@ -142,10 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.variations < 1 or args.workers < 1:
         parser.error(f"--variations and --workers must be >= 1, got {args.variations}, {args.workers}")
     result = run_consistency(tasks, splits, args.variations, args.workers)
-    atomic_write_text(Path(args.out) / "consistency.json", json.dumps(result, indent=1))
-    command = command_line("benchmarks.subgoal_consistency", argv)
-    if args.results_md:
-        update_section(Path(args.results_md), "subgoal_consistency", markdown_section(result, command))
+    command = command_line("benchmarks.measure.subgoal_consistency", argv)
+    section = markdown_section(result, command)
+    publish("subgoal_consistency", result, section, Path(args.out) / "consistency.json", args.results_md)
     print(f"consistent: {result['consistent']}/{result['variations']} ({100 * result['rate']:.1f}%)")
     return 0
 

@@ -7,7 +7,12 @@ what is already on disk, so a re-run after Ctrl-C picks up where it stopped.
 
 ``sgd quickstart`` runs the defaults below (small enough for 2 CPU cores in under 20 minutes);
 ``sgd reproduce --config configs/cpu-tiny.yaml`` (or ``configs/paper.yaml``) the full recipe. A
-config is a YAML mapping of ``RecipeConfig`` fields; unknown keys are an error.
+config is a YAML mapping of ``RecipeConfig`` fields; unknown keys are an error. Its ``ablations`` name
+more runs on the same checkpoints, each a mapping of ``benchmarks.registry.AgentConfig`` fields::
+
+    ablations:
+      hierarchical-scripted-executor: {executor: scripted}
+      flat-guarded: {agent: flat, guards: [safe-focus, avoid-cycles]}
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.registry import AGENTS, SCRIPTED, AgentConfig
 from sgd_gym.io import atomic_write_text
 from sgd_gym.tasks import TASK_NAMES, get_task
 
@@ -30,18 +36,7 @@ QUICK_TASKS = (
 MODEL_KINDS = ("planner", "executor", "flat")
 MODEL_KEYS = ("learning_rate", "epochs", "max_steps", "minutes", "batch_size")
 RECIPE_AGENTS = ("hierarchical", "flat", "random", "oracle", "ppo", "ppo-options")
-# Ablations: named variants of the hierarchical (default) or flat agent (same checkpoints, another setting).
-ABLATIONS = {
-    "hierarchical-every-step": {"replan": "every-step"},
-    "hierarchical-scripted-executor": {"executor": "scripted"},
-    "hierarchical-safe-focus": {"safe_focus": True},
-    "flat-safe-focus": {"agent": "flat", "safe_focus": True},
-    "hierarchical-safe-focus-avoid-cycles": {"safe_focus": True, "avoid_cycles": True},
-    "flat-safe-focus-avoid-cycles": {"agent": "flat", "safe_focus": True, "avoid_cycles": True},
-    "hierarchical-safe-focus-avoid-cycles-named-focus": {"safe_focus": True, "avoid_cycles": True, "named_focus": True},
-    "flat-safe-focus-avoid-cycles-named-focus": {"agent": "flat", "safe_focus": True, "avoid_cycles": True, "named_focus": True},
-}
-AGENT_KEYS = ("agent", "replan", "executor")  # what an ablation changes besides make_agent's switches
+RECIPE_CHECKPOINTS = {"checkpoint", "planner", "executor"}  # set by the recipe: its own trained models
 RESULT_FILES = ("summary.json", "episodes.jsonl", "table.md", "scores.csv")
 
 
@@ -67,7 +62,7 @@ class RecipeConfig:
     max_source_tokens: int = 256
     max_target_tokens: int = 32
     agents: list[str] = dataclasses.field(default_factory=lambda: ["hierarchical", "flat", "random", "oracle"])
-    ablations: list[str] = dataclasses.field(default_factory=list)
+    ablations: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # run name -> AgentConfig fields
     ppo_timesteps: int = 20_000
     ppo_minutes: float | None = None
     eval_max_steps: int = 100
@@ -117,9 +112,13 @@ class RecipeConfig:
             raise ValueError(f"unknown precision {self.precision!r}: expected one of {list(PRECISIONS)}")
         if self.replan not in ("boundary", "every-step"):
             raise ValueError(f"unknown replan {self.replan!r}: expected 'boundary' or 'every-step'")
-        for name in self.ablations:
-            if name not in ABLATIONS:
-                raise ValueError(f"unknown ablation {name!r}: expected some of {sorted(ABLATIONS)}")
+        if not isinstance(self.ablations, dict):
+            raise ValueError(f"ablations must map run names to agent settings, got {self.ablations!r}")
+        for name, config in agent_configs(self, Path(self.out) / "checkpoints").items():
+            try:
+                config.check(checkpoints=False)  # the checkpoints are trained later
+            except ValueError as error:
+                raise ValueError(f"run {name!r}: {error}") from None
         for kind, settings in (self.models or {}).items():
             if kind not in MODEL_KINDS:
                 raise ValueError(f"unknown model {kind!r} in models: expected some of {list(MODEL_KINDS)}")
@@ -132,9 +131,6 @@ class RecipeConfig:
         shared = {"learning_rate": self.learning_rate, "epochs": self.epochs, "max_steps": self.max_steps_per_model,
                   "minutes": self.minutes_per_model, "batch_size": self.batch_size}  # fmt: skip
         return {**shared, **(self.models or {}).get(kind, {})}
-
-
-QuickstartConfig = RecipeConfig  # the name the quickstart's users know
 
 
 def _stage(name: str, marker: Path, work) -> Any:
@@ -153,49 +149,68 @@ def _variations(count: int | None) -> str:
     return "all" if count is None else str(count)
 
 
-def agent_factories(config: RecipeConfig, ckpt: Path) -> dict[str, functools.partial]:
-    """The agents (and ablations) the config evaluates, as picklable factories, keyed by run name."""
-    from benchmarks.evaluate import make_agent
+def agent_configs(config: RecipeConfig, ckpt: Path) -> dict[str, AgentConfig]:
+    """The runs the recipe evaluates (its agents, then its ablations), keyed by run name, on the checkpoints in ``ckpt``.
 
-    planner, executor, seed, beams = str(ckpt / "planner"), str(ckpt / "executor"), config.seed, config.num_beams
-    factories = {
-        "hierarchical": functools.partial(make_agent, "hierarchical", None, planner, executor, seed, config.replan, beams),
-        "flat": functools.partial(make_agent, "flat", str(ckpt / "flat"), None, None, seed, "boundary", beams),
-        "random": functools.partial(make_agent, "random", seed=seed),
-        "oracle": functools.partial(make_agent, "oracle"),
-        "ppo": functools.partial(make_agent, "ppo", str(ckpt / "ppo")),
-        "ppo-options": functools.partial(make_agent, "ppo-options", str(ckpt / "ppo-options")),
-    }
-    chosen = {name: factories[name] for name in config.agents}
-    for name in config.ablations:
-        change = {"agent": "hierarchical", "replan": config.replan, "executor": executor, **ABLATIONS[name]}
-        if change["agent"] == "flat":
-            base = factories["flat"]
-        else:
-            base = functools.partial(make_agent, "hierarchical", None, planner, change["executor"], seed, change["replan"], beams)
-        chosen[name] = functools.partial(base, **{key: value for key, value in change.items() if key not in AGENT_KEYS})
-    return chosen
+    An ablation is a mapping of ``AgentConfig`` fields (``agent`` defaults to ``hierarchical``); the recipe gives it
+    the recipe's own checkpoints (``executor: scripted`` excepted), beam width and re-planning unless it sets them.
+
+    Raises:
+        ValueError: an ablation field ``AgentConfig`` lacks, or a checkpoint path (the recipe's models are its own).
+    """
+    runs = {name: {"agent": name} for name in config.agents}
+    for name, fields in config.ablations.items():
+        if not isinstance(fields, dict):
+            raise ValueError(f"ablation {name!r}: expected a mapping of agent settings, got {fields!r}")
+        known = {item.name for item in dataclasses.fields(AgentConfig)} - RECIPE_CHECKPOINTS | {"executor"}
+        unknown = sorted(set(fields) - known)
+        if unknown or fields.get("executor", SCRIPTED) != SCRIPTED:
+            bad = unknown or ["executor"]
+            allowed = f"expected some of {sorted(known)} (executor: {SCRIPTED})"
+            raise ValueError(f"ablation {name!r}: unknown setting(s) {bad}: {allowed}")
+        runs[name] = {"agent": "hierarchical", **fields}
+    configs = {}
+    for name, fields in runs.items():
+        spec = AGENTS.get(fields["agent"])
+        if spec is None:
+            raise ValueError(f"unknown agent {fields['agent']!r} in run {name!r}: expected one of {list(AGENTS)}")
+        given = {"num_beams": config.num_beams, "replan": config.replan}
+        given = {key: value for key, value in given.items() if key in spec.reads}
+        given |= {key: str(ckpt / (key if fields["agent"] == "hierarchical" else fields["agent"])) for key in spec.checkpoints}
+        configs[name] = AgentConfig(**{**given, **fields, "guards": tuple(fields.get("guards", ()))})
+    return configs
 
 
-def run_recipe(config: RecipeConfig) -> dict[str, dict]:
-    """Run every stage; returns the evaluation summaries by run name."""
+def _train_models(config: RecipeConfig, data: Path, ckpt: Path, stages: Path) -> None:
+    """Train the planner, executor and flat models (equal budgets unless ``models:`` says otherwise)."""
+    from agents.train import TrainSettings, train
+
+    for kind in MODEL_KINDS:
+        budget = config.model_settings(kind)
+        settings = TrainSettings(
+            kind, preset=config.preset, init=config.init, max_steps=budget["max_steps"], max_minutes=budget["minutes"],
+            epochs=budget["epochs"], learning_rate=budget["learning_rate"], batch_size=budget["batch_size"], seed=config.seed,
+            eval_steps=config.eval_steps, max_source_tokens=config.max_source_tokens,
+            max_target_tokens=config.max_target_tokens, config_overrides=config.config_overrides, precision=config.precision,
+        )  # fmt: skip
+        _stage(f"train {kind}", stages / f"train-{kind}.json", functools.partial(train, settings, data, ckpt / kind))
+
+
+def _train_ppo(config: RecipeConfig, kind: str, ckpt: Path, stages: Path) -> None:
+    """Train a PPO baseline just before its evaluation, so the model rows come first."""
+    from baselines.ppo import PPOSettings, train_ppo
+
+    settings = PPOSettings(kind=kind, tasks=config.tasks, max_steps=config.eval_max_steps)
+    work = functools.partial(train_ppo, settings, ckpt / kind, timesteps=config.ppo_timesteps, max_minutes=config.ppo_minutes,
+                             envs=config.workers, seed=config.seed)  # fmt: skip
+    _stage(f"train {kind}", stages / f"train-{kind}.json", work)
+
+
+def _prepare_data(config: RecipeConfig, data: Path, stages: Path) -> None:
+    """Collect gold paths (train and dev), annotate them with the rules, build the examples."""
     from agents.data.annotate import annotate_rules
     from agents.data.collect import collect
     from agents.data.datasets import build_data
-    from agents.train import train
-    from benchmarks.evaluate import agent_parameters, agent_settings, plan_episodes, run_evaluation
-    from benchmarks.report import compare_runs
-
-    out = Path(config.out)
-    data = Path(config.data) if config.data else out / "data"
-    ckpt, runs, stages = out / "checkpoints", out / "runs", out / "stages"
-    counts = " / ".join(
-        f"{_variations(n)} {split}"
-        for split, n in (("train", config.train_variations), ("dev", config.dev_variations), ("test", config.test_variations))
-    )
-    print(f"[recipe] {len(config.tasks)} tasks, {counts} variations each; {config.init or config.preset} models; "
-          f"runs {', '.join(config.agents + config.ablations)}; output in {out}")  # fmt: skip
-    started = time.perf_counter()
 
     def collect_all() -> dict:
         collect(config.tasks, "train", config.train_variations, data, config.workers)
@@ -205,34 +220,35 @@ def run_recipe(config: RecipeConfig) -> dict[str, dict]:
     _stage("collect", stages / "collect.json", collect_all)
     _stage("annotate", stages / "annotate.json", lambda: {"annotations": str(annotate_rules(data))})
     _stage("build-data", stages / "build-data.json", lambda: build_data(data, max_tokens=config.max_source_tokens))
-    needs_models = {"hierarchical", "flat"} & set(config.agents) or config.ablations
-    for kind in MODEL_KINDS if needs_models else ():  # equal budgets for every model unless models: says otherwise
-        settings = config.model_settings(kind)
-        _stage(
-            f"train {kind}",
-            stages / f"train-{kind}.json",
-            functools.partial(
-                train, kind, data, ckpt / kind, preset=config.preset, init=config.init, max_steps=settings["max_steps"],
-                max_minutes=settings["minutes"], epochs=settings["epochs"], learning_rate=settings["learning_rate"],
-                batch_size=settings["batch_size"], seed=config.seed, eval_steps=config.eval_steps, progress=True,
-                max_source_tokens=config.max_source_tokens, max_target_tokens=config.max_target_tokens,
-                config_overrides=config.config_overrides, precision=config.precision,
-            ),
-        )  # fmt: skip
+
+
+def run_recipe(config: RecipeConfig) -> dict[str, dict]:
+    """Run every stage; returns the evaluation summaries by run name."""
+    from benchmarks.protocol import plan_episodes, run_evaluation
+    from benchmarks.report import compare_runs
+
+    out = Path(config.out)
+    data = Path(config.data) if config.data else out / "data"
+    ckpt, runs, stages = out / "checkpoints", out / "runs", out / "stages"
+    counts = " / ".join(
+        f"{_variations(n)} {split}"
+        for split, n in (("train", config.train_variations), ("dev", config.dev_variations), ("test", config.test_variations))
+    )
+    configs = agent_configs(config, ckpt)
+    print(f"[recipe] {len(config.tasks)} tasks, {counts} variations each; {config.init or config.preset} models; "
+          f"runs {', '.join(configs)}; output in {out}")  # fmt: skip
+    started = time.perf_counter()
+    _prepare_data(config, data, stages)
+    if any(agent.agent in ("hierarchical", "flat") for agent in configs.values()):
+        _train_models(config, data, ckpt, stages)
     specs = plan_episodes(config.tasks, "test", config.test_variations)
     summaries = {}
-    for name, factory in agent_factories(config, ckpt).items():
-        if name.startswith("ppo"):  # trained just before its evaluation, so the model rows come first
-            from baselines.ppo import PPOSettings, train_ppo
-
-            ppo_settings = PPOSettings(kind=name, tasks=config.tasks, max_steps=config.eval_max_steps)
-            _stage(f"train {name}", stages / f"train-{name}.json", functools.partial(
-                train_ppo, ppo_settings, ckpt / name, timesteps=config.ppo_timesteps, max_minutes=config.ppo_minutes,
-                envs=config.workers, seed=config.seed))  # fmt: skip
-        settings = agent_settings(factory)
-        parameters = agent_parameters(settings["name"], settings["checkpoint"], settings["planner"], settings["executor"])
-        extra = {"parameters": parameters, "seed": config.seed, "agent_settings": settings}
-        summaries[name] = run_evaluation(factory, specs, runs / name, name, config.eval_max_steps, config.eval_patience,
+    for name, agent in configs.items():
+        if agent.agent.startswith("ppo"):
+            _train_ppo(config, agent.agent, ckpt, stages)
+        agent.check()
+        extra = {"parameters": agent.parameters(), "seed": config.seed, "agent_settings": agent.settings()}
+        summaries[name] = run_evaluation(agent.build, specs, runs / name, name, config.eval_max_steps, config.eval_patience,
                                          config.workers, extra)  # fmt: skip
         if config.results:
             publish_run(runs / name, Path(config.results) / name)
@@ -256,5 +272,3 @@ def publish_run(run: Path, target: Path) -> None:
             shutil.copyfile(run / name, target / f".{name}.tmp")
             (target / f".{name}.tmp").replace(target / name)
 
-
-run_quickstart = run_recipe  # the name the quickstart's users know

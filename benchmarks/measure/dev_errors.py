@@ -1,6 +1,6 @@
 """Where the distilled models err on held-out gold contexts: exact match by kind of target, END_SG precision / recall.
 
-python -m benchmarks.dev_errors --data data/full --checkpoints runs/gpu-tiny-bf16/checkpoints
+python -m benchmarks.measure.dev_errors --data data/full --checkpoints runs/gpu-tiny-bf16/checkpoints
 
 Each model generates for every example of ``examples/KIND.SPLIT.jsonl`` (gold contexts, not its own
 rollouts) with the agents' beam; the best candidate is compared with the target. Targets are grouped by
@@ -12,7 +12,6 @@ and ``END_SG``. Results go to a JSON file and a marked section of RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -21,8 +20,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from benchmarks.report import command_line, machine_summary, update_section
-from sgd_gym.io import DataFileError, atomic_write_text, read_jsonl
+from benchmarks.measure.results import command_line, machine_summary, measure_parser, publish
+from sgd_gym.io import DataFileError, read_jsonl
 from sgd_gym.subgoals import END_SG, SubgoalError, match_action, parse_subgoal
 
 KINDS = ("planner", "executor", "flat")
@@ -133,7 +132,7 @@ def _percent(value: float | None) -> str:
 def markdown_section(result: dict[str, Any], command: str, top: int = 8) -> str:
     """The RESULTS.md section: one summary table, then the largest target groups of each model."""
     lines = [
-        "## Where the models err on gold contexts (`benchmarks/dev_errors.py`)",
+        "## Where the models err on gold contexts (`benchmarks/measure/dev_errors.py`)",
         "",
         f"- Command: `{command}`; machine: {machine_summary()}; split {result['split']}, beam {result['num_beams']}, "
         "best candidate against the target, on contexts built from gold paths (not the agents' own rollouts).",
@@ -167,7 +166,7 @@ def markdown_section(result: dict[str, Any], command: str, top: int = 8) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.dev_errors", description=__doc__.splitlines()[0])
+    parser = measure_parser("benchmarks.measure.dev_errors", __doc__)
     parser.add_argument("--data", required=True, help="data folder holding examples/")
     parser.add_argument("--checkpoints", required=True, help="folder holding planner/, executor/, flat/")
     parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated models (default: all three)")
@@ -175,7 +174,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--num-beams", type=_positive, default=3, help="beam width (default: 3, as the agents)")
     parser.add_argument("--limit", type=_positive, help="first N examples per model (default: all)")
     parser.add_argument("--out", help="JSON file for the result")
-    parser.add_argument("--results-md", default="benchmarks/RESULTS.md", help="markdown file to update ('' to skip)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     try:
@@ -185,13 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as error:  # DataFileError and CheckpointError are ValueErrors
         print(f"dev_errors: {error}", file=sys.stderr)
         return 2
-    command = command_line("benchmarks.dev_errors", argv)
-    section = markdown_section(result, command)
-    if args.out:
-        atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
-    if args.results_md:
-        update_section(args.results_md, "dev_errors", section)
-    print(section)
+    command = command_line("benchmarks.measure.dev_errors", argv)
+    publish("dev_errors", result, markdown_section(result, command), args.out, args.results_md)
     return 0
 
 

@@ -1,11 +1,10 @@
 """Model inference latency (ms per generated action, batch 1 and batched) and training figures of checkpoints.
 
-python -m benchmarks.model_latency --data runs/quickstart/data --checkpoints runs/quickstart/checkpoints
+python -m benchmarks.measure.model_latency --data runs/quickstart/data --checkpoints runs/quickstart/checkpoints
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -14,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import command_line, machine_summary, update_section
+from benchmarks.measure.results import command_line, machine_summary, measure_parser, publish
 from sgd_gym.io import read_jsonl
 
 KINDS = ("planner", "executor", "flat")
@@ -84,19 +83,16 @@ def markdown_section(result: dict[str, Any], command: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.model_latency", description=__doc__.splitlines()[0])
+    parser = measure_parser("benchmarks.measure.model_latency", __doc__)
     parser.add_argument("--data", required=True, help="data folder holding examples/")
     parser.add_argument("--checkpoints", required=True, help="folder holding planner/, executor/, flat/")
     parser.add_argument("--sources", type=int, default=32, help="sources per model (the batched batch size; default 32)")
     parser.add_argument("--num-beams", type=int, default=3, help="beam width (default 3)")
-    parser.add_argument("--results-md", default="benchmarks/RESULTS.md", help="markdown file to update ('' to skip)")
+    parser.add_argument("--out", help="JSON file for the result")
     args = parser.parse_args(argv)
     result = measure(args.data, args.checkpoints, args.sources, args.num_beams)
-    command = command_line("benchmarks.model_latency", argv)
-    section = markdown_section(result, command)
-    if args.results_md:
-        update_section(args.results_md, "model_latency", section)
-    print(section)
+    command = command_line("benchmarks.measure.model_latency", argv)
+    publish("model_latency", result, markdown_section(result, command), args.out, args.results_md)
     return 0
 
 

@@ -1,0 +1,163 @@
+"""Inference guards: small named filters over the actions (or sub-goals) a model agent may send.
+
+A guard reads the agent's ``EpisodeMemory`` and the valid actions and says what to pass over; the model agents
+(flat imitation, the hierarchical agent's learned executor and planner) take a list of guards and ground their
+candidates through all of them (``agents.grounding.choose_action``). They are chosen by name everywhere: ``sgd eval
+--guards safe-focus,avoid-cycles``, a recipe's ``guards: [safe-focus]``, ``summary.json["agent_settings"]["guards"]``.
+
+Adding a guard is one class here (or anywhere imported before the agent is built) with ``@register_guard``::
+
+    @register_guard
+    class NoWaiting(Guard):
+        name = "no-waiting"
+        help = "never wait"
+
+        def avoid_actions(self, memory, valid_actions):
+            return {action for action in valid_actions if action.startswith("wait")}
+
+The guards below are the ones the dev split selected (benchmarks/RESULTS.md): ``safe-focus``, ``avoid-cycles`` and
+``named-focus``. Guards that lost on dev (copy-actions, scripted-end, constrained, ground-subgoals, end-stalled) were
+removed; RESULTS.md keeps their figures and names the commit that last had them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from typing import ClassVar
+
+from agents.context import EpisodeMemory
+from agents.focus import FOCUS, unnamed_focus
+from sgd_gym.subgoals import Subgoal, expand
+
+ACTIONS, SUBGOALS = "actions", "sub-goals"  # what a guard filters
+
+
+def cycle_action(history: Sequence[tuple[str, str]], periods: Sequence[int] = (1, 2)) -> str | None:
+    """The action that would go round a cycle again, or None.
+
+    ``history`` holds (action, observation) pairs, oldest first. A cycle is the last ``p`` steps
+    repeating the ``p`` before them, actions and observations alike (``go to hallway``, ``go to
+    workshop``, ``go to hallway``, ``go to workshop`` with the same texts back): its next action is
+    ``history[-p]``'s. Repeating an action whose observation changes (a heating loop) is no cycle.
+    """
+    for period in periods:
+        if len(history) >= 2 * period and list(history[-period:]) == list(history[-2 * period : -period]):
+            return history[-period][0]
+    return None
+
+
+def sent_focus(history: Sequence[tuple[str, str]]) -> set[str]:
+    """The ``focus on`` actions of ``history`` ((action, observation) pairs): gold paths never send one twice."""
+    return {action for action, _ in history if action.startswith(FOCUS)}
+
+
+class Guard:
+    """A named filter over candidate actions and/or sub-goals; the base passes everything.
+
+    Class attributes: ``name`` (what ``--guards`` calls it), ``help`` (one line for ``--help``) and ``filters``
+    (``ACTIONS`` and/or ``SUBGOALS``: which of the agent's choices it filters, so that it is given only to the
+    parts that choose those). Guards keep no state: everything they read is in the memory they are handed.
+    """
+
+    name: ClassVar[str] = ""
+    help: ClassVar[str] = ""
+    filters: ClassVar[frozenset[str]] = frozenset({ACTIONS})
+
+    def avoid_actions(self, memory: EpisodeMemory, valid_actions: Sequence[str]) -> set[str]:
+        """Valid actions to pass over now, the model's own candidates included (see ``choose_action``)."""
+        return set()
+
+    def fallback_allows(self, action: str) -> bool:
+        """Whether the fallback (similarity grounding, when no candidate is a valid action) may send ``action``."""
+        return True
+
+    def allows_subgoal(self, subgoal: Subgoal, memory: EpisodeMemory, valid_actions: Collection[str]) -> bool:
+        """Whether the planner may propose ``subgoal`` now."""
+        return True
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+GUARDS: dict[str, type[Guard]] = {}
+
+
+def register_guard(cls: type[Guard]) -> type[Guard]:
+    """Class decorator: make ``cls`` available by its ``name`` (``ValueError`` for a missing or taken name)."""
+    if not cls.name or cls.name != cls.name.strip().lower() or "," in cls.name:
+        raise ValueError(f"a guard needs a lowercase name without commas, got {cls.name!r} for {cls.__name__}")
+    if GUARDS.get(cls.name, cls) is not cls:
+        raise ValueError(f"guard name {cls.name!r} is taken by {GUARDS[cls.name].__name__}")
+    if not cls.filters or not cls.filters <= {ACTIONS, SUBGOALS}:
+        raise ValueError(f"{cls.__name__}.filters must be a non-empty subset of {[ACTIONS, SUBGOALS]}, got {set(cls.filters)}")
+    GUARDS[cls.name] = cls
+    return cls
+
+
+def check_guard_names(names: Iterable[str]) -> tuple[str, ...]:
+    """The guard names in registration order, each once; ``ValueError`` naming an unknown or repeated one."""
+    names = list(names)
+    unknown = [name for name in names if name not in GUARDS]
+    if unknown:
+        raise ValueError(f"unknown guard {unknown[0]!r}: expected some of {list(GUARDS)}")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"guard {repeated[0]!r} is given twice")
+    return tuple(name for name in GUARDS if name in names)
+
+
+def make_guards(names: Iterable[str], filters: str | None = None) -> list[Guard]:
+    """Guard objects by name (``check_guard_names``); with ``filters``, only those that filter it."""
+    return [GUARDS[name]() for name in check_guard_names(names) if filters is None or filters in GUARDS[name].filters]
+
+
+@register_guard
+class SafeFocus(Guard):
+    """A ``focus on`` is sent only when the model names it exactly, and never twice (gold paths never repeat one;
+    a wrong focus ends the episode)."""
+
+    name = "safe-focus"
+    help = "send a 'focus on' only when the model names it exactly, and never twice"
+
+    def avoid_actions(self, memory: EpisodeMemory, valid_actions: Sequence[str]) -> set[str]:
+        """The foci sent before."""
+        return sent_focus(memory.history)
+
+    def fallback_allows(self, action: str) -> bool:
+        """No focus by similarity."""
+        return not action.startswith(FOCUS)
+
+
+@register_guard
+class AvoidCycles(Guard):
+    """Pass over the action that would go round a cycle of the last steps again (``cycle_action``)."""
+
+    name = "avoid-cycles"
+    help = "pass over an action that repeats a cycle of the last steps (same actions, same texts back)"
+
+    def avoid_actions(self, memory: EpisodeMemory, valid_actions: Sequence[str]) -> set[str]:
+        """The cycle's next action, if the history ends in a cycle."""
+        cycle = cycle_action(memory.history)
+        return set() if cycle is None else {cycle}
+
+
+@register_guard
+class NamedFocus(Guard):
+    """In a task whose train-split gold paths focus only on what the task description names
+    (``agents/named_focus.json``, learned by ``python -m agents.focus``), never focus on anything else: neither an
+    action (flat agent, executor) nor a ``focus_on`` sub-goal (planner)."""
+
+    name = "named-focus"
+    help = (
+        "in a task whose train-split gold paths focus only on what the task description names "
+        "(agents/named_focus.json), never focus on anything else (actions and the planner's focus_on sub-goals)"
+    )
+    filters = frozenset({ACTIONS, SUBGOALS})
+
+    def avoid_actions(self, memory: EpisodeMemory, valid_actions: Sequence[str]) -> set[str]:
+        """The valid foci on a target the description does not name (``agents.focus.unnamed_focus``)."""
+        return unnamed_focus(valid_actions, memory.task_name, memory.task)
+
+    def allows_subgoal(self, subgoal: Subgoal, memory: EpisodeMemory, valid_actions: Collection[str]) -> bool:
+        """Any sub-goal but a ``focus_on`` whose target the description does not name."""
+        return subgoal.verb != "focus_on" or not unnamed_focus(expand(subgoal), memory.task_name, memory.task)

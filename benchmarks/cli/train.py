@@ -1,0 +1,48 @@
+"""``sgd train``: a planner, executor or flat sequence model on the examples, or a PPO baseline in the env."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from benchmarks.cli.common import positive, tasks
+from sgd_gym.tasks import resolve_tasks
+
+PPO_KINDS = ("ppo", "ppo-options")
+
+
+def train_command(args: argparse.Namespace) -> int:
+    """Train one model."""
+    if args.kind in PPO_KINDS:
+        from baselines.ppo import PPOSettings, train_ppo
+
+        settings = PPOSettings(kind=args.kind, tasks=args.tasks, split="train", max_steps=args.episode_steps)
+        summary = train_ppo(settings, args.out, timesteps=args.timesteps, max_minutes=getattr(args, "max_minutes", None),
+                            envs=args.envs, seed=getattr(args, "seed", 0),
+                            learning_rate=getattr(args, "learning_rate", 3e-4))  # fmt: skip
+    else:
+        from agents.train import train, train_settings
+
+        summary = train(train_settings(args), args.data, args.out, resume=args.resume, progress=args.progress)
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``train``: the flags of ``agents.train.TrainSettings`` and those of the PPO baselines."""
+    from agents.train import KINDS, add_train_arguments
+
+    p = commands.add_parser("train", help="train the planner, executor or flat model, or a PPO baseline")
+    p.add_argument("kind", choices=(*KINDS, *PPO_KINDS), help="which model")
+    p.add_argument("--data", default="data", help="data folder holding examples/ (default: data)")
+    p.add_argument("--out", required=True, help="checkpoint folder (resumed if it exists)")
+    add_train_arguments(p, kind=False)
+    p.add_argument("--no-resume", dest="resume", action="store_false", help="delete old checkpoints in OUT and start over")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
+    ppo = p.add_argument_group("ppo, ppo-options (trained in the env on train variations; --data is not used; --seed, "
+                               "--max-minutes and --learning-rate apply, the latter with default 3e-4)")  # fmt: skip
+    ppo.add_argument("--tasks", type=tasks, default=resolve_tasks("all"), help="training tasks, or 'all' (default: all)")
+    ppo.add_argument("--timesteps", type=positive, default=20_000, help="env steps (decisions) to train (default: 20000)")
+    ppo.add_argument("--envs", type=positive, default=2, help="parallel envs, one JVM each (default: 2)")
+    ppo.add_argument("--episode-steps", type=positive, default=100, help="primitive steps per episode (default: 100)")
+    p.set_defaults(func=train_command)

@@ -1,0 +1,222 @@
+"""The evaluation protocol: one episode loop for every agent, episode lists, worker processes, run folders.
+
+The paper's protocol: split ``test``, simplifications ``easy``, 100 primitive steps, the first 10
+test variations of each task, stop early after 50 steps without a score change. Episode score is
+the final score clipped to 0..100; task score is the mean over its variations; overall is the mean
+over tasks. Every episode has its own seed (derived from the task and variation), and agents with a
+``seed(int)`` method are re-seeded per episode, so results do not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+import sgd_gym  # noqa: F401  (registers the ids)
+from sgd_gym.parallel import run_in_workers
+from sgd_gym.tasks import check_split, get_task
+
+AgentFactory = Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class EpisodeSpec:
+    """One evaluation episode: a task variation (index inside its split) and its seed."""
+
+    task: str
+    split: str
+    variation: int
+    seed: int
+
+
+def plan_episodes(tasks: Iterable[str], split: str = "test", variations: int | None = 10) -> list[EpisodeSpec]:
+    """The first ``variations`` variations of ``split`` for each task (all when None or fewer exist)."""
+    check_split(split)
+    if variations is not None and variations < 1:
+        raise ValueError(f"variations must be >= 1 or None (all), got {variations!r}")
+    specs = []
+    for task in tasks:
+        info = get_task(task)
+        count = info.split_size(split) if variations is None else min(variations, info.split_size(split))
+        for variation in range(count):
+            seed = zlib.crc32(f"{info.name}/{split}/{variation}".encode())
+            specs.append(EpisodeSpec(info.name, split, variation, seed))
+    return specs
+
+
+def make_eval_env(agent: Any, split: str, max_steps: int, simplifications: str = "easy") -> gym.Env:
+    """A flat env that gives ``agent`` what it declares it needs."""
+    return gym.make(
+        "sgd_gym/ScienceWorld-v0",
+        split=split,
+        simplifications=simplifications,
+        valid_actions=bool(getattr(agent, "needs_valid_actions", False)),
+        max_episode_steps=max_steps,
+    )
+
+
+def run_episode(agent: Any, env: gym.Env, spec: EpisodeSpec, max_steps: int = 100, patience: int | None = 50) -> dict:
+    """Play one episode; returns its record (score, steps, wall time, actions, error if the agent raised)."""
+    start = time.perf_counter()
+    options = {"task": spec.task, "variation": spec.variation}
+    if getattr(agent, "needs_gold_path", False):
+        options["gold_path"] = True
+    obs, info = env.reset(seed=spec.seed, options=options)
+    if hasattr(agent, "seed"):
+        agent.seed(spec.seed)
+    agent.reset(obs["task"])
+    usage = getattr(agent, "usage", None)
+    before = usage() if callable(usage) else {}
+    record: dict[str, Any] = {**asdict(spec), "variation_id": info["variation_id"], "actions": [], "error": None}
+    score, last_change, failed = info["score"], 0, False
+    for step in range(1, max_steps + 1):
+        try:
+            action = agent.act(obs, info)
+        except Exception as error:  # noqa: BLE001 - an agent's failure is this episode's result, not the run's
+            record["error"] = f"{type(error).__name__}: {error}"
+            break
+        obs, _, terminated, truncated, info = env.step(action)
+        record["actions"].append(action)
+        failed = info["failed"]
+        if info["score"] != score:
+            score, last_change = info["score"], step
+        if terminated or truncated or (patience is not None and step - last_change >= patience):
+            break
+    record.update(
+        score=float(min(max(score, 0), 100)),
+        steps=len(record["actions"]),
+        failed=bool(failed),
+        wall_time=time.perf_counter() - start,
+    )
+    after = usage() if callable(usage) else {}
+    record.update({name: after[name] - before.get(name, 0) for name in ("llm_calls", "llm_tokens") if name in after})
+    return record
+
+
+# ------------------------------------------------------------------ worker processes
+@dataclass
+class _Worker:
+    """What one worker holds: an agent and an env (one JVM)."""
+
+    agent: Any
+    env: gym.Env
+    max_steps: int
+    patience: int | None
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def _worker_setup(agent_factory: AgentFactory, split: str, max_steps: int, patience: int | None) -> _Worker:
+    agent = agent_factory()
+    return _Worker(agent, make_eval_env(agent, split, max_steps), max_steps, patience)
+
+
+def _worker_run(worker: _Worker, spec: EpisodeSpec) -> dict:
+    return run_episode(worker.agent, worker.env, spec, worker.max_steps, worker.patience)
+
+
+BACKENDS = ("processes", "ray")
+
+
+def iter_episodes(
+    agent_factory: AgentFactory,
+    specs: list[EpisodeSpec],
+    max_steps: int = 100,
+    patience: int | None = 50,
+    workers: int = 1,
+    desc: str = "eval",
+    backend: str = "processes",
+) -> Iterator[dict]:
+    """Yield the record of every episode of ``specs`` as it finishes (any order).
+
+    ``workers`` processes (``backend="processes"``) or Ray actors (``backend="ray"``) each hold one
+    env (JVM) and one agent; episodes are seeded one by one, so the records do not depend on either.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: expected one of {list(BACKENDS)}")
+    if not specs:
+        return
+    splits = {spec.split for spec in specs}
+    if len(splits) != 1:
+        raise ValueError(f"all episodes of one evaluation must share a split, got {sorted(splits)}")
+    setup_args = (agent_factory, splits.pop(), max_steps, patience)
+    if backend == "ray":
+        from benchmarks.ray_backend import run_on_ray
+
+        yield from run_on_ray(_worker_setup, setup_args, _worker_run, specs, actors=workers, desc=desc)
+    else:
+        yield from run_in_workers(_worker_setup, setup_args, _worker_run, specs, workers=workers, desc=desc, ordered=False)
+
+
+def _spec_key(record: dict | EpisodeSpec) -> tuple[str, str, int]:
+    if isinstance(record, EpisodeSpec):
+        return record.task, record.split, record.variation
+    return record["task"], record["split"], record["variation"]
+
+
+def evaluate(
+    agent_factory: AgentFactory,
+    specs: list[EpisodeSpec],
+    max_steps: int = 100,
+    patience: int | None = 50,
+    workers: int = 1,
+    desc: str = "eval",
+    backend: str = "processes",
+) -> list[dict]:
+    """Run every episode of ``specs``; records come back in the order of ``specs`` (see ``iter_episodes``)."""
+    order = {_spec_key(spec): i for i, spec in enumerate(specs)}
+    records = iter_episodes(agent_factory, specs, max_steps, patience, workers, desc, backend)
+    return sorted(records, key=lambda record: order[_spec_key(record)])
+
+
+# ------------------------------------------------------------------ run folders
+def run_evaluation(
+    agent_factory: AgentFactory,
+    specs: list[EpisodeSpec],
+    out: str | Path,
+    name: str,
+    max_steps: int = 100,
+    patience: int | None = 50,
+    workers: int = 1,
+    extra_summary: dict[str, Any] | None = None,
+    backend: str = "processes",
+    save_every: float = 30.0,
+) -> dict:
+    """Evaluate into a run folder: ``episodes.jsonl``, ``scores.csv``, ``summary.json``, ``table.md``, a PNG.
+
+    Finished episodes are written to ``episodes.jsonl`` at least every ``save_every`` seconds (and
+    at the end), so an interrupted run resumes: episodes already there are not played again.
+    """
+    from benchmarks.report import summarize, write_run_files
+    from sgd_gym.io import read_jsonl, write_jsonl
+
+    out = Path(out)
+    episodes_path = out / "episodes.jsonl"
+    done = {_spec_key(r): r for r in read_jsonl(episodes_path)} if episodes_path.exists() else {}
+    order = {_spec_key(spec): i for i, spec in enumerate(specs)}
+    todo = [spec for spec in specs if _spec_key(spec) not in done]
+
+    def save() -> None:
+        write_jsonl(episodes_path, sorted(done.values(), key=lambda r: order.get(_spec_key(r), len(order))))
+
+    last_save = time.monotonic()
+    try:
+        for record in iter_episodes(agent_factory, todo, max_steps, patience, workers, name, backend):
+            done[_spec_key(record)] = record
+            if time.monotonic() - last_save >= save_every:
+                save()
+                last_save = time.monotonic()
+    finally:
+        if todo:
+            save()
+    records = sorted((r for key, r in done.items() if key in order), key=lambda r: order[_spec_key(r)])
+    summary = {"agent": name, **summarize(records), "max_steps": max_steps, "patience": patience, **(extra_summary or {})}
+    write_run_files(out, name, records, summary)
+    return summary

@@ -1,0 +1,257 @@
+"""The agent registry: one spec per agent, and one config that builds any of them.
+
+``AgentConfig`` is the single source of an agent's settings: ``sgd eval`` makes a flag of each of its fields
+(``benchmarks.cli.evaluate``), a recipe's YAML names the same fields (``benchmarks.recipes``), and a run's
+``summary.json["agent_settings"]`` is ``AgentConfig.settings()``. ``AGENTS`` holds one ``AgentSpec`` per agent: how
+to build it, which checkpoint fields it needs and of which kind, which other fields it reads and which guards
+apply. ``AgentConfig.check()`` validates a config against its spec from the checkpoints' saved metadata (no
+weights loaded), so a wrong checkpoint fails before any episode; ``AgentConfig.build`` is the picklable factory
+the evaluation workers call, each loading the models once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.guards import ACTIONS, GUARDS, SUBGOALS, check_guard_names
+
+SCRIPTED = "scripted"  # --executor scripted: the rule-based executor (sgd_gym.executors.ScriptedExecutor)
+REPLAN_MODES = ("boundary", "every-step")
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """Which agent, from which checkpoints, with which inference settings (see ``AGENTS`` for what each reads)."""
+
+    agent: str = field(metadata={"help": "which agent"})
+    checkpoint: str | None = field(default=None, metadata={"help": "the model checkpoint folder"})
+    planner: str | None = field(default=None, metadata={"help": "the planner checkpoint folder"})
+    executor: str | None = field(
+        default=None, metadata={"help": f"the executor checkpoint folder, or '{SCRIPTED}' (the rule-based executor)"}
+    )
+    guards: tuple[str, ...] = field(
+        default=(), metadata={"help": "comma-separated inference guards (agents.guards): " + ", ".join(GUARDS)}
+    )
+    replan: str = field(
+        default="boundary",
+        metadata={
+            "help": "ask the planner at option boundaries (SMDP) or before every action (the paper's)",
+            "choices": REPLAN_MODES,
+        },
+    )
+    num_beams: int = field(default=3, metadata={"help": "beam width of the models"})
+    llm_cache: str | None = field(default=None, metadata={"help": "folder of cached answers; endpoint from $SGD_LLM_*"})
+
+    def __post_init__(self) -> None:
+        order = list(GUARDS)  # guards act together (their union), so their order carries no meaning: keep one
+        guards = sorted(self.guards, key=lambda name: order.index(name) if name in order else len(order))
+        object.__setattr__(self, "guards", tuple(guards))
+
+    @property
+    def spec(self) -> AgentSpec:
+        """The registry entry of ``agent`` (``ValueError`` listing the known ones)."""
+        try:
+            return AGENTS[self.agent]
+        except KeyError:
+            raise ValueError(f"unknown agent {self.agent!r}: expected one of {list(AGENTS)}") from None
+
+    def replace(self, **changes: Any) -> AgentConfig:
+        """A copy with ``changes``."""
+        return dataclasses.replace(self, **changes)
+
+    def settings(self) -> dict[str, Any]:
+        """Every field, as written to ``summary.json["agent_settings"]``."""
+        return {**dataclasses.asdict(self), "guards": list(self.guards)}
+
+    def check(self, checkpoints: bool = True) -> None:
+        """Fail before any work when this config cannot build its agent.
+
+        Checks, each naming the flag at fault: the agent exists; a field the agent does not read keeps its default;
+        ``replan`` and ``num_beams`` are in range; every guard is known and filters something this agent chooses by
+        model; the checkpoints it needs are given and (with ``checkpoints``) hold the right kind according to their
+        saved metadata; the spec's own check (e.g. the LLM endpoint's environment variables).
+
+        Raises:
+            ValueError: with the message to show (``CheckpointError`` and ``CheckpointMissing`` are ValueErrors).
+        """
+        spec = self.spec
+        defaults = AgentConfig(agent=self.agent)
+        for name in (f.name for f in dataclasses.fields(self)):
+            if name not in ("agent", *spec.reads) and getattr(self, name) != getattr(defaults, name):
+                users = [other.name for other in AGENTS.values() if name in other.reads]
+                raise ValueError(f"{flag(name)} applies to --agent {' or '.join(users)}, not to --agent {self.agent}")
+        if self.replan not in REPLAN_MODES:
+            raise ValueError(f"unknown replan mode {self.replan!r}: expected one of {list(REPLAN_MODES)}")
+        if self.num_beams < 1:
+            raise ValueError(f"--num-beams must be >= 1, got {self.num_beams!r}")
+        self._check_guards()
+        for name, kind in spec.checkpoints.items():
+            path = getattr(self, name)
+            if not path:
+                raise ValueError(f"--agent {self.agent} needs {flag(name)} CKPT")
+            if checkpoints and not (name == "executor" and path == SCRIPTED):
+                found, _ = read_checkpoint(path)
+                if found != kind:
+                    raise ValueError(
+                        f"{flag(name)} {path} holds a {found!r} checkpoint; --agent {self.agent} needs a {kind!r} one"
+                    )
+        if spec.check is not None:
+            spec.check(self)
+
+    def _check_guards(self) -> None:
+        check_guard_names(self.guards)
+        chooses = set(self.spec.guard_filters)
+        if self.agent == "hierarchical" and self.executor == SCRIPTED:
+            chooses.discard(ACTIONS)  # the scripted executor chooses its actions by rule
+        for name in self.guards:
+            if not GUARDS[name].filters & chooses:
+                what = " and ".join(sorted(GUARDS[name].filters))
+                setting = f"--agent {self.agent}" + (f" --executor {SCRIPTED}" if self.executor == SCRIPTED else "")
+                raise ValueError(f"guard {name!r} filters {what}, which {setting} does not choose by model")
+
+    def parameters(self) -> int:
+        """Parameters of the agent's models, from their saved metadata (0 for random, oracle and a remote LLM)."""
+        return sum(read_checkpoint(getattr(self, name))[1] for name in self.spec.checkpoints if getattr(self, name) != SCRIPTED)
+
+    def build(self) -> Any:
+        """The agent (top-level and picklable: evaluation workers call it to load their own copy)."""
+        return self.spec.build(self)
+
+
+def flag(name: str) -> str:
+    """The ``sgd eval`` flag of an ``AgentConfig`` field."""
+    return "--" + name.replace("_", "-")
+
+
+def read_checkpoint(path: str) -> tuple[str, int]:
+    """(kind, parameters) of a checkpoint folder from its saved metadata, without loading weights.
+
+    A sequence-model policy (``sgd_policy.json``: ``planner``, ``executor`` or ``flat``) or a PPO checkpoint
+    (``settings.json``: ``ppo`` or ``ppo-options``).
+
+    Raises:
+        ValueError: no such folder, or neither kind of checkpoint (naming what each lacks).
+    """
+    from pathlib import Path
+
+    from agents.models import POLICY_FILE, policy_parameters, read_policy_settings
+
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ValueError(f"{path}: no such checkpoint folder")
+    if (folder / POLICY_FILE).is_file() or (folder / "config.json").is_file():
+        return read_policy_settings(folder)["kind"], policy_parameters(folder)
+    if (folder / "settings.json").is_file() or (folder / "model.zip").is_file():
+        from baselines.ppo import ppo_parameters, read_ppo_settings
+
+        return read_ppo_settings(folder).kind, ppo_parameters(folder)
+    raise ValueError(
+        f"{path}: not a checkpoint: neither a sequence-model policy ({POLICY_FILE}, config.json, model.safetensors) nor a "
+        "PPO baseline (settings.json, model.zip)"
+    )
+
+
+def _random(config: AgentConfig) -> Any:
+    from baselines.random_agent import RandomAgent
+
+    return RandomAgent()
+
+
+def _oracle(config: AgentConfig) -> Any:
+    from baselines.oracle import OracleAgent
+
+    return OracleAgent()
+
+
+def _flat(config: AgentConfig) -> Any:
+    from agents.guards import make_guards
+    from baselines.flat_bc import FlatBCAgent
+
+    return FlatBCAgent.from_pretrained(config.checkpoint, num_beams=config.num_beams, guards=make_guards(config.guards))
+
+
+def _hierarchical(config: AgentConfig) -> Any:
+    from agents.guards import make_guards
+    from agents.hierarchical import HierarchicalAgent
+
+    guards = make_guards(config.guards)
+    return HierarchicalAgent.from_pretrained(config.planner, config.executor, guards, config.num_beams, replan=config.replan)
+
+
+def _ppo(config: AgentConfig) -> Any:
+    from baselines.ppo import PPOAgent
+
+    return PPOAgent.from_pretrained(config.checkpoint)
+
+
+def _llm(config: AgentConfig) -> Any:
+    from baselines.llm_agent import LLMAgent
+
+    return LLMAgent.from_environment(cache_dir=config.llm_cache)
+
+
+def _llm_endpoint(config: AgentConfig) -> None:
+    from agents.data.annotate_llm import resolve_config
+
+    resolve_config()  # raises naming the missing environment variable
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """One agent of the registry.
+
+    Attributes:
+        name: its ``--agent`` name.
+        build: makes the agent from a config (a top-level function).
+        about: one line for ``--help``.
+        checkpoints: ``AgentConfig`` fields that name its checkpoints -> the kind each must hold.
+        options: the other ``AgentConfig`` fields it reads.
+        guard_filters: what it chooses by model that guards may filter (``agents.guards.ACTIONS``/``SUBGOALS``).
+        check: more checks before any work (raise ``ValueError``).
+    """
+
+    name: str
+    build: Callable[[AgentConfig], Any]
+    about: str
+    checkpoints: Mapping[str, str] = field(default_factory=dict)
+    options: tuple[str, ...] = ()
+    guard_filters: frozenset[str] = frozenset()
+    check: Callable[[AgentConfig], None] | None = None
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """Every ``AgentConfig`` field this agent reads besides ``agent``."""
+        return (*self.checkpoints, *self.options, *(("guards",) if self.guard_filters else ()))
+
+
+AGENTS: dict[str, AgentSpec] = {
+    spec.name: spec
+    for spec in (
+        AgentSpec("random", _random, "a uniformly random valid action (the floor)"),
+        AgentSpec("oracle", _oracle, "ScienceWorld's gold path (the ceiling under the step budget)"),
+        AgentSpec(
+            "flat",
+            _flat,
+            "flat imitation (Swift-only): one model, context -> action",
+            {"checkpoint": "flat"},
+            ("num_beams",),
+            frozenset({ACTIONS}),
+        ),
+        AgentSpec(
+            "hierarchical",
+            _hierarchical,
+            "sub-goal distillation: planner -> sub-goal, executor -> actions",
+            {"planner": "planner", "executor": "executor"},
+            ("num_beams", "replan"),
+            frozenset({ACTIONS, SUBGOALS}),
+        ),
+        AgentSpec("ppo", _ppo, "MaskablePPO over primitive actions", {"checkpoint": "ppo"}),
+        AgentSpec("ppo-options", _ppo, "MaskablePPO over sub-goals, scripted executor", {"checkpoint": "ppo-options"}),
+        AgentSpec(
+            "llm", _llm, "an OpenAI-compatible chat model, one call per action", options=("llm_cache",), check=_llm_endpoint
+        ),
+    )
+}

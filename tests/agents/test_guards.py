@@ -1,0 +1,101 @@
+"""The inference guards: what each passes over, by name, and the registry that a new guard joins."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.context import EpisodeMemory
+from agents.grounding import choose_action
+from agents.guards import (
+    ACTIONS,
+    GUARDS,
+    SUBGOALS,
+    AvoidCycles,
+    Guard,
+    NamedFocus,
+    SafeFocus,
+    check_guard_names,
+    cycle_action,
+    make_guards,
+    register_guard,
+    sent_focus,
+)
+from sgd_gym.subgoals import parse_subgoal
+
+HALL, SHOP = ("go to hallway", "You move to the hallway."), ("go to workshop", "You move to the workshop.")
+
+
+def memory_with(history, task: str = "Your task is to boil water.", task_name: str | None = "boil") -> EpisodeMemory:
+    return EpisodeMemory(task=task, task_name=task_name, history=list(history), step=len(history), started=True)
+
+
+def test_cycles_are_found():
+    assert cycle_action([HALL, SHOP, HALL, SHOP]) == "go to hallway"  # period 2: next would be hallway again
+    assert cycle_action([SHOP, ("look around", "A room."), ("look around", "A room.")]) == "look around"  # period 1
+    heating = [("examine water", "a substance called water (20 C)"), ("examine water", "a substance called water (30 C)")]
+    assert cycle_action(heating) is None  # same action, new text: no cycle
+    assert cycle_action([HALL, SHOP, HALL]) is None and cycle_action([]) is None
+
+
+def test_avoid_cycles_passes_over_the_next_turn_of_a_cycle():
+    valid = ["go to hallway", "go to workshop", "look around"]
+    looping = memory_with([HALL, SHOP, HALL, SHOP])
+    assert AvoidCycles().avoid_actions(looping, valid) == {"go to hallway"}
+    assert AvoidCycles().avoid_actions(memory_with([HALL, SHOP]), valid) == set()
+    candidates = [("go to hallway", -0.1), ("look around", -0.2)]
+    assert choose_action(candidates, valid, looping) == "go to hallway"
+    assert choose_action(candidates, valid, looping, [AvoidCycles()]) == "look around"
+
+
+def test_safe_focus_sends_only_a_named_focus_and_never_twice():
+    valid = ["focus on hallway", "focus on thermometer", "go to hallway", "look around"]
+    fresh = memory_with([])
+    assert choose_action([("focus on thermometer", -0.1)], valid, fresh, [SafeFocus()]) == "focus on thermometer"  # named
+    assert not choose_action([("focus on thermometr", -0.1)], valid, fresh, [SafeFocus()]).startswith("focus on")
+    focused = memory_with([("pick up thermometer", "You move the thermometer to the inventory."),
+                           ("focus on thermometer", "You focus on the thermometer.")])  # fmt: skip
+    assert sent_focus(focused.history) == {"focus on thermometer"}
+    again = [("focus on thermometer", -0.1), ("look around", -0.2)]
+    assert choose_action(again, valid, focused) == "focus on thermometer"
+    assert choose_action(again, valid, focused, [SafeFocus()]) == "look around"
+    only = [("focus on thermometer", -0.1)]
+    assert not choose_action(only, valid, focused, [SafeFocus()]).startswith("focus on")  # nor a new guessed one
+
+
+def test_named_focus_filters_actions_and_subgoals_in_enforced_tasks_only():
+    valid = ["focus on orange", "focus on water", "look around"]
+    boil = memory_with([])
+    assert NamedFocus().avoid_actions(boil, valid) == {"focus on orange"}  # boil water: the orange is not named
+    assert NamedFocus().avoid_actions(memory_with([], task_name="find-animal"), valid) == set()  # not enforced there
+    assert not NamedFocus().allows_subgoal(parse_subgoal("focus_on(orange)"), boil, valid)
+    assert NamedFocus().allows_subgoal(parse_subgoal("focus_on(water)"), boil, valid)
+    assert NamedFocus().allows_subgoal(parse_subgoal("pick_up(orange)"), boil, valid)
+    assert NamedFocus.filters == {ACTIONS, SUBGOALS} and SafeFocus.filters == {ACTIONS}
+
+
+def test_guards_are_chosen_by_name_in_registration_order():
+    assert list(GUARDS)[:3] == ["safe-focus", "avoid-cycles", "named-focus"]
+    assert check_guard_names(["named-focus", "safe-focus"]) == ("safe-focus", "named-focus")
+    assert [type(g) for g in make_guards(["named-focus", "avoid-cycles"])] == [AvoidCycles, NamedFocus]
+    assert [type(g) for g in make_guards(["safe-focus", "named-focus"], filters=SUBGOALS)] == [NamedFocus]
+    with pytest.raises(ValueError, match=r"unknown guard 'careful': expected some of \['safe-focus', 'avoid-cycles'"):
+        check_guard_names(["careful"])
+    with pytest.raises(ValueError, match="guard 'safe-focus' is given twice"):
+        check_guard_names(["safe-focus", "safe-focus"])
+
+
+def test_register_guard_refuses_bad_or_taken_names():
+    class Nameless(Guard):
+        pass
+
+    class Taken(Guard):
+        name = "safe-focus"
+
+    class Nowhere(Guard):
+        name = "nowhere"
+        filters = frozenset({"rooms"})
+
+    for cls, message in ((Nameless, "needs a lowercase name"), (Taken, "is taken by SafeFocus"), (Nowhere, "filters must be")):
+        with pytest.raises(ValueError, match=message):
+            register_guard(cls)
+    assert "nowhere" not in GUARDS
