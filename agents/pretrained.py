@@ -146,8 +146,10 @@ def convert_packaged(name: str, folder: Path | None = None) -> Path:
     shutil.rmtree(partial, ignore_errors=True)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    # The weights are de-quantized already; what remains of the GGUF loading would make save_pretrained refuse them.
+    model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config  # the folder holds plain float32 weights
+        del model.config.quantization_config
     model.save_pretrained(partial)
     tokenizer.save_pretrained(partial)
     digest = hashlib.sha256(gguf.read_bytes()).hexdigest()
@@ -217,9 +219,13 @@ def model_family(init: str) -> str:
         config = AutoConfig.from_pretrained(init)
     except (OSError, ValueError) as error:
         raise PretrainedError(f"--init {init!r}: no readable model config ({error})") from None
-    if config.model_type in modeling_auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES:
+    kind = config.model_type
+    if kind in modeling_auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES:
         return SEQ2SEQ
-    if config.model_type in modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and not getattr(config, "is_encoder_decoder", False):
+    # BERT-like encoders have a causal LM head class too, but are pretrained as masked LMs: not a start for a policy.
+    encoder = kind in modeling_auto.MODEL_FOR_MASKED_LM_MAPPING_NAMES and not getattr(config, "is_decoder", False)
+    encoder = encoder or getattr(config, "is_encoder_decoder", False)
+    if kind in modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and not encoder:
         return CAUSAL_LM
     raise PretrainedError(
         f"--init {init!r} is a {config.model_type!r} model: expected a seq2seq LM (T5, FLAN-T5, ...) or a causal LM "

@@ -598,7 +598,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-resume", dest="resume", action="store_false", help="delete old checkpoints in OUT and start over")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
     args = parser.parse_args(argv)
-    summary = train(train_settings(args), args.data, args.out, resume=args.resume, progress=args.progress)
+    settings = train_settings(args)
+    try:
+        settings.check()
+    except ValueError as error:
+        parser.error(str(error))  # exit status 2
+    summary = train(settings, args.data, args.out, resume=args.resume, progress=args.progress)
     print(json.dumps(summary, indent=2))
     return 0
 

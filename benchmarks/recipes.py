@@ -50,7 +50,9 @@ class RecipeConfig:
     test_variations: int | None = 1
     data: str | None = None  # data folder (default: OUT/data); point several runs at one collection
     preset: str = "tiny"
-    init: str | None = None  # pretrained T5/FLAN-T5 name or folder instead of the preset
+    init: str | None = None  # pretrained start instead of the preset: a T5 or causal LM folder, a hub name, smollm2-135m
+    lora_rank: int | None = None  # train LoRA adapters of this rank over the init model (None: all its weights)
+    gradient_accumulation_steps: int = 1  # batches per optimizer step
     minutes_per_model: float | None = None  # a wall-clock cap: the models then depend on the machine's speed
     max_steps_per_model: int | None = 100  # a step budget: a re-run trains the same models (~2.5 min each on 2 cores)
     epochs: float = 10  # used when neither a step nor a minute budget is set
@@ -125,6 +127,21 @@ class RecipeConfig:
             bad = sorted(set(settings) - set(MODEL_KEYS))
             if bad:
                 raise ValueError(f"unknown setting(s) {bad} for models.{kind}: expected some of {list(MODEL_KEYS)}")
+        for kind in MODEL_KINDS:
+            self.train_settings(kind).check()  # e.g. an init model that is not installed, before any collection
+
+    def train_settings(self, kind: str) -> Any:
+        """The ``agents.train.TrainSettings`` of one model (equal budgets unless ``models:`` says otherwise)."""
+        from agents.train import TrainSettings
+
+        budget = self.model_settings(kind)
+        return TrainSettings(
+            kind, preset=self.preset, init=self.init, max_steps=budget["max_steps"], max_minutes=budget["minutes"],
+            epochs=budget["epochs"], learning_rate=budget["learning_rate"], batch_size=budget["batch_size"], seed=self.seed,
+            eval_steps=self.eval_steps, max_source_tokens=self.max_source_tokens, max_target_tokens=self.max_target_tokens,
+            config_overrides=self.config_overrides, precision=self.precision, lora_rank=self.lora_rank,
+            gradient_accumulation_steps=self.gradient_accumulation_steps,
+        )  # fmt: skip
 
     def model_settings(self, kind: str) -> dict[str, Any]:
         """Training settings of one model: the shared ones, then ``models[kind]``."""
@@ -183,17 +200,11 @@ def agent_configs(config: RecipeConfig, ckpt: Path) -> dict[str, AgentConfig]:
 
 def _train_models(config: RecipeConfig, data: Path, ckpt: Path, stages: Path) -> None:
     """Train the planner, executor and flat models (equal budgets unless ``models:`` says otherwise)."""
-    from agents.train import TrainSettings, train
+    from agents.train import train
 
     for kind in MODEL_KINDS:
-        budget = config.model_settings(kind)
-        settings = TrainSettings(
-            kind, preset=config.preset, init=config.init, max_steps=budget["max_steps"], max_minutes=budget["minutes"],
-            epochs=budget["epochs"], learning_rate=budget["learning_rate"], batch_size=budget["batch_size"], seed=config.seed,
-            eval_steps=config.eval_steps, max_source_tokens=config.max_source_tokens,
-            max_target_tokens=config.max_target_tokens, config_overrides=config.config_overrides, precision=config.precision,
-        )  # fmt: skip
-        _stage(f"train {kind}", stages / f"train-{kind}.json", functools.partial(train, settings, data, ckpt / kind))
+        work = functools.partial(train, config.train_settings(kind), data, ckpt / kind)
+        _stage(f"train {kind}", stages / f"train-{kind}.json", work)
 
 
 def _train_ppo(config: RecipeConfig, kind: str, ckpt: Path, stages: Path) -> None:
@@ -235,7 +246,8 @@ def run_recipe(config: RecipeConfig) -> dict[str, dict]:
         for split, n in (("train", config.train_variations), ("dev", config.dev_variations), ("test", config.test_variations))
     )
     configs = agent_configs(config, ckpt)
-    print(f"[recipe] {len(config.tasks)} tasks, {counts} variations each; {config.init or config.preset} models; "
+    models = f"{config.init} (LoRA rank {config.lora_rank})" if config.lora_rank else config.init or config.preset
+    print(f"[recipe] {len(config.tasks)} tasks, {counts} variations each; {models} models; "
           f"runs {', '.join(configs)}; output in {out}")  # fmt: skip
     started = time.perf_counter()
     _prepare_data(config, data, stages)
