@@ -53,6 +53,7 @@ class RecipeConfig:
     init: str | None = None  # pretrained start instead of the preset: a T5 or causal LM folder, a hub name, smollm2-135m
     lora_rank: int | None = None  # train LoRA adapters of this rank over the init model (None: all its weights)
     gradient_accumulation_steps: int = 1  # batches per optimizer step
+    gradient_checkpointing: bool = False  # recompute activations in the backward pass (less memory, more time)
     minutes_per_model: float | None = None  # a wall-clock cap: the models then depend on the machine's speed
     max_steps_per_model: int | None = 100  # a step budget: a re-run trains the same models (~2.5 min each on 2 cores)
     epochs: float = 10  # used when neither a step nor a minute budget is set
@@ -140,7 +141,7 @@ class RecipeConfig:
             epochs=budget["epochs"], learning_rate=budget["learning_rate"], batch_size=budget["batch_size"], seed=self.seed,
             eval_steps=self.eval_steps, max_source_tokens=self.max_source_tokens, max_target_tokens=self.max_target_tokens,
             config_overrides=self.config_overrides, precision=self.precision, lora_rank=self.lora_rank,
-            gradient_accumulation_steps=self.gradient_accumulation_steps,
+            gradient_accumulation_steps=self.gradient_accumulation_steps, gradient_checkpointing=self.gradient_checkpointing,
         )  # fmt: skip
 
     def model_settings(self, kind: str) -> dict[str, Any]:
@@ -283,4 +284,3 @@ def publish_run(run: Path, target: Path) -> None:
         if (run / name).exists():
             shutil.copyfile(run / name, target / f".{name}.tmp")
             (target / f".{name}.tmp").replace(target / name)
-

@@ -243,6 +243,16 @@ def test_lora_trains_an_adapter_of_either_family(llama, trained, data, tmp_path)
     assert isinstance(load_policy(tmp_path / "t5"), Seq2SeqPolicy)
 
 
+def test_gradient_checkpointing_trains_the_same_adapter(llama, data, tmp_path):
+    options = dict(
+        init=str(llama), lora_rank=4, max_steps=3, eval_steps=3, **{k: v for k, v in FAST_INIT.items() if k != "eval_steps"}
+    )
+    plain = fit("executor", data, tmp_path / "plain", **options)
+    recomputed = fit("executor", data, tmp_path / "recomputed", gradient_checkpointing=True, **options)
+    assert recomputed["best_eval_loss"] == pytest.approx(plain["best_eval_loss"], rel=1e-5)
+    assert load_policy(tmp_path / "recomputed").metadata["gradient_checkpointing"] is True
+
+
 def test_gradient_accumulation_counts_optimizer_steps(data, tmp_path):
     summary = fit("executor", data, tmp_path, max_steps=2, gradient_accumulation_steps=3, **FAST)
     assert summary["steps"] == 2 and load_policy(tmp_path).metadata["gradient_accumulation_steps"] == 3

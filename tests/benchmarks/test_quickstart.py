@@ -132,9 +132,11 @@ def test_reproduce_needs_a_config_and_rejects_bad_values(tmp_path):
     assert not (tmp_path / "o").exists()
     from benchmarks.recipes import RecipeConfig
 
-    for shipped in ("cpu-tiny.yaml", "gpu-tiny.yaml", "gpu-tiny-bf16.yaml", "paper.yaml"):
+    for shipped in ("cpu-tiny.yaml", "gpu-tiny.yaml", "gpu-tiny-bf16.yaml", "paper.yaml", "smollm2-gpu.yaml"):
         config = RecipeConfig.load(Path(__file__).parents[2] / "configs" / shipped)
         assert len(config.tasks) == 30 and config.train_variations is None and config.test_variations == 10
+    smoke = RecipeConfig.load(Path(__file__).parents[2] / "configs" / "smollm2-cpu-smoke.yaml")
+    assert (smoke.init, smoke.lora_rank, smoke.train_settings("executor").lora_rank) == ("smollm2-135m", 8, 8)
 
 
 def test_ablations_change_only_their_setting(tmp_path):
