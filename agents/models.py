@@ -596,23 +596,25 @@ def _adapter_base(path: Path, base: str) -> str:
 
 
 def _load_model(path: Path, settings: dict[str, Any]) -> Any:
-    """The model of a policy folder (an adapter merged into its base)."""
-    weights = ADAPTER_WEIGHTS if settings.get("adapter") else _weights_file(path)
-    if settings.get("adapter"):
-        base = load_pretrained_model(_adapter_base(path, settings["adapter"]["base"]), settings["family"])
+    """The model of a policy folder (an adapter merged into its base); ``CheckpointError`` naming what is wrong."""
+    adapter = settings.get("adapter")
+    if adapter is None:
+        loader = AutoModelForSeq2SeqLM if settings["family"] == SEQ2SEQ else AutoModelForCausalLM
         try:
-            require("peft", f"loading the LoRA adapter {path}")
-        except PretrainedError as error:
-            raise CheckpointError(str(error)) from None
-        from peft import PeftModel
-
-    loader = AutoModelForSeq2SeqLM if settings["family"] == SEQ2SEQ else AutoModelForCausalLM
+            return loader.from_pretrained(path)
+        except Exception as error:  # noqa: BLE001  (safetensors, json and transformers raise many types)
+            raise CheckpointError(f"{path}: corrupt model config.json or {_weights_file(path)} ({error})") from error
     try:
-        if settings.get("adapter"):
-            return PeftModel.from_pretrained(base, path).merge_and_unload()
-        return loader.from_pretrained(path)
-    except Exception as error:  # noqa: BLE001  (safetensors, json, peft and transformers raise many types)
-        raise CheckpointError(f"{path}: corrupt model config or {weights} ({error})") from error
+        require("peft", f"loading the LoRA adapter {path}")
+    except PretrainedError as error:
+        raise CheckpointError(str(error)) from None
+    from peft import PeftModel
+
+    base = load_pretrained_model(_adapter_base(path, adapter["base"]), settings["family"])
+    try:
+        return PeftModel.from_pretrained(base, path).merge_and_unload()
+    except Exception as error:  # noqa: BLE001  (safetensors, json and peft raise many types)
+        raise CheckpointError(f"{path}: corrupt {ADAPTER_CONFIG} or {ADAPTER_WEIGHTS} ({error})") from error
 
 
 def load_policy(path: str | Path, device: torch.device | str | None = None) -> Policy:

@@ -310,7 +310,16 @@ def test_lora_adapter_saves_only_itself_and_loads_over_its_base(llama_folder, tm
             policy_parameter_counts(folder)
     finally:
         moved.rename(llama_folder)
+    (folder / "adapter_model.safetensors").write_text("garbage")
+    with pytest.raises(CheckpointError, match=r"corrupt adapter_config\.json or adapter_model\.safetensors"):
+        load_policy(folder)
+    with pytest.raises(CheckpointError, match="unreadable weights"):
+        policy_parameter_counts(folder)
     settings = json.loads((folder / "sgd_policy.json").read_text())
     (folder / "sgd_policy.json").write_text(json.dumps({**settings, "adapter": {"type": "lora"}}))
     with pytest.raises(CheckpointError, match="an adapter must name its base"):
         load_policy(folder)
+    (folder / "adapter_config.json").unlink()
+    (folder / "sgd_policy.json").write_text(json.dumps(settings))
+    with pytest.raises(CheckpointError, match=r"missing adapter_config\.json"):
+        read_policy_settings(folder)
