@@ -308,8 +308,6 @@ def training_arguments(settings: TrainSettings, checkpoints: Path, has_dev: bool
         output_dir=str(checkpoints),
         per_device_train_batch_size=settings.batch_size,
         gradient_accumulation_steps=settings.gradient_accumulation_steps,
-        gradient_checkpointing=settings.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False},  # works when no input needs a gradient (LoRA)
         per_device_eval_batch_size=2 * settings.batch_size,
         learning_rate=settings.learning_rate,
         lr_scheduler_type="linear",
@@ -332,7 +330,18 @@ def training_arguments(settings: TrainSettings, checkpoints: Path, has_dev: bool
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=settings.num_workers,
         bf16=settings.precision == "bf16",
+        **_checkpointing_arguments(settings.gradient_checkpointing),
     )
+
+
+def _checkpointing_arguments(enabled: bool) -> dict[str, Any]:
+    """The training arguments that turn activation checkpointing on: non-reentrant, which works when no input needs a
+    gradient (LoRA); named ``activation_checkpointing`` since transformers 5.x, ``gradient_checkpointing`` before."""
+    if not enabled:
+        return {}
+    names = {item.name for item in fields(Seq2SeqTrainingArguments)}
+    prefix = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    return {prefix: True, f"{prefix}_kwargs": {"use_reentrant": False}}
 
 
 def _wall_clock(settings: TrainSettings, last_checkpoint: str | None) -> WallClock:
