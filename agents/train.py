@@ -19,10 +19,13 @@ Layout of ``out``: the final policy (the checkpoint with the lowest dev loss, lo
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import math
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -46,10 +49,21 @@ from transformers import (
 )
 from transformers.integrations import TensorBoardCallback
 from transformers.trainer import TRAINER_STATE_NAME
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from agents.models import KINDS, PRESETS, Seq2SeqPolicy, build_model, count_parameters, load_tokenizer_for_init, train_tokenizer
+from agents.models import (
+    KINDS,
+    POLICY_FILE,
+    PRESETS,
+    Seq2SeqPolicy,
+    build_model,
+    count_parameters,
+    load_tokenizer_for_init,
+    train_tokenizer,
+)
+from sgd_gym.folders import check_config, file_digest, writer
 from sgd_gym.io import DataFileError, atomic_write_text, iter_jsonl
+from sgd_gym.records import Example
 
 SUMMARY_FILE = "train_summary.json"
 PRECISIONS = ("fp32", "bf16")
@@ -57,15 +71,29 @@ CLOCK_FILE = "wall_clock.json"  # in each checkpoint: training seconds spent so 
 
 
 def read_examples(path: Path) -> list[dict[str, str]]:
-    """The ``{source, target}`` records of a JSONL file; raises ``DataFileError`` naming the file and record."""
-    examples = []
-    for number, record in enumerate(iter_jsonl(path), 1):
-        if not isinstance(record.get("source"), str) or not isinstance(record.get("target"), str):
-            raise DataFileError(
-                f"{path}: record {number}: expected string fields 'source' and 'target', got keys {sorted(record)}"
-            )
-        examples.append({"source": record["source"], "target": record["target"]})
-    return examples
+    """The ``{source, target}`` records of a JSONL file; raises ``DataFileError`` naming the file, line and field."""
+    return [{"source": record["source"], "target": record["target"]} for record in iter_jsonl(path, Example)]
+
+
+RESUME_FILES = (TRAINER_STATE_NAME, "optimizer.pt", "scheduler.pt")  # what Trainer reads to resume, besides weights
+
+
+def last_complete_checkpoint(checkpoints: Path) -> str | None:
+    """The newest ``checkpoint-N`` folder that ``Trainer`` can resume from, or None.
+
+    A checkpoint interrupted while being saved (Ctrl-C, SIGTERM, a full disk) lacks some of its files; it is deleted
+    (with a line on stderr), so that neither resuming nor ``Trainer``'s rotation of old checkpoints meets it.
+    """
+    if not checkpoints.is_dir():
+        return None
+    found = [path for path in checkpoints.glob(f"{PREFIX_CHECKPOINT_DIR}-*") if path.name.split("-")[-1].isdigit()]
+    for path in sorted(found, key=lambda item: int(item.name.split("-")[-1]), reverse=True):
+        weights = (path / "model.safetensors").is_file() or (path / "pytorch_model.bin").is_file()
+        if weights and all((path / name).is_file() for name in RESUME_FILES):
+            return str(path)
+        print(f"[train] {path}: an incomplete checkpoint (interrupted while saved), deleted", file=sys.stderr)
+        shutil.rmtree(path, ignore_errors=True)
+    return None
 
 
 def encode_examples(
@@ -299,17 +327,33 @@ def train(
         resumed_from_step, wall_time (seconds of this run), train_examples_per_s, best_eval_loss, dev_accuracy (greedy
         exact match of the saved policy on dev), out.
 
+    The folder records its settings and the fingerprints of the examples (``train_config.json``); a re-run with other
+    settings or data is refused (``sgd_gym.folders.ConfigMismatch``) unless ``resume`` is False, while a larger step
+    or time budget resumes. One process writes the folder at a time (``FolderInUse``).
+
     Raises:
         ValueError: bad settings (before any work); ``DataFileError`` when there are no train examples.
     """
     settings.check()
+    main_process = os.environ.get("RANK", "0") == "0"  # under torchrun only the first process owns the folder
+    with writer(out) if main_process else contextlib.nullcontext():
+        return _train(settings, Path(data), Path(out), resume, progress, main_process)
+
+
+BUDGETS = ("max_steps", "max_minutes", "epochs", "eval_steps", "num_workers")  # may change when a run resumes
+
+
+def _train(settings: TrainSettings, data: Path, out: Path, resume: bool, progress: bool, main_process: bool) -> dict[str, Any]:
     started = time.monotonic()
-    data, out = Path(data), Path(out)
-    train_examples = read_examples(data / "examples" / f"{settings.kind}.train.jsonl")
-    dev_examples = read_examples(data / "examples" / f"{settings.kind}.dev.jsonl")
+    paths = {split: data / "examples" / f"{settings.kind}.{split}.jsonl" for split in ("train", "dev")}
+    train_examples, dev_examples = read_examples(paths["train"]), read_examples(paths["dev"])
     if not train_examples:
-        raise DataFileError(f"{data / 'examples' / f'{settings.kind}.train.jsonl'}: no examples")
+        raise DataFileError(f"{paths['train']}: no examples")
     checkpoints = out / "checkpoints"
+    if main_process:
+        config = {"settings": dataclasses.asdict(settings), "data": {split: file_digest(path) for split, path in paths.items()}}
+        check_config(out, "train_config", config, "a training run", overwrite=not resume,
+                     ignore=[f"settings.{name}" for name in BUDGETS], content=[checkpoints, out / POLICY_FILE])  # fmt: skip
     args = training_arguments(settings, checkpoints, bool(dev_examples), progress)
     with args.main_process_first(local=False, desc="tokenizer"):  # one process trains the tokenizer, the others load it
         if not resume:
@@ -318,7 +362,7 @@ def train(
         tokenizer = prepare_tokenizer(out / "tokenizer", train_examples, settings.vocab_size, settings.init)
     set_seed(settings.seed)
     train_dataset = encode_examples(tokenizer, train_examples, settings.max_source_tokens, settings.max_target_tokens)
-    last_checkpoint = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    last_checkpoint = last_complete_checkpoint(checkpoints)
     clock = _wall_clock(settings, last_checkpoint)
     if last_checkpoint is not None and finished(last_checkpoint, len(train_dataset), args, clock):
         state, model = _finished_result(last_checkpoint, clock)
@@ -430,7 +474,8 @@ def main(argv: list[str] | None = None) -> int:
     add_train_arguments(parser)
     parser.add_argument("--data", required=True, help="the data folder (with examples/)")
     parser.add_argument("--out", required=True, help="output folder: final policy, checkpoints/, runs/, train_summary.json")
-    parser.add_argument("--no-resume", dest="resume", action="store_false", help="delete old checkpoints in OUT and start over")
+    parser.add_argument("--overwrite", "--no-resume", dest="resume", action="store_false",
+                        help="discard what OUT holds (checkpoints, a policy of other settings) and start over")  # fmt: skip
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
     args = parser.parse_args(argv)
     summary = train(train_settings(args), args.data, args.out, resume=args.resume, progress=args.progress)

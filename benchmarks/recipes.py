@@ -249,7 +249,7 @@ def run_recipe(config: RecipeConfig) -> dict[str, dict]:
         agent.check()
         extra = {"parameters": agent.parameters(), "seed": config.seed, "agent_settings": agent.settings()}
         summaries[name] = run_evaluation(agent.build, specs, runs / name, name, config.eval_max_steps, config.eval_patience,
-                                         config.workers, extra)  # fmt: skip
+                                         config.workers, extra, identity=agent.identity())  # fmt: skip
         if config.results:
             publish_run(runs / name, Path(config.results) / name)
     table = compare_runs([runs / name for name in summaries], out)

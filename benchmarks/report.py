@@ -124,19 +124,70 @@ def write_run_files(out: str | Path, name: str, records: list[dict], summary: di
     plot_scores({name: summary}, out / "scores.png")
 
 
+def run_labels(runs: list[str | Path]) -> list[str]:
+    """A column name per run folder: its folder name, or its path where two runs share a folder name.
+
+    Raises:
+        DataFileError: the same folder given twice.
+    """
+    paths = [Path(run) for run in runs]
+    resolved = [path.resolve() for path in paths]
+    twice = next((str(path) for i, path in enumerate(paths) if resolved[i] in resolved[:i]), None)
+    if twice is not None:
+        raise DataFileError(f"{twice}: the same run folder is given twice")
+    names = [path.name for path in paths]
+    return [path.name if names.count(path.name) == 1 else str(path) for path in paths]
+
+
+def load_summary(run: str | Path) -> dict:
+    """A run folder's ``summary.json``, checked against ``sgd_gym.records.Summary``."""
+    from sgd_gym.io import check_record
+    from sgd_gym.records import Summary
+
+    path = Path(run) / "summary.json"
+    if not path.is_file():
+        raise DataFileError(f"{path}: no such file; is {run} a run folder of 'sgd eval'?")
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise DataFileError(f"{path}: not valid JSON ({error.msg})") from None
+    if not isinstance(summary, dict):
+        raise DataFileError(f"{path}: expected a JSON object")
+    check_record(summary, Summary, str(path))
+    return summary
+
+
+def episode_sets_note(runs: list[str | Path], labels: list[str]) -> str | None:
+    """A line saying how the runs' episode sets differ (None when they hold the same episodes)."""
+    from sgd_gym.io import read_jsonl
+
+    sets = {}
+    for run, label in zip(runs, labels):
+        path = Path(run) / "episodes.jsonl"
+        sets[label] = {(r["task"], r["split"], r["variation"]) for r in read_jsonl(path)} if path.is_file() else None
+    known = [episodes for episodes in sets.values() if episodes is not None]
+    if len(known) == len(sets) and all(episodes == known[0] for episodes in known):
+        return None
+    shared = set.intersection(*known) if known else set()
+    counts = ", ".join(f"{label}: {'?' if e is None else len(e)}" for label, e in sets.items())
+    return (
+        f"Note: these runs hold different episodes ({counts}; {len(shared)} shared); each column scores its own "
+        "episodes. Compare them on their shared episodes with sgd gap BASELINE CANDIDATE."
+    )
+
+
 def compare_runs(runs: list[str | Path], out: str | Path | None = None) -> str:
-    """``sgd report``: the comparison table of several run folders (and a side-by-side PNG in ``out``)."""
-    summaries = {}
-    for run in runs:
-        path = Path(run) / "summary.json"
-        if not path.is_file():
-            raise DataFileError(f"{path}: no such file; is {run} a run folder of 'sgd eval'?")
-        try:
-            summary = json.loads(path.read_text())
-        except json.JSONDecodeError as error:
-            raise DataFileError(f"{path}: not valid JSON ({error.msg})") from None
-        summaries[summary.get("agent", Path(run).name)] = summary
+    """``sgd report``: the comparison table of several run folders (and a side-by-side PNG in ``out``).
+
+    Columns are named by run folder, never merged by agent name (``run_labels``); runs that hold different episode
+    sets get a note under the table saying so.
+    """
+    labels = run_labels(runs)
+    summaries = {label: load_summary(run) for run, label in zip(runs, labels)}
     table = markdown_table(summaries)
+    note = episode_sets_note(runs, labels)
+    if note is not None:
+        table += "\n\n" + note
     if out is not None:
         atomic_write_text(Path(out) / "comparison.md", table + "\n")
         plot_scores(summaries, Path(out) / "comparison.png")

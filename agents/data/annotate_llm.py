@@ -28,9 +28,9 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from agents.data.annotate import annotation_path, rules_segments, validate_segments
-from agents.data.collect import load_trajectories
-from sgd_gym.io import DataFileError, atomic_write_text, write_jsonl
+from agents.data.annotate import annotated_trajectories, rules_segments, validate_segments, write_annotations
+from sgd_gym.folders import writer
+from sgd_gym.io import DataFileError, atomic_write_text
 from sgd_gym.subgoals import (
     PATTERNS,
     ROOMS,
@@ -526,27 +526,28 @@ def annotate_llm(
         LLMError: (a RuntimeError) the endpoint is unreachable or answers with an HTTP error.
     """
     config = resolve_config(base_url, model, api_key_env)
-    trajectories = list(load_trajectories(data).values())
-    client = ChatClient(config, Path(data) / CACHE_DIR if cache_dir is None else cache_dir, timeout, temperature)
-    examples_by_task: dict[str, list[dict[str, str]]] = {}
-    records, failed, errors, retries = [], [], {}, 0
-    for trajectory in trajectories:
-        key = (trajectory["task"], trajectory["split"], int(trajectory["variation"]))
-        if not trajectory["steps"]:
-            failed.append(_trajectory_id(key))
-            errors[_trajectory_id(key)] = "the trajectory has no steps"
-            continue
-        if key[0] not in examples_by_task:
-            examples_by_task[key[0]] = few_shot_messages(trajectories, key[0], few_shot, max_steps)
-        segments, used, problem = annotate_trajectory(client, trajectory, examples_by_task[key[0]], max_retries, max_steps)
-        retries += used
-        if segments is None:
-            failed.append(_trajectory_id(key))
-            errors[_trajectory_id(key)] = problem
-            logger.warning("%s: no usable answer after %d retries (%s); left out", _trajectory_id(key), max_retries, problem)
-            continue
-        records.append({"task": key[0], "split": key[1], "variation": key[2], "subgoals": segments})
-    write_jsonl(annotation_path(data, "llm"), records)
-    stats = {**client.stats, "retries": retries, "failed": failed, "errors": errors, "records": len(records)}
-    atomic_write_text(Path(data) / STATS_FILE, json.dumps(stats, indent=2) + "\n")
-    return stats
+    with writer(data):
+        trajectories = list(annotated_trajectories(data).values())
+        client = ChatClient(config, Path(data) / CACHE_DIR if cache_dir is None else cache_dir, timeout, temperature)
+        examples_by_task: dict[str, list[dict[str, str]]] = {}
+        records, failed, errors, retries = [], [], {}, 0
+        for trajectory in trajectories:
+            key = (trajectory["task"], trajectory["split"], int(trajectory["variation"]))
+            if not trajectory["steps"]:
+                failed.append(_trajectory_id(key))
+                errors[_trajectory_id(key)] = "the trajectory has no steps"
+                continue
+            if key[0] not in examples_by_task:
+                examples_by_task[key[0]] = few_shot_messages(trajectories, key[0], few_shot, max_steps)
+            segments, used, problem = annotate_trajectory(client, trajectory, examples_by_task[key[0]], max_retries, max_steps)
+            retries += used
+            if segments is None:
+                failed.append(_trajectory_id(key))
+                errors[_trajectory_id(key)] = problem
+                logger.warning("%s: no usable answer after %d retries (%s); left out", _trajectory_id(key), max_retries, problem)
+                continue
+            records.append({"task": key[0], "split": key[1], "variation": key[2], "subgoals": segments})
+        write_annotations(data, "llm", records, left_out=failed)
+        stats = {**client.stats, "retries": retries, "failed": failed, "errors": errors, "records": len(records)}
+        atomic_write_text(Path(data) / STATS_FILE, json.dumps(stats, indent=2) + "\n")
+        return stats

@@ -15,7 +15,7 @@ def collect_command(args: argparse.Namespace) -> int:
     from agents.data.collect import collect
     from sgd_gym.io import read_jsonl
 
-    path = collect(args.tasks, args.split, args.variations, args.out, args.workers, args.simplifications)
+    path = collect(args.tasks, args.split, args.variations, args.out, args.workers, args.simplifications, args.overwrite)
     records = read_jsonl(path)
     steps = sum(len(r["steps"]) for r in records)
     print(f"{path}: {len(records)} trajectories, {steps} steps")
@@ -67,6 +67,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=positive, default=2, help="worker processes, one JVM each (default: 2)")
     p.add_argument("--simplifications", default="easy", help="ScienceWorld simplifications (default: easy)")
     p.add_argument("--out", default="data", help="data folder (default: data)")
+    p.add_argument("--overwrite", action="store_true", help="discard the folder's trajectories of other simplifications")
     p.set_defaults(func=collect_command)
 
     p = commands.add_parser("annotate", help="segment trajectories into sub-goals -> DATA/annotations.<method>.jsonl")

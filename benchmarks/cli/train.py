@@ -37,7 +37,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default="data", help="data folder holding examples/ (default: data)")
     p.add_argument("--out", required=True, help="checkpoint folder (resumed if it exists)")
     add_train_arguments(p, kind=False)
-    p.add_argument("--no-resume", dest="resume", action="store_false", help="delete old checkpoints in OUT and start over")
+    p.add_argument("--overwrite", "--no-resume", dest="resume", action="store_false",
+                   help="discard what OUT holds (checkpoints, a policy of other settings) and start over")  # fmt: skip
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
     ppo = p.add_argument_group("ppo, ppo-options (trained in the env on train variations; --data is not used; --seed, "
                                "--max-minutes and --learning-rate apply, the latter with default 3e-4)")  # fmt: skip

@@ -11,6 +11,7 @@ from transformers import T5ForConditionalGeneration
 
 from agents.models import PRESETS, Seq2SeqPolicy
 from agents.train import TrainSettings, main, train
+from sgd_gym.folders import ConfigMismatch
 from sgd_gym.io import DataFileError, write_jsonl
 
 MICRO = dict(d_model=32, d_ff=64, num_layers=1, num_decoder_layers=1, num_heads=2, d_kv=16)
@@ -75,6 +76,26 @@ def test_rerun_resumes_instead_of_starting_over(data, tmp_path):
     longer = fit("executor", data, tmp_path, max_steps=20, **FAST)
     assert (longer["steps"], longer["resumed_from_step"]) == (20, 10)
     assert Seq2SeqPolicy.load(tmp_path).metadata["steps"] == 20
+
+
+def test_a_rerun_with_other_settings_or_data_is_refused_and_an_interrupted_save_is_skipped(tmp_path, capsys):
+    data = make_data(tmp_path / "data")
+    out = tmp_path / "out"
+    fit("executor", data, out, max_steps=10, **FAST)
+    with pytest.raises(ConfigMismatch, match=r"settings\.learning_rate: recorded 0\.01, now 0\.5"):
+        fit("executor", data, out, max_steps=10, **{**FAST, "learning_rate": 0.5})
+    write_jsonl(data / "examples" / "executor.train.jsonl", examples(61))  # the data changed
+    with pytest.raises(ConfigMismatch, match=r"data\.train: recorded '[0-9a-f]{64}', now '[0-9a-f]{64}'"):
+        fit("executor", data, out, max_steps=10, **FAST)
+    write_jsonl(data / "examples" / "executor.train.jsonl", examples(60))
+    partial = out / "checkpoints" / "checkpoint-20"  # what Ctrl-C in the middle of a save leaves
+    partial.mkdir()
+    (partial / "config.json").write_text("{}")
+    longer = fit("executor", data, out, max_steps=20, **FAST)
+    assert (longer["steps"], longer["resumed_from_step"]) == (20, 10)
+    assert "checkpoint-20: an incomplete checkpoint (interrupted while saved), deleted" in capsys.readouterr().err
+    again = fit("executor", data, out, max_steps=20, **{**FAST, "learning_rate": 0.5}, resume=False)  # --overwrite
+    assert again["resumed_from_step"] == 0
 
 
 def test_the_saved_policy_is_the_checkpoint_with_the_lowest_dev_loss(tmp_path):
@@ -143,7 +164,7 @@ def test_missing_or_corrupt_data_names_the_file(data, tmp_path):
     with pytest.raises(DataFileError, match=r"executor\.dev\.jsonl:2"):
         fit("executor", bad, tmp_path / "out", max_steps=1, **FAST)
     write_jsonl(bad / "examples" / "executor.dev.jsonl", [{"source": "a"}])
-    with pytest.raises(DataFileError, match=r"executor\.dev\.jsonl: record 1: .*'target'"):
+    with pytest.raises(DataFileError, match=r"executor\.dev\.jsonl:1: example field 'target': Field required"):
         fit("executor", bad, tmp_path / "out", max_steps=1, **FAST)
 
 
