@@ -2,7 +2,7 @@
 
 One command trains, logs to TensorBoard, checkpoints and resumes; run it again to continue::
 
-    python -m agents.train planner --data DATA --out CKPT/planner --preset tiny --max-minutes 60
+    python -m agents.train planner --data DATA --out CKPT/planner --preset tiny --train-minutes 60
     tensorboard --logdir CKPT/planner/runs
 
 The model is a T5 preset trained from scratch with the domain tokenizer, or a pretrained start (``--init``: a local
@@ -30,10 +30,14 @@ and ``runs/`` (TensorBoard: ``train/loss``, ``eval/loss``, ``eval/accuracy``).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
+import logging
 import math
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -56,12 +60,13 @@ from transformers import (
 )
 from transformers.integrations import TensorBoardCallback
 from transformers.trainer import TRAINER_STATE_NAME
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from agents.models import (
     CAUSAL_SEPARATOR,
     KINDS,
     POLICY_CLASSES,
+    POLICY_FILE,
     PRESETS,
     build_model,
     count_parameters,
@@ -84,7 +89,10 @@ from agents.pretrained import (
     require,
     resolve_init,
 )
+from sgd_gym.folders import check_config, file_digest, writer
 from sgd_gym.io import DataFileError, atomic_write_text, iter_jsonl
+from sgd_gym.progress import progress_bar
+from sgd_gym.records import Example
 
 SUMMARY_FILE = "train_summary.json"
 PRECISIONS = ("fp32", "bf16")
@@ -92,15 +100,30 @@ CLOCK_FILE = "wall_clock.json"  # in each checkpoint: training seconds spent so 
 
 
 def read_examples(path: Path) -> list[dict[str, str]]:
-    """The ``{source, target}`` records of a JSONL file; raises ``DataFileError`` naming the file and record."""
-    examples = []
-    for number, record in enumerate(iter_jsonl(path), 1):
-        if not isinstance(record.get("source"), str) or not isinstance(record.get("target"), str):
-            raise DataFileError(
-                f"{path}: record {number}: expected string fields 'source' and 'target', got keys {sorted(record)}"
-            )
-        examples.append({"source": record["source"], "target": record["target"]})
-    return examples
+    """The ``{source, target}`` records of a JSONL file; raises ``DataFileError`` naming the file, line and field."""
+    return [{"source": record["source"], "target": record["target"]} for record in iter_jsonl(path, Example)]
+
+
+RESUME_FILES = (TRAINER_STATE_NAME, "optimizer.pt", "scheduler.pt")  # what Trainer reads to resume, besides weights
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "adapter_model.safetensors", "adapter_model.bin")  # LoRA: adapter
+
+
+def last_complete_checkpoint(checkpoints: Path) -> str | None:
+    """The newest ``checkpoint-N`` folder that ``Trainer`` can resume from, or None.
+
+    A checkpoint interrupted while being saved (Ctrl-C, SIGTERM, a full disk) lacks some of its files; it is deleted
+    (with a line on stderr), so that neither resuming nor ``Trainer``'s rotation of old checkpoints meets it.
+    """
+    if not checkpoints.is_dir():
+        return None
+    found = [path for path in checkpoints.glob(f"{PREFIX_CHECKPOINT_DIR}-*") if path.name.split("-")[-1].isdigit()]
+    for path in sorted(found, key=lambda item: int(item.name.split("-")[-1]), reverse=True):
+        weights = any((path / name).is_file() for name in WEIGHT_FILES)
+        if weights and all((path / name).is_file() for name in RESUME_FILES):
+            return str(path)
+        print(f"[train] {path}: an incomplete checkpoint (interrupted while saved), deleted", file=sys.stderr)
+        shutil.rmtree(path, ignore_errors=True)
+    return None
 
 
 def encode_examples(
@@ -195,6 +218,31 @@ class WallClock(TrainerCallback):
             atomic_write_text(folder / CLOCK_FILE, json.dumps({"spent_seconds": self.spent()}) + "\n")
 
 
+class TrainProgress(TrainerCallback):
+    """One labelled progress bar for a training run (``train KIND``), with the last logged loss; the Trainer's own
+    bars (unlabelled, with a nested one per evaluation) are off."""
+
+    def __init__(self, desc: str, disable: bool = False) -> None:
+        self.desc, self.disable, self.bar = desc, disable, None
+
+    def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
+        if state.is_world_process_zero:
+            self.bar = progress_bar(state.max_steps, self.desc, "step", disable=self.disable, initial=state.global_step)
+
+    def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, logs=None, **kwargs: Any) -> None:
+        if self.bar is not None and logs and "loss" in logs:
+            self.bar.set_postfix(loss=f"{logs['loss']:.3f}")
+
+    def on_train_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 def prepare_tokenizer(
     folder: Path, examples: list[dict[str, str]], vocab_size: int, init: str | None = None
 ) -> PreTrainedTokenizerBase:
@@ -238,7 +286,7 @@ class TrainSettings:
         ),
     )
     max_steps: int | None = field(default=None, metadata=_help("stop after this many optimizer steps (overrides --epochs)"))
-    max_minutes: float | None = field(default=None, metadata=_help("stop after this much training wall-clock time"))
+    max_minutes: float | None = field(default=None, metadata=_help("stop after this many minutes of training (wall clock)"))
     epochs: float = field(default=10, metadata=_help("passes over the training set when no step budget is given"))
     learning_rate: float = field(default=1e-3, metadata=_help("peak AdamW learning rate (5%% warm-up, then linear decay)"))
     batch_size: int = field(default=16, metadata=_help("examples per optimizer step and device"))
@@ -301,7 +349,7 @@ class TrainSettings:
         return LoraSettings(self.lora_rank, self.lora_alpha, self.lora_dropout, self.lora_targets)
 
 
-def training_arguments(settings: TrainSettings, checkpoints: Path, has_dev: bool, progress: bool) -> Seq2SeqTrainingArguments:
+def training_arguments(settings: TrainSettings, checkpoints: Path, has_dev: bool) -> Seq2SeqTrainingArguments:
     """The ``Seq2SeqTrainer`` arguments of ``settings``: linear schedule, dev-loss checkpoint selection when there is a
     dev split, checkpoints every ``eval_steps`` in ``checkpoints`` (the last two kept), TensorBoard."""
     return Seq2SeqTrainingArguments(
@@ -324,7 +372,7 @@ def training_arguments(settings: TrainSettings, checkpoints: Path, has_dev: bool
         greater_is_better=False,
         logging_steps=min(settings.eval_steps, 50),
         report_to=["tensorboard"],
-        disable_tqdm=not progress,
+        disable_tqdm=True,  # TrainProgress shows one labelled bar instead of the Trainer's unlabelled, nested ones
         seed=settings.seed,
         data_seed=settings.seed,
         use_cpu=not torch.cuda.is_available(),
@@ -411,6 +459,7 @@ def _fit(
     last_checkpoint: str | None,
     logging_dir: Path,
     start: ModelStart,
+    progress: bool = True,
 ) -> tuple[TrainerState, Any]:
     """Train a new model (or resume ``last_checkpoint``) with ``Seq2SeqTrainer``; the state and the best model.
 
@@ -430,7 +479,7 @@ def _fit(
         processing_class=tokenizer,
         compute_metrics=exact_match_accuracy if has_dev else None,
         preprocess_logits_for_metrics=predictions if has_dev else None,
-        callbacks=[clock],
+        callbacks=[clock, TrainProgress(f"train {settings.kind}", disable=not progress)],
     )
     for callback in trainer.callback_handler.callbacks:
         if isinstance(callback, TensorBoardCallback):
@@ -457,19 +506,40 @@ def train(
         steps, resumed_from_step, wall_time (seconds of this run), processes, train_examples_per_s, best_eval_loss,
         dev_accuracy (greedy exact match of the saved policy on dev), out.
 
+    The folder records its settings and the fingerprints of the examples (``train_config.json``); a re-run with other
+    settings or data is refused (``sgd_gym.folders.ConfigMismatch``) unless ``resume`` is False, while a larger step
+    or time budget resumes. One process writes the folder at a time (``FolderInUse``).
+
     Raises:
         ValueError: bad settings (before any work; ``PretrainedError`` for an ``--init`` that cannot be used);
             ``DataFileError`` when there are no train examples.
     """
     settings.check()
+    main_process = os.environ.get("RANK", "0") == "0"  # under torchrun only the first process owns the folder
+    with writer(out) if main_process else contextlib.nullcontext():
+        return _train(settings, Path(data), Path(out), resume, progress, main_process)
+
+
+BUDGETS = ("max_steps", "max_minutes", "epochs", "eval_steps", "num_workers")  # may change when a run resumes
+
+
+def _train(settings: TrainSettings, data: Path, out: Path, resume: bool, progress: bool, main_process: bool) -> dict[str, Any]:
     started = time.monotonic()
-    data, out = Path(data), Path(out)
-    train_examples = read_examples(data / "examples" / f"{settings.kind}.train.jsonl")
-    dev_examples = read_examples(data / "examples" / f"{settings.kind}.dev.jsonl")
+    paths = {split: data / "examples" / f"{settings.kind}.{split}.jsonl" for split in ("train", "dev")}
+    train_examples, dev_examples = read_examples(paths["train"]), read_examples(paths["dev"])
     if not train_examples:
-        raise DataFileError(f"{data / 'examples' / f'{settings.kind}.train.jsonl'}: no examples")
+        raise DataFileError(f"{paths['train']}: no examples; build them first: sgd build-data --data {data}")
+    if not dev_examples:
+        logging.getLogger("sgd.train").warning(
+            f"[train] {paths['dev']}: no dev examples, so no checkpoint selection: the last checkpoint is kept. Collect "
+            f"a dev split (sgd collect --split dev --out {data}), annotate it and run sgd build-data again to select on dev."
+        )
     checkpoints = out / "checkpoints"
-    args = training_arguments(settings, checkpoints, bool(dev_examples), progress)
+    if main_process:
+        config = {"settings": dataclasses.asdict(settings), "data": {split: file_digest(path) for split, path in paths.items()}}
+        check_config(out, "train_config", config, "a training run", overwrite=not resume,
+                     ignore=[f"settings.{name}" for name in BUDGETS], content=[checkpoints, out / POLICY_FILE])  # fmt: skip
+    args = training_arguments(settings, checkpoints, bool(dev_examples))
     with args.main_process_first(local=False, desc="tokenizer"):  # one process trains the tokenizer, the others load it
         if not resume:
             shutil.rmtree(checkpoints, ignore_errors=True)
@@ -481,12 +551,14 @@ def train(
     set_seed(settings.seed)
     budgets = (settings.max_source_tokens, settings.max_target_tokens)
     train_dataset = encode_examples(tokenizer, train_examples, *budgets, start.family)
-    last_checkpoint = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    last_checkpoint = last_complete_checkpoint(checkpoints)
     clock = _wall_clock(settings, last_checkpoint)
     if last_checkpoint is not None and finished(last_checkpoint, len(train_dataset), args, clock):
         state, model = _finished_result(last_checkpoint, clock, settings, start)
     else:
-        state, model = _fit(settings, args, tokenizer, train_dataset, dev_examples, clock, last_checkpoint, out / "runs", start)
+        state, model = _fit(
+            settings, args, tokenizer, train_dataset, dev_examples, clock, last_checkpoint, out / "runs", start, progress
+        )
     best = next((log for log in state.log_history if "eval_loss" in log and log.get("step") == state.best_global_step), {})
     steps_this_run = state.global_step - (clock.first_step or 0)
     examples_per_step = settings.batch_size * settings.gradient_accumulation_steps * args.world_size
@@ -573,6 +645,10 @@ def _number(kind: type, minimum: float, strict: bool) -> Any:
     return parse
 
 
+# Budgets of the optimizer, named apart from the episode budget of ``sgd eval --max-steps`` (primitive steps).
+FLAGS = {"max_steps": "--train-steps", "max_minutes": "--train-minutes"}
+
+
 def add_train_arguments(parser: argparse.ArgumentParser, kind: bool = True) -> None:
     """A flag per ``TrainSettings`` field (``kind`` positional, unless ``kind=False``; ``config_overrides`` has none).
 
@@ -596,7 +672,7 @@ def add_train_arguments(parser: argparse.ArgumentParser, kind: bool = True) -> N
         if item.name == "kind":
             parser.add_argument("kind", choices=KINDS, help=item.metadata["help"])
             continue
-        names = [f"--{item.name.replace('_', '-')}"] + (["--lr"] if item.name == "learning_rate" else [])
+        names = [FLAGS.get(item.name, f"--{item.name.replace('_', '-')}")] + (["--lr"] if item.name == "learning_rate" else [])
         parser.add_argument(*names, dest=item.name, **options)
 
 
@@ -614,7 +690,8 @@ def main(argv: list[str] | None = None) -> int:
     add_train_arguments(parser)
     parser.add_argument("--data", required=True, help="the data folder (with examples/)")
     parser.add_argument("--out", required=True, help="output folder: final policy, checkpoints/, runs/, train_summary.json")
-    parser.add_argument("--no-resume", dest="resume", action="store_false", help="delete old checkpoints in OUT and start over")
+    parser.add_argument("--overwrite", "--no-resume", dest="resume", action="store_false",
+                        help="discard what OUT holds (checkpoints, a policy of other settings) and start over")  # fmt: skip
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
     args = parser.parse_args(argv)
     settings = train_settings(args)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from sgd_gym.folders import ConfigMismatch, differences, writer
 from sgd_gym.io import atomic_write_text
 
 PPO_KINDS = ("ppo", "ppo-options")
@@ -74,12 +75,13 @@ def make_env(settings: PPOSettings) -> Any:
 def _callback(out: Path, total: int, save_every: int, deadline: float | None, progress: bool) -> Any:
     """An SB3 callback: a tqdm bar, a wall-clock budget and atomic saves every ``save_every`` steps."""
     from stable_baselines3.common.callbacks import BaseCallback
-    from tqdm.auto import tqdm
+
+    from sgd_gym.progress import progress_bar
 
     class Progress(BaseCallback):
         def _on_training_start(self) -> None:
-            self.bar = tqdm(total=total, initial=min(self.model.num_timesteps, total), desc="ppo", unit="step",
-                            disable=not progress)  # fmt: skip
+            self.bar = progress_bar(total, "train ppo", "step", disable=not progress,
+                                    initial=min(self.model.num_timesteps, total))  # fmt: skip
             self.last_save = self.model.num_timesteps
 
         def _on_step(self) -> bool:
@@ -128,31 +130,33 @@ def train_ppo(
     if not settings.tasks:
         raise ValueError("PPOSettings.tasks is empty: name at least one training task")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    saved = out / "settings.json"
-    if saved.exists() and json.loads(saved.read_text()) != _settings_json(settings):
-        raise ValueError(f"{out} holds a PPO run with other settings ({saved}); use another --out")
-    atomic_write_text(saved, json.dumps(_settings_json(settings), indent=1))
-    vec_cls = SubprocVecEnv if envs > 1 else DummyVecEnv
-    vec = make_vec_env(make_env, n_envs=envs, seed=seed, vec_env_cls=vec_cls, env_kwargs={"settings": settings})
-    start = time.monotonic()
-    try:
-        if (out / "model.zip").exists():
-            model = MaskablePPO.load(out / "model.zip", env=vec, device="cpu")
-        else:
-            hyper = {"learning_rate": learning_rate, "n_steps": n_steps, "batch_size": batch_size, "ent_coef": ent_coef}
-            model = MaskablePPO("MlpPolicy", vec, seed=seed, verbose=0, device="cpu", tensorboard_log=str(out / "tb"), **hyper)
-        done = int(model.num_timesteps)
-        deadline = None if max_minutes is None else start + 60 * max_minutes
-        if done < timesteps:
-            callback = _callback(out, timesteps, save_every, deadline, progress)
-            model.learn(timesteps - done, callback=callback, reset_num_timesteps=done == 0, tb_log_name="ppo")
-        save_model(model, out)
-    finally:
-        vec.close()
-    summary = {"kind": settings.kind, "timesteps": int(model.num_timesteps), "seconds": time.monotonic() - start,
-               "parameters": count_parameters(model), "out": str(out)}  # fmt: skip
-    atomic_write_text(out / "train_summary.json", json.dumps(summary, indent=1))
+    with writer(out):  # one writer at a time
+        saved = out / "settings.json"
+        if saved.exists() and json.loads(saved.read_text()) != _settings_json(settings):
+            lines = "\n  ".join(differences(json.loads(saved.read_text()), _settings_json(settings)))
+            raise ConfigMismatch(f"{out} holds a PPO run with other settings ({saved.name}):\n  {lines}\nUse another --out.")
+        atomic_write_text(saved, json.dumps(_settings_json(settings), indent=1))
+        vec_cls = SubprocVecEnv if envs > 1 else DummyVecEnv
+        vec = make_vec_env(make_env, n_envs=envs, seed=seed, vec_env_cls=vec_cls, env_kwargs={"settings": settings})
+        start = time.monotonic()
+        try:
+            if (out / "model.zip").exists():
+                model = MaskablePPO.load(out / "model.zip", env=vec, device="cpu")
+            else:
+                hyper = {"learning_rate": learning_rate, "n_steps": n_steps, "batch_size": batch_size, "ent_coef": ent_coef}
+                tensorboard = str(out / "tb")
+                model = MaskablePPO("MlpPolicy", vec, seed=seed, verbose=0, device="cpu", tensorboard_log=tensorboard, **hyper)
+            done = int(model.num_timesteps)
+            deadline = None if max_minutes is None else start + 60 * max_minutes
+            if done < timesteps:
+                callback = _callback(out, timesteps, save_every, deadline, progress)
+                model.learn(timesteps - done, callback=callback, reset_num_timesteps=done == 0, tb_log_name="ppo")
+            save_model(model, out)
+        finally:
+            vec.close()
+        summary = {"kind": settings.kind, "timesteps": int(model.num_timesteps), "seconds": time.monotonic() - start,
+                   "parameters": count_parameters(model), "out": str(out)}  # fmt: skip
+        atomic_write_text(out / "train_summary.json", json.dumps(summary, indent=1))
     return summary
 
 

@@ -118,8 +118,32 @@ def _worker_setup(agent_factory: AgentFactory, split: str, max_steps: int, patie
     return _Worker(agent, make_eval_env(agent, split, max_steps), max_steps, patience)
 
 
+EPISODE_ATTEMPTS = 3  # an episode whose JVM dies or hangs is played again from its start, at most this often
+
+
 def _worker_run(worker: _Worker, spec: EpisodeSpec) -> dict:
-    return run_episode(worker.agent, worker.env, spec, worker.max_steps, worker.patience)
+    return play_episode(worker.agent, worker.env, spec, worker.max_steps, worker.patience)
+
+
+def play_episode(agent: Any, env: gym.Env, spec: EpisodeSpec, max_steps: int = 100, patience: int | None = 50,
+                 attempts: int = EPISODE_ATTEMPTS) -> dict:  # fmt: skip
+    """``run_episode``, played again from its start when the JVM dies or hangs (``sgd_gym.backend.BackendError``).
+
+    The env starts a new JVM at the next reset and the episode is seeded, so a replayed episode gives the record it
+    would have given without the fault (wall time aside). After ``attempts`` faults the episode's record carries the
+    last one as its ``error`` (score 0, no actions), and the run goes on.
+    """
+    from sgd_gym.backend import BackendError
+
+    start, failure = time.perf_counter(), None
+    for _ in range(attempts):
+        try:
+            return run_episode(agent, env, spec, max_steps, patience)
+        except BackendError as error:
+            failure = error
+    return {**asdict(spec), "variation_id": get_task(spec.task).variation_id(spec.split, spec.variation), "actions": [],
+            "error": f"BackendError after {attempts} attempts: {failure}", "score": 0.0, "steps": 0, "failed": False,
+            "wall_time": time.perf_counter() - start}  # fmt: skip
 
 
 BACKENDS = ("processes", "ray")
@@ -177,6 +201,30 @@ def evaluate(
 
 
 # ------------------------------------------------------------------ run folders
+def factory_identity(agent_factory: AgentFactory) -> dict[str, Any]:
+    """What identifies an agent factory that is not a registry config: its name and arguments."""
+    import functools
+
+    if isinstance(agent_factory, functools.partial):
+        return {"factory": getattr(agent_factory.func, "__qualname__", repr(agent_factory.func)),
+                "args": repr(agent_factory.args), "keywords": repr(sorted(agent_factory.keywords.items()))}  # fmt: skip
+    return {"factory": getattr(agent_factory, "__qualname__", type(agent_factory).__qualname__)}
+
+
+def run_config(specs: list[EpisodeSpec], name: str, max_steps: int, patience: int | None, identity: dict[str, Any]) -> dict:
+    """The configuration a run folder records (``run.json``): what defines its episodes, and the code version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        code = version("sgd-gym")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        code = "unknown"
+    splits = sorted({spec.split for spec in specs})
+    protocol = {"split": splits[0] if len(splits) == 1 else splits, "max_steps": max_steps, "patience": patience,
+                "simplifications": "easy"}  # fmt: skip
+    return {"name": name, "agent": identity, "protocol": protocol, "code": {"sgd_gym": code}}
+
+
 def run_evaluation(
     agent_factory: AgentFactory,
     specs: list[EpisodeSpec],
@@ -188,35 +236,48 @@ def run_evaluation(
     extra_summary: dict[str, Any] | None = None,
     backend: str = "processes",
     save_every: float = 30.0,
+    identity: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> dict:
     """Evaluate into a run folder: ``episodes.jsonl``, ``scores.csv``, ``summary.json``, ``table.md``, a PNG.
 
-    Finished episodes are written to ``episodes.jsonl`` at least every ``save_every`` seconds (and
-    at the end), so an interrupted run resumes: episodes already there are not played again.
+    The folder records what defines its episodes (``run.json``: the run's name, the agent's ``identity`` (settings
+    and checkpoint fingerprints, ``benchmarks.registry.AgentConfig.identity``) and the protocol); a run into a folder
+    of another configuration stops before any episode (``sgd_gym.folders.ConfigMismatch``), and a second process
+    writing the same folder is refused (``FolderInUse``). Finished episodes are written to ``episodes.jsonl`` at
+    least every ``save_every`` seconds, at the end, and when interrupted (Ctrl-C, SIGTERM), so a re-run resumes:
+    episodes already there are not played again. ``overwrite`` discards the folder's episodes and starts afresh.
     """
     from benchmarks.report import summarize, write_run_files
+    from sgd_gym.folders import check_config, writer
     from sgd_gym.io import read_jsonl, write_jsonl
+    from sgd_gym.records import Episode
 
     out = Path(out)
     episodes_path = out / "episodes.jsonl"
-    done = {_spec_key(r): r for r in read_jsonl(episodes_path)} if episodes_path.exists() else {}
-    order = {_spec_key(spec): i for i, spec in enumerate(specs)}
-    todo = [spec for spec in specs if _spec_key(spec) not in done]
+    with writer(out):
+        config = run_config(specs, name, max_steps, patience, identity or factory_identity(agent_factory))
+        check_config(out, "run", config, "an evaluation run", overwrite, ignore=("code",), content=[episodes_path])
+        if overwrite:
+            episodes_path.unlink(missing_ok=True)
+        done = {_spec_key(r): r for r in read_jsonl(episodes_path, Episode)} if episodes_path.exists() else {}
+        order = {_spec_key(spec): i for i, spec in enumerate(specs)}
+        todo = [spec for spec in specs if _spec_key(spec) not in done]
 
-    def save() -> None:
-        write_jsonl(episodes_path, sorted(done.values(), key=lambda r: order.get(_spec_key(r), len(order))))
+        def save() -> None:
+            write_jsonl(episodes_path, sorted(done.values(), key=lambda r: order.get(_spec_key(r), len(order))))
 
-    last_save = time.monotonic()
-    try:
-        for record in iter_episodes(agent_factory, todo, max_steps, patience, workers, name, backend):
-            done[_spec_key(record)] = record
-            if time.monotonic() - last_save >= save_every:
+        last_save = time.monotonic()
+        try:
+            for record in iter_episodes(agent_factory, todo, max_steps, patience, workers, name, backend):
+                done[_spec_key(record)] = record
+                if time.monotonic() - last_save >= save_every:
+                    save()
+                    last_save = time.monotonic()
+        finally:
+            if todo:
                 save()
-                last_save = time.monotonic()
-    finally:
-        if todo:
-            save()
-    records = sorted((r for key, r in done.items() if key in order), key=lambda r: order[_spec_key(r)])
-    summary = {"agent": name, **summarize(records), "max_steps": max_steps, "patience": patience, **(extra_summary or {})}
-    write_run_files(out, name, records, summary)
+        records = sorted((r for key, r in done.items() if key in order), key=lambda r: order[_spec_key(r)])
+        summary = {"agent": name, **summarize(records), "max_steps": max_steps, "patience": patience, **(extra_summary or {})}
+        write_run_files(out, name, records, summary)
     return summary

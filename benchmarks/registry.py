@@ -116,6 +116,14 @@ class AgentConfig:
         """Parameters of the agent's models, from their saved metadata (0 for random, oracle and a remote LLM)."""
         return sum(read_checkpoint(getattr(self, name))[1] for name in self.spec.checkpoints if getattr(self, name) != SCRIPTED)
 
+    def identity(self) -> dict[str, Any]:
+        """What defines this agent's episodes: every setting, and a content fingerprint of each checkpoint folder
+        (``sgd_gym.folders.folder_digest``), so a checkpoint retrained at the same path counts as another agent."""
+        from sgd_gym.folders import folder_digest
+
+        folders = {name: getattr(self, name) for name in self.spec.checkpoints if getattr(self, name) not in (None, SCRIPTED)}
+        return {"settings": self.settings(), "checkpoints": {name: folder_digest(path) for name, path in folders.items()}}
+
     def build(self) -> Any:
         """The agent (top-level and picklable: evaluation workers call it to load their own copy)."""
         return self.spec.build(self)

@@ -11,17 +11,14 @@ REPLAY_FIELDS = ("seed", "variation_id", "score", "steps", "failed", "error")
 
 
 def read_episodes(run: str | Path) -> dict[tuple, dict]:
-    """The episodes of a run folder by (task, split, variation); ``DataFileError`` naming what is missing."""
+    """The episodes of a run folder by (task, split, variation), each checked against ``sgd_gym.records.Episode``;
+    ``DataFileError`` naming the file, line and field at fault."""
+    from sgd_gym.records import Episode
+
     path = Path(run) / "episodes.jsonl"
     if not path.is_file():
         raise DataFileError(f"{path}: no such file; is {run} a run folder of 'sgd eval'?")
-    episodes = {}
-    for number, record in enumerate(read_jsonl(path), 1):
-        try:
-            episodes[record["task"], record["split"], record["variation"]] = record
-        except KeyError as error:
-            raise DataFileError(f"{path}: episode {number} has no {error.args[0]!r} field") from None
-    return episodes
+    return {(record["task"], record["split"], record["variation"]): record for record in read_jsonl(path, Episode)}
 
 
 def paired_episodes(first: str | Path, second: str | Path) -> tuple[dict[tuple, dict], dict[tuple, dict], list[tuple]]:

@@ -46,6 +46,8 @@ logging.getLogger("py4j").setLevel(logging.CRITICAL)
 
 JVM_HEAP_ENV = "SGD_GYM_JVM_HEAP"
 JVM_OPTIONS_ENV = "SGD_GYM_JVM_OPTIONS"  # extra JVM options, space-separated
+JVM_TIMEOUT_ENV = "SGD_GYM_JVM_TIMEOUT"  # seconds one JVM call may take before the JVM counts as hung
+DEFAULT_TIMEOUT = 120.0  # generous: a gold-path load takes a few seconds, a step milliseconds
 _PRIMING_TASK = "find-non-living-thing"
 DEFAULT_HEAP = "1g"
 _SEPARATOR = "\n"
@@ -116,9 +118,17 @@ class ScienceWorldBackend:
         heap: the JVM's maximum heap (``-Xmx``), e.g. ``"1g"``; defaults to ``$SGD_GYM_JVM_HEAP`` or 1g.
         deterministic: pin identity hash codes so that episodes do not depend on the JVM's history.
         java: the java executable.
+        timeout: seconds one call may wait for the JVM's answer (default ``$SGD_GYM_JVM_TIMEOUT`` or 120). A JVM
+            that does not answer in time (stopped, deadlocked) is killed, and the call raises ``BackendError``; the
+            next ``start`` (an env's next ``reset``) starts a new one.
     """
 
-    def __init__(self, heap: str | None = None, deterministic: bool = True, java: str = "java") -> None:
+    def __init__(
+        self, heap: str | None = None, deterministic: bool = True, java: str = "java", timeout: float | None = None
+    ) -> None:
+        self.timeout = float(timeout if timeout is not None else os.environ.get(JVM_TIMEOUT_ENV, DEFAULT_TIMEOUT))
+        if not self.timeout > 0:
+            raise ValueError(f"the JVM timeout must be a positive number of seconds, got {self.timeout!r}")
         self.heap = heap or os.environ.get(JVM_HEAP_ENV, DEFAULT_HEAP)
         self.deterministic = bool(deterministic)
         self.java = java
@@ -166,7 +176,8 @@ class ScienceWorldBackend:
                 "(Debian/Ubuntu: apt-get install -y default-jre-headless)"
             ) from error
         self._process = process
-        self._gateway = JavaGateway(gateway_parameters=GatewayParameters(port=port, auto_field=True), java_process=process)
+        parameters = GatewayParameters(port=port, auto_field=True, read_timeout=self.timeout)
+        self._gateway = JavaGateway(gateway_parameters=parameters, java_process=process)
         self._finalizer = weakref.finalize(self, _kill, process, self._gateway)
         jvm = self._gateway.jvm
         null_stream = jvm.java.io.PrintStream(jvm.java.io.OutputStream.nullOutputStream())
@@ -236,8 +247,11 @@ class ScienceWorldBackend:
         except Py4JError as error:
             # py4j reports a failed retry on a dead connection as a bare Py4JError, not a network error
             if isinstance(error, Py4JNetworkError) or not _running(self._process):
+                hung = _running(self._process)
+                self.close()  # a JVM that does not answer is killed: the next start() begins afresh
+                reason = f"did not answer within {self.timeout:g} s" if hung else "stopped answering"
                 raise BackendError(
-                    f"the ScienceWorld JVM stopped answering during {method}(); call env.reset() to restart it"
+                    f"the ScienceWorld JVM {reason} during {method}(); call env.reset() to restart it"
                 ) from error
             raise
 

@@ -6,13 +6,16 @@ An annotation record is ``{task, split, variation, subgoals: [{text, start, end}
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from agents.data.collect import load_trajectories, record_key
-from sgd_gym.io import DataFileError, read_jsonl, write_jsonl
+from agents.data.collect import TRAJECTORIES, load_trajectories, record_key
+from sgd_gym.folders import file_digest, writer
+from sgd_gym.io import DataFileError, atomic_write_text, read_jsonl, write_jsonl
+from sgd_gym.records import Annotation
 from sgd_gym.subgoals import (
     HEATING_DEVICES,
     WAIT_ACTION,
@@ -36,6 +39,55 @@ def annotation_path(data: str | Path, method: str) -> Path:
     if method not in METHODS:
         raise ValueError(f"unknown annotation method {method!r}: expected one of {list(METHODS)}")
     return Path(data) / f"annotations.{method}.jsonl"
+
+
+def write_annotations(data: str | Path, method: str, records: list[dict[str, Any]], left_out: list[str] = ()) -> Path:
+    """Write ``annotations.<method>.jsonl`` and beside it ``annotations.<method>.json``: the fingerprint of the
+    ``trajectories.jsonl`` annotated and the trajectories deliberately ``left_out`` (ids ``task.split.variation``,
+    e.g. those the LLM annotator could not segment), so that ``check_annotations`` can tell annotations of an older
+    collection and trajectories annotated by nobody."""
+    path = write_jsonl(annotation_path(data, method), records)
+    provenance = {
+        "trajectories_sha256": file_digest(Path(data) / TRAJECTORIES),
+        "records": len(records),
+        "left_out": sorted(left_out),
+    }
+    atomic_write_text(path.with_suffix(".json"), json.dumps(provenance, indent=1) + "\n")
+    return path
+
+
+def annotated_trajectories(data: str | Path) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """The trajectories to annotate; ``DataFileError`` when there are none."""
+    trajectories = load_trajectories(data)
+    if not trajectories:
+        raise DataFileError(f"{Path(data) / TRAJECTORIES}: no trajectories to annotate; run 'sgd collect --out {data}'")
+    return trajectories
+
+
+def check_annotations(
+    data: str | Path, method: str, trajectories: dict[tuple, dict[str, Any]], labels: dict[tuple, dict[str, Any]]
+) -> None:
+    """Refuse annotations that do not belong to these trajectories: made from another ``trajectories.jsonl``,
+    missing for some trajectory, or with segments that do not cover their trajectory exactly.
+
+    Raises:
+        DataFileError: naming the file, what is wrong and the command that fixes it.
+    """
+    path, redo = annotation_path(data, method), f"run 'sgd annotate --method {method} --data {data}'"
+    provenance, left_out = path.with_suffix(".json"), set()
+    if provenance.is_file():
+        recorded = json.loads(provenance.read_text(encoding="utf-8"))
+        if recorded.get("trajectories_sha256") != file_digest(Path(data) / TRAJECTORIES):
+            raise DataFileError(f"{path}: made from another {TRAJECTORIES} (collected again since); {redo}")
+        left_out = set(recorded.get("left_out") or ())
+    missing = [key for key in trajectories if key not in labels and ".".join(map(str, key)) not in left_out]
+    if missing:
+        raise DataFileError(f"{path}: {len(missing)} of {len(trajectories)} trajectories have no annotation "
+                            f"(e.g. {missing[0]}); {redo}")  # fmt: skip
+    for key, label in labels.items():
+        if key not in trajectories:
+            raise DataFileError(f"{path}: annotation of {key} has no trajectory in {data}; {redo}")
+        validate_segments(label["subgoals"], len(trajectories[key]["steps"]), f"{path}: {key}")
 
 
 # ------------------------------------------------------------------ rules
@@ -165,18 +217,20 @@ def import_annotations(data: str | Path, source: str | Path) -> Path:
         records.append({"task": key[0], "split": key[1], "variation": key[2], "subgoals": record["subgoals"]})
     if not records:
         raise DataFileError(f"{source}: no annotation records")
-    return write_jsonl(annotation_path(data, "import"), records)
+    with writer(data):
+        return write_annotations(data, "import", records)
 
 
 def annotate_rules(data: str | Path, max_steps: int = 10) -> Path:
     """Annotate every trajectory of ``data`` with the rules; writes ``annotations.rules.jsonl``."""
-    records = []
-    for key, trajectory in load_trajectories(data).items():
-        actions = [step["action"] for step in trajectory["steps"]]
-        subgoals = rules_segments(actions, max_steps)
-        validate_segments(subgoals, len(actions), f"{key}")
-        records.append({"task": key[0], "split": key[1], "variation": key[2], "subgoals": subgoals})
-    return write_jsonl(annotation_path(data, "rules"), records)
+    with writer(data):
+        records = []
+        for key, trajectory in annotated_trajectories(data).items():
+            actions = [step["action"] for step in trajectory["steps"]]
+            subgoals = rules_segments(actions, max_steps)
+            validate_segments(subgoals, len(actions), f"{key}")
+            records.append({"task": key[0], "split": key[1], "variation": key[2], "subgoals": subgoals})
+        return write_annotations(data, "rules", records)
 
 
 def load_annotations(data: str | Path, method: str) -> dict[tuple[str, str, int], dict[str, Any]]:
@@ -184,7 +238,7 @@ def load_annotations(data: str | Path, method: str) -> dict[tuple[str, str, int]
     path = annotation_path(data, method)
     if not path.exists():
         raise DataFileError(f"{path}: no such file; run 'sgd annotate --method {method} --data {data}' first")
-    return {record_key(record): record for record in read_jsonl(path)}
+    return {record_key(record): record for record in read_jsonl(path, Annotation)}
 
 
 def annotation_stats(data: str | Path, method: str = "rules") -> dict[str, Any]:

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from sgd_gym.envs.scienceworld import ScienceWorldEnv
+from sgd_gym.folders import ConfigMismatch, writer
 from sgd_gym.io import DataFileError, atomic_write_text, read_jsonl, write_jsonl
 from sgd_gym.parallel import run_in_workers
+from sgd_gym.records import Trajectory
 from sgd_gym.tasks import check_split, get_task
 
 TRAJECTORIES = "trajectories.jsonl"
@@ -48,7 +50,7 @@ def load_trajectories(data: str | Path) -> dict[tuple[str, str, int], dict[str, 
     path = Path(data) / TRAJECTORIES
     if not path.exists():
         raise DataFileError(f"{path}: no such file; run 'sgd collect --out {data}' first")
-    return {record_key(record): record for record in read_jsonl(path)}
+    return {record_key(record): record for record in read_jsonl(path, Trajectory)}
 
 
 def plan_collection(tasks: list[str], split: str, variations: int | None) -> list[CollectItem]:
@@ -114,6 +116,16 @@ def _setup(split: str, simplifications: str, parts: str) -> tuple[ScienceWorldEn
     return _env_for(split, simplifications), Path(parts)
 
 
+def _check_simplifications(records: list[dict[str, Any]], simplifications: str, out: Path, overwrite: bool) -> None:
+    """Refuse to add trajectories of other simplifications to a data folder (one folder, one game setting)."""
+    other = sorted({record["simplifications"] for record in records} - {simplifications})
+    if other and not overwrite:
+        raise ConfigMismatch(
+            f"{out} holds trajectories collected with simplifications {other[0]!r}, not {simplifications!r}: use another "
+            "--out, or --overwrite to discard them"
+        )
+
+
 def collect(
     tasks: list[str],
     split: str = "train",
@@ -121,28 +133,46 @@ def collect(
     out: str | Path = "data",
     workers: int = 2,
     simplifications: str = "easy",
+    overwrite: bool = False,
 ) -> Path:
     """Collect gold trajectories into ``out/trajectories.jsonl``; re-running skips what is on disk.
+
+    One process writes a data folder at a time (``sgd_gym.folders.writer``); every trajectory of a folder has the
+    same simplifications (``ConfigMismatch`` otherwise, unless ``overwrite`` discards the old ones).
 
     Returns:
         The path of the trajectories file.
     """
     out = Path(out)
+    with writer(out):
+        return _collect(tasks, split, variations, out, workers, simplifications, overwrite)
+
+
+def _collect(
+    tasks: list[str], split: str, variations: int | None, out: Path, workers: int, simplifications: str, overwrite: bool
+) -> Path:
     target, parts = out / TRAJECTORIES, out / PARTS
-    existing = read_jsonl(target) if target.exists() else []
-    have = {record_key(record) for record in existing}
+    if overwrite:
+        target.unlink(missing_ok=True)
+        shutil.rmtree(parts, ignore_errors=True)
+    existing = read_jsonl(target, Trajectory) if target.exists() else []
     parts.mkdir(parents=True, exist_ok=True)
-    stored = {path.stem for path in parts.glob("*.json")}
+    stored = {}
+    for path in sorted(parts.glob("*.json")):
+        try:
+            stored[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise DataFileError(f"{path}: not valid JSON ({error.msg}); delete it and re-run") from None
+    _check_simplifications(existing + list(stored.values()), simplifications, out, overwrite)
+    have = {record_key(record) for record in existing}
     todo = [item for item in plan_collection(tasks, split, variations) if (item.task, item.split, item.variation) not in have]
     todo = [item for item in todo if item.key not in stored]
-    for _ in run_in_workers(_setup, (split, simplifications, str(parts)), _collect_and_store, todo, workers, "collect", False):
+    setup = (split, simplifications, str(parts))
+    for _ in run_in_workers(_setup, setup, _collect_and_store, todo, workers, f"collect {split}", False):
         pass
     merged = {record_key(record): record for record in existing}
     for path in sorted(parts.glob("*.json")):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise DataFileError(f"{path}: not valid JSON ({error.msg}); delete it and re-run") from None
+        record = json.loads(path.read_text(encoding="utf-8"))
         merged[record_key(record)] = record
     order = {get_task(name).name: i for i, name in enumerate(tasks)}
     records = sorted(merged.values(), key=lambda r: (order.get(r["task"], len(order)), r["task"], r["split"], r["variation"]))

@@ -8,13 +8,15 @@ dropped first when the token budget is exceeded.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from agents.context import EpisodeMemory, build_context
-from agents.data.annotate import load_annotations
-from agents.data.collect import load_trajectories
-from sgd_gym.io import DataFileError, write_jsonl
+from agents.data.annotate import annotation_path, check_annotations, load_annotations
+from agents.data.collect import TRAJECTORIES, load_trajectories
+from sgd_gym.folders import file_digest, writer
+from sgd_gym.io import DataFileError, atomic_write_text, write_jsonl
 from sgd_gym.subgoals import END_SG
 
 KINDS = ("planner", "executor", "flat")
@@ -65,21 +67,32 @@ def build_data(data: str | Path, annotations: str = "rules", max_tokens: int = 5
     """Write ``DATA/examples/{planner,executor,flat}.{train,dev}.jsonl``; returns example counts.
 
     Trajectories of ScienceWorld's train split make the train files, those of its dev split the dev
-    files (checkpoints are selected on dev; the test split is never used here).
+    files (checkpoints are selected on dev; the test split is never used here). The annotations must be those of
+    the trajectories on disk (``agents.data.annotate.check_annotations``: none missing, none of an older
+    collection); ``examples/build.json`` records the fingerprints of both and the settings.
+
+    Raises:
+        DataFileError: annotations that do not match the trajectories, or no train-split examples.
     """
     data = Path(data)
-    trajectories = load_trajectories(data)
-    labels = load_annotations(data, annotations)
-    buckets: dict[tuple[str, str], list[dict[str, str]]] = {(k, s): [] for k in KINDS for s in ("train", "dev")}
-    for key, trajectory in trajectories.items():
-        if trajectory["split"] not in ("train", "dev") or key not in labels:
-            continue
-        for kind, examples in trajectory_examples(trajectory, labels[key]["subgoals"], max_tokens, max_history).items():
-            buckets[(kind, trajectory["split"])].extend(examples)
-    if not any(buckets[(kind, "train")] for kind in KINDS):
-        raise DataFileError(f"{data}: no annotated train-split trajectories to build examples from")
-    counts = {}
-    for (kind, split), examples in buckets.items():
-        write_jsonl(data / EXAMPLES / f"{kind}.{split}.jsonl", examples)
-        counts[f"{kind}.{split}"] = len(examples)
+    with writer(data):
+        trajectories = load_trajectories(data)
+        labels = load_annotations(data, annotations)
+        check_annotations(data, annotations, trajectories, labels)
+        buckets: dict[tuple[str, str], list[dict[str, str]]] = {(k, s): [] for k in KINDS for s in ("train", "dev")}
+        for key, trajectory in trajectories.items():
+            if trajectory["split"] not in ("train", "dev") or key not in labels:
+                continue
+            for kind, examples in trajectory_examples(trajectory, labels[key]["subgoals"], max_tokens, max_history).items():
+                buckets[(kind, trajectory["split"])].extend(examples)
+        if not any(buckets[(kind, "train")] for kind in KINDS):
+            raise DataFileError(f"{data}: no annotated train-split trajectories to build examples from")
+        counts = {}
+        for (kind, split), examples in buckets.items():
+            write_jsonl(data / EXAMPLES / f"{kind}.{split}.jsonl", examples)
+            counts[f"{kind}.{split}"] = len(examples)
+        build = {"annotations": annotations, "max_tokens": max_tokens, "max_history": max_history, "examples": counts,
+                 "trajectories_sha256": file_digest(data / TRAJECTORIES),
+                 "annotations_sha256": file_digest(annotation_path(data, annotations))}  # fmt: skip
+        atomic_write_text(data / EXAMPLES / "build.json", json.dumps(build, indent=1) + "\n")
     return counts

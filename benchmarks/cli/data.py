@@ -15,7 +15,7 @@ def collect_command(args: argparse.Namespace) -> int:
     from agents.data.collect import collect
     from sgd_gym.io import read_jsonl
 
-    path = collect(args.tasks, args.split, args.variations, args.out, args.workers, args.simplifications)
+    path = collect(args.tasks, args.split, args.variations, args.out, args.workers, args.simplifications, args.overwrite)
     records = read_jsonl(path)
     steps = sum(len(r["steps"]) for r in records)
     print(f"{path}: {len(records)} trajectories, {steps} steps")
@@ -67,6 +67,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=positive, default=2, help="worker processes, one JVM each (default: 2)")
     p.add_argument("--simplifications", default="easy", help="ScienceWorld simplifications (default: easy)")
     p.add_argument("--out", default="data", help="data folder (default: data)")
+    p.add_argument("--overwrite", action="store_true", help="discard the folder's trajectories of other simplifications")
     p.set_defaults(func=collect_command)
 
     p = commands.add_parser("annotate", help="segment trajectories into sub-goals -> DATA/annotations.<method>.jsonl")
@@ -74,7 +75,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default="data", help="data folder holding trajectories.jsonl (default: data)")
     p.add_argument("--from", dest="source", help="with --method import: the JSONL file of annotations to import")
     p.add_argument("--stats", action="store_true", help="print statistics of existing annotations instead")
-    p.add_argument("--max-steps", type=positive, default=10, help="longest segment for repeated actions (default: 10)")
+    p.add_argument("--max-segment-steps", dest="max_steps", type=positive, default=10,
+                   help="rules, llm: the longest segment of one repeated action (default: 10)")  # fmt: skip
     p.add_argument("--base-url", help="llm: OpenAI-compatible base URL (default: $SGD_LLM_BASE_URL)")
     p.add_argument("--model", help="llm: model name (default: $SGD_LLM_MODEL)")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="llm: env var holding the API key (default: OPENAI_API_KEY)")

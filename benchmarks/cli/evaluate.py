@@ -61,7 +61,7 @@ def eval_command(args: argparse.Namespace) -> int:
         config = config.replace(llm_cache=str(Path(args.out) / "llm_cache"))
     try:
         config.check()
-        parameters = config.parameters()
+        parameters, identity = config.parameters(), config.identity()
     except ValueError as error:  # CheckpointError and CheckpointMissing are ValueErrors too
         print(f"sgd eval: {error}", file=sys.stderr)
         return 2
@@ -69,7 +69,7 @@ def eval_command(args: argparse.Namespace) -> int:
     extra = {"parameters": parameters, "split": args.split, "backend": args.backend, "agent_settings": config.settings()}
     name = args.name or args.agent
     summary = run_evaluation(config.build, specs, args.out, name, args.max_steps, args.patience, args.workers, extra,
-                             backend=args.backend)  # fmt: skip
+                             backend=args.backend, identity=identity, overwrite=args.overwrite)  # fmt: skip
     print(markdown_table({name: summary}))
     print(f"run folder: {args.out}")
     return 0
@@ -128,5 +128,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="processes on this machine, or Ray actors (RAY_ADDRESS or a local instance; needs the ray extra)",
     )  # fmt: skip
     p.add_argument("--name", help="the run's name in tables and summary.json (default: the agent's), e.g. for ablations")
-    p.add_argument("--out", required=True, help="run folder (resumed if it exists)")
+    p.add_argument("--out", required=True, help="run folder (resumed if it holds a run of the same settings)")
+    p.add_argument("--overwrite", action="store_true", help="discard the episodes of a run folder of other settings")
     p.set_defaults(func=eval_command)

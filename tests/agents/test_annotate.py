@@ -93,3 +93,12 @@ def test_stats(gold_data):
     assert stats["overall"]["steps_per_subgoal"] > 1
     with pytest.raises(DataFileError, match="annotations.llm.jsonl: no such file"):
         annotation_stats(gold_data, "llm")
+
+
+def test_an_empty_collection_is_not_annotated(tmp_path):
+    from agents.data.annotate import annotate_rules
+
+    (tmp_path / TRAJECTORIES).write_text("")
+    with pytest.raises(DataFileError, match=r"trajectories\.jsonl: no trajectories to annotate; run 'sgd collect"):
+        annotate_rules(tmp_path)
+    assert not annotation_path(tmp_path, "rules").exists()

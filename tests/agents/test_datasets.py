@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agents.data.annotate import load_annotations
 from agents.data.collect import TRAJECTORIES
 from agents.data.datasets import EXAMPLES, build_data, trajectory_examples
@@ -33,3 +35,33 @@ def test_build_data_writes_train_and_dev_files(gold_data):
     for name in ("planner.train", "executor.train", "flat.train"):
         rows = read_jsonl(gold_data / EXAMPLES / f"{name}.jsonl")
         assert len(rows) == counts[name] and set(rows[0]) == {"source", "target"}
+
+
+def copy_data(gold_data, target):
+    import shutil
+
+    shutil.copytree(gold_data, target, ignore=shutil.ignore_patterns("examples", ".sgd.lock"))
+    return target
+
+
+def test_build_data_refuses_annotations_of_another_collection(gold_data, tmp_path):
+    from agents.data.annotate import annotate_rules
+    from agents.data.collect import collect
+    from sgd_gym.io import DataFileError, write_jsonl
+
+    data = copy_data(gold_data, tmp_path / "data")
+    trajectories = len(read_jsonl(data / TRAJECTORIES))
+    collect(["melt"], "train", 2, data, workers=1)  # one more trajectory, not annotated
+    with pytest.raises(DataFileError, match=r"annotations\.rules\.jsonl: made from another trajectories\.jsonl"):
+        build_data(data)
+    (data / "annotations.rules.json").unlink()  # annotations written before their provenance was recorded
+    with pytest.raises(DataFileError, match=rf"1 of {trajectories + 1} trajectories have no annotation .*sgd annotate"):
+        build_data(data)
+    annotate_rules(data)
+    assert build_data(data)["flat.train"] == sum(len(t["steps"]) for t in read_jsonl(data / TRAJECTORIES))
+    labels = read_jsonl(data / "annotations.rules.jsonl")
+    labels[0]["subgoals"][-1]["end"] += 1  # a segment ending past its trajectory
+    write_jsonl(data / "annotations.rules.jsonl", labels)
+    (data / "annotations.rules.json").unlink()
+    with pytest.raises(DataFileError, match=r"annotations\.rules\.jsonl: \('melt', 'train', 0\): segments cover steps"):
+        build_data(data)

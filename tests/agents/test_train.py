@@ -20,6 +20,7 @@ from agents.train import (
     train,
 )
 from benchmarks.registry import read_checkpoint
+from sgd_gym.folders import ConfigMismatch
 from sgd_gym.io import DataFileError, write_jsonl
 from tests.agents.tiny_llama import save_tiny_llama
 
@@ -90,6 +91,26 @@ def test_rerun_resumes_instead_of_starting_over(data, tmp_path):
     assert Seq2SeqPolicy.load(tmp_path).metadata["steps"] == 20
 
 
+def test_a_rerun_with_other_settings_or_data_is_refused_and_an_interrupted_save_is_skipped(tmp_path, capsys):
+    data = make_data(tmp_path / "data")
+    out = tmp_path / "out"
+    fit("executor", data, out, max_steps=10, **FAST)
+    with pytest.raises(ConfigMismatch, match=r"settings\.learning_rate: recorded 0\.01, now 0\.5"):
+        fit("executor", data, out, max_steps=10, **{**FAST, "learning_rate": 0.5})
+    write_jsonl(data / "examples" / "executor.train.jsonl", examples(61))  # the data changed
+    with pytest.raises(ConfigMismatch, match=r"data\.train: recorded '[0-9a-f]{64}', now '[0-9a-f]{64}'"):
+        fit("executor", data, out, max_steps=10, **FAST)
+    write_jsonl(data / "examples" / "executor.train.jsonl", examples(60))
+    partial = out / "checkpoints" / "checkpoint-20"  # what Ctrl-C in the middle of a save leaves
+    partial.mkdir()
+    (partial / "config.json").write_text("{}")
+    longer = fit("executor", data, out, max_steps=20, **FAST)
+    assert (longer["steps"], longer["resumed_from_step"]) == (20, 10)
+    assert "checkpoint-20: an incomplete checkpoint (interrupted while saved), deleted" in capsys.readouterr().err
+    again = fit("executor", data, out, max_steps=20, **{**FAST, "learning_rate": 0.5}, resume=False)  # --overwrite
+    assert again["resumed_from_step"] == 0
+
+
 def test_the_saved_policy_is_the_checkpoint_with_the_lowest_dev_loss(tmp_path):
     # Dev targets unlike any train target: the more the model learns, the worse its dev loss, so the best checkpoint
     # is the first and not the last. Checkpoints store the tied embeddings once (transformers warns of
@@ -156,7 +177,7 @@ def test_missing_or_corrupt_data_names_the_file(data, tmp_path):
     with pytest.raises(DataFileError, match=r"executor\.dev\.jsonl:2"):
         fit("executor", bad, tmp_path / "out", max_steps=1, **FAST)
     write_jsonl(bad / "examples" / "executor.dev.jsonl", [{"source": "a"}])
-    with pytest.raises(DataFileError, match=r"executor\.dev\.jsonl: record 1: .*'target'"):
+    with pytest.raises(DataFileError, match=r"executor\.dev\.jsonl:1: example field 'target': Field required"):
         fit("executor", bad, tmp_path / "out", max_steps=1, **FAST)
 
 
@@ -165,8 +186,9 @@ def test_missing_or_corrupt_data_names_the_file(data, tmp_path):
     [
         ["teacher"],
         ["planner", "--preset", "huge"],
-        ["planner", "--max-steps", "-3"],
-        ["planner", "--max-minutes", "0"],
+        ["planner", "--train-steps", "-3"],
+        ["planner", "--max-steps", "3"],  # the episode budget of sgd eval, not a training flag
+        ["planner", "--train-minutes", "0"],
         ["planner", "--learning-rate", "fast"],
         ["planner", "--precision", "fp16"],
     ],
@@ -180,7 +202,7 @@ def test_cli_rejects_bad_values(options, tmp_path, capsys):
 
 def test_cli_trains(data, tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(PRESETS, "micro", MICRO)
-    argv = ["executor", "--data", str(data), "--out", str(tmp_path), "--preset", "micro", "--max-steps", "2", "--no-progress"]
+    argv = ["executor", "--data", str(data), "--out", str(tmp_path), "--preset", "micro", "--train-steps", "2", "--no-progress"]
     assert main([*argv, "--precision", "bf16"]) == 0
     summary = json.loads((tmp_path / "train_summary.json").read_text())
     assert summary["steps"] == 2 and json.dumps(summary, indent=2) in capsys.readouterr().out

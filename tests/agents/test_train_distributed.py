@@ -24,7 +24,7 @@ def test_torchrun_trains_with_two_processes(tmp_path):
     llama = save_tiny_llama(tmp_path / "llama", [text for example in examples for text in example.values()])
     out = tmp_path / "out"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "agents.train",
-               "flat", "--data", str(tmp_path / "data"), "--out", str(out), "--init", str(llama), "--max-steps", "3",
+               "flat", "--data", str(tmp_path / "data"), "--out", str(out), "--init", str(llama), "--train-steps", "3",
                "--batch-size", "2", "--eval-steps", "3", "--no-progress"]  # fmt: skip
     environment = {
         **os.environ,

@@ -18,6 +18,17 @@ def test_demo_prints_a_score_table():
     assert "| find-non-living-thing | 100.0 |" in done.stdout and "| find-living-thing | 100.0 |" in done.stdout
 
 
+def test_version_and_quiet_output():
+    from importlib.metadata import version
+
+    done = sgd("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"sgd-gym {version('sgd-gym')}"
+    done = sgd("-q", "demo", "--tasks", "find-non-living-thing", "--variations", "1", "--max-steps", "5")
+    assert done.returncode == 0 and "| task | oracle | random |" in done.stdout and done.stderr == ""
+    done = sgd("-q", "-v", "demo")
+    assert done.returncode == 2 and "not allowed with argument" in done.stderr
+
+
 def test_bad_flag_values_fail_before_any_work():
     done = sgd("demo", "--tasks", "boiling")
     assert done.returncode == 2 and "unknown task 'boiling'" in done.stderr
@@ -93,13 +104,15 @@ def test_check_rejects_what_it_cannot_compare(tmp_path):
     assert done.returncode == 1 and f"{tmp_path / 'nothing' / 'episodes.jsonl'}: no such file" in done.stderr
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    (tmp_path / "a" / "episodes.jsonl").write_text('{"task": "boil", "split": "test", "variation": 0}\n')
-    (tmp_path / "b" / "episodes.jsonl").write_text('{"task": "boil", "split": "dev", "variation": 0}\n')
+    episode = {"task": "boil", "split": "test", "variation": 0, "seed": 1, "variation_id": 21, "actions": [], "error": None,
+               "score": 0.0, "steps": 0, "wall_time": 1.0}  # fmt: skip
+    (tmp_path / "a" / "episodes.jsonl").write_text(json.dumps(episode) + "\n")
+    (tmp_path / "b" / "episodes.jsonl").write_text(json.dumps({**episode, "split": "dev"}) + "\n")
     done = sgd("check", str(tmp_path / "a"), str(tmp_path / "b"))
     assert done.returncode == 1 and "no episode (task, split, variation) in common" in done.stderr
     (tmp_path / "b" / "episodes.jsonl").write_text('{"task": "boil", "variation": 0}\n')
     done = sgd("check", str(tmp_path / "a"), str(tmp_path / "b"))
-    assert done.returncode == 1 and "episode 1 has no 'split' field" in done.stderr
+    assert done.returncode == 1 and "episodes.jsonl:1: episode field 'split': Field required" in done.stderr
     (tmp_path / "b" / "episodes.jsonl").write_text("{not json\n")
     done = sgd("check", str(tmp_path / "a"), str(tmp_path / "b"))
     assert done.returncode == 1 and "episodes.jsonl:1: not valid JSON" in done.stderr

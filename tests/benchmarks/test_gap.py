@@ -18,8 +18,8 @@ TASKS = ("boil", "find-living-thing", "mendelian-genetics-known-plant")  # one e
 def write_run(folder, scores: dict[str, list[float]]) -> list[dict]:
     """A run folder holding only what ``sgd gap`` reads: one episode record per (task, variation) score."""
     records = [
-        {"task": task, "split": "test", "variation": v, "seed": 0, "score": score, "steps": 1, "wall_time": 0.0,
-         "error": None, "actions": ["look around"]}
+        {"task": task, "split": "test", "variation": v, "variation_id": v, "seed": 0, "score": score, "steps": 1,
+         "wall_time": 0.0, "error": None, "actions": ["look around"]}
         for task, values in scores.items() for v, score in enumerate(values)
     ]  # fmt: skip
     folder.mkdir(parents=True)
