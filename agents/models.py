@@ -38,6 +38,7 @@ from agents.pretrained import (
     load_pretrained_model,
     local_base,
     model_family,
+    peft_quiet,
     require,
     resolve_init,
 )
@@ -612,7 +613,8 @@ def _load_model(path: Path, settings: dict[str, Any]) -> Any:
 
     base = load_pretrained_model(_adapter_base(path, adapter["base"]), settings["family"])
     try:
-        return PeftModel.from_pretrained(base, path).merge_and_unload()
+        with peft_quiet():
+            return PeftModel.from_pretrained(base, path).merge_and_unload()
     except Exception as error:  # noqa: BLE001  (safetensors, json and peft raise many types)
         raise CheckpointError(f"{path}: corrupt {ADAPTER_CONFIG} or {ADAPTER_WEIGHTS} ({error})") from error
 

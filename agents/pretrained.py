@@ -25,6 +25,9 @@ import importlib.util
 import json
 import os
 import shutil
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -289,7 +292,17 @@ def apply_lora(model: Any, family: str, lora: LoraSettings, base: str) -> Any:
         task_type=TaskType.SEQ_2_SEQ_LM if family == SEQ2SEQ else TaskType.CAUSAL_LM,
         base_model_name_or_path=base,
     )
-    return get_peft_model(model, config)
+    with peft_quiet():
+        return get_peft_model(model, config)
+
+
+@contextmanager
+def peft_quiet() -> Iterator[None]:
+    """Silence the ``is_gradient_checkpointing`` deprecation that ``peft`` triggers in newer ``transformers`` (it wraps
+    every model, so each training or loading of an adapter would print it; nothing the user can change)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield
 
 
 def is_adapter(model: Any) -> bool:

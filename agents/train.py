@@ -86,6 +86,7 @@ from agents.pretrained import (
     is_adapter,
     load_pretrained_model,
     model_family,
+    peft_quiet,
     require,
     resolve_init,
 )
@@ -436,7 +437,8 @@ def checkpoint_model(folder: str, settings: TrainSettings, start: ModelStart) ->
         return load_pretrained_model(folder, start.family)
     from peft import PeftModel
 
-    return PeftModel.from_pretrained(load_pretrained_model(start.folder, start.family), folder, is_trainable=True)
+    with peft_quiet():
+        return PeftModel.from_pretrained(load_pretrained_model(start.folder, start.family), folder, is_trainable=True)
 
 
 def _finished_result(
