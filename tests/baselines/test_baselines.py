@@ -12,7 +12,7 @@ from benchmarks.evaluate import EpisodeSpec, run_episode
 
 @pytest.fixture(scope="module")
 def env():
-    env = gym.make("sgd_gym/ScienceWorld-v0", split="test", valid_actions=True, max_episode_steps=100)
+    env = gym.make("sgd_gym/ScienceWorld-v1", split="test", valid_actions=True, max_episode_steps=100)
     yield env
     env.close()
 

@@ -102,7 +102,7 @@ def test_agent_actions_follow_the_wrapper_order(trained):
 
     agent = PPOAgent.from_pretrained(trained / "ppo")
     settings = agent.settings
-    env = ValidActionDiscrete(gym.make("sgd_gym/ScienceWorld-v0", valid_actions=True), max_actions=settings.max_choices)
+    env = ValidActionDiscrete(gym.make("sgd_gym/ScienceWorld-v1", valid_actions=True), max_actions=settings.max_choices)
     try:
         obs, info = env.reset(seed=0, options={"task": "find-living-thing", "variation": 0})
         features = BagOfWordsObservation(env, dim=settings.dim, ngram=settings.ngram, keys=settings.keys).observation(obs)
