@@ -32,8 +32,9 @@ class ScienceWorldOptionsDiscreteEnv(ScienceWorldOptionsEnv):
     the new state that did not fit in K; a warning says so the first time).
 
     ## Arguments
-    ``max_subgoals`` (K, default 256) and the arguments of ``ScienceWorldOptions-v1``; ``listing``
-    (``"accepted"`` or ``"raw"``) also decides which primitive actions the candidates come from.
+    ``max_subgoals`` (K, default 4,096: every gold state measured fits; 256 for ``-v0``) and the arguments of
+    ``ScienceWorldOptions-v1``; ``listing`` (``"accepted"`` or ``"raw"``) also decides which primitive actions
+    the candidates come from.
     """
 
     def __init__(self, max_subgoals: int = DEFAULT_MAX_SUBGOALS, **kwargs: Any) -> None:

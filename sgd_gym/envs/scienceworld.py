@@ -24,6 +24,11 @@ _PROMPT_CHOICE = re.compile(r"^\d+:\t", re.MULTILINE)  # one numbered line per r
 _OUTSIDE_CHARSET = re.compile(r"[^\t\n\r\x0b\x0c\x20-\x7e]")
 
 
+def prompt_choices(reply: str) -> int:
+    """The number of readings an ambiguity prompt offers (0 when ``reply`` is not one)."""
+    return len(_PROMPT_CHOICE.findall(reply)) if reply.startswith(AMBIGUITY_PROMPT) else 0
+
+
 def to_text_space(text: str, max_length: int = MAX_TEXT_LENGTH) -> str:
     """Make game text fit the Text space: characters outside the charset become ``?``, long text is cut."""
     if not text.isascii() or _OUTSIDE_CHARSET.search(text):
@@ -209,7 +214,7 @@ class ScienceWorldEnv(gym.Env[dict, str]):
         if pending and action.strip().lower() in META_COMMANDS:
             return True  # answered before the parser: the prompt still waits
         if reply.startswith(AMBIGUITY_PROMPT):
-            episode["choices"] = len(_PROMPT_CHOICE.findall(reply))
+            episode["choices"] = prompt_choices(reply)
             return False
         episode["choices"] = 0
         if pending:
@@ -243,7 +248,7 @@ class ScienceWorldEnv(gym.Env[dict, str]):
             "simplifications": self.simplifications,
         }
         if self.include_valid_actions:
-            info["valid_actions"] = self.listed_actions()
+            info["valid_actions"] = self.accepted_actions() if self.listing == "accepted" else self.valid_actions()
             info["listing"] = self.listing
         return info
 
@@ -267,10 +272,6 @@ class ScienceWorldEnv(gym.Env[dict, str]):
         if self._episode is None:
             raise gym.error.ResetNeeded("call reset() before accepted_actions()")
         return self.backend.accepted_actions()
-
-    def listed_actions(self) -> list[str]:
-        """The list ``listing`` names: ``accepted_actions()`` or ``valid_actions()`` (what ``info["valid_actions"]`` holds)."""
-        return self.accepted_actions() if self.listing == "accepted" else self.valid_actions()
 
     def gold_path(self) -> list[str]:
         """ScienceWorld's gold action sequence for the current variation.

@@ -38,6 +38,23 @@ def test_random_agent_is_seeded_and_acts_validly(env):
     assert first["actions"][0] in env.unwrapped.valid_actions()
 
 
+def test_evaluation_env_lists_what_the_agent_declares():
+    from benchmarks.evaluate import make_eval_env
+
+    for agent, listing in ((RandomAgent(), "raw"), (RandomAgent(listing="accepted"), "accepted"), (OracleAgent(), None)):
+        env = make_eval_env(agent, "test", 10)
+        try:
+            _, info = env.reset(seed=0, options={"task": "chemistry-mix", "variation": 0})
+            assert info.get("listing") == listing
+            if listing is not None:
+                expected = env.unwrapped.accepted_actions() if listing == "accepted" else env.unwrapped.valid_actions()
+                assert info["valid_actions"] == expected
+        finally:
+            env.close()
+    with pytest.raises(ValueError, match="unknown listing"):
+        RandomAgent(listing="clean")
+
+
 def test_random_agent_needs_valid_actions():
     with pytest.raises(KeyError, match="valid_actions=True"):
         RandomAgent().act({}, {})

@@ -27,7 +27,7 @@ def make_id(env_id: str, **kwargs) -> gym.Env:
 
 def readme_sb3_stack() -> gym.Env:
     env = gym.make("sgd_gym/ScienceWorld-v1", task="find-living-thing", max_episode_steps=50)
-    return BagOfWordsObservation(ValidActionDiscrete(env, max_actions=512), dim=256)
+    return BagOfWordsObservation(ValidActionDiscrete(env), dim=256)
 
 
 STACKS = {
