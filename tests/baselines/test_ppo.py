@@ -32,6 +32,7 @@ def trained(tmp_path_factory):
     return root
 
 
+@pytest.mark.filterwarnings("ignore:(ValidActionDiscrete|DiscreteSubgoals). a state lists:UserWarning")  # K = 64 for speed
 def test_training_env_has_the_spaces_sb3_needs():
     from stable_baselines3.common.env_checker import check_env
 

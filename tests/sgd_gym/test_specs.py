@@ -16,6 +16,8 @@ from baselines.ppo import PPOSettings, make_env
 from sgd_gym.wrappers import BagOfWordsObservation, DiscreteSubgoals, MultiTask, RejectOptionTimeLimit, ValidActionDiscrete
 
 SGD_IDS = [env_id for env_id in gym.registry if env_id.startswith("sgd_gym/")]
+# ScienceWorldOptionsDiscrete-v0 keeps its 256 slots, which some states overflow (counted and warned, tested elsewhere).
+pytestmark = pytest.mark.filterwarnings("ignore:ScienceWorldOptionsDiscreteEnv. a state lists:UserWarning")
 
 
 def make_id(env_id: str, **kwargs) -> gym.Env:
@@ -92,13 +94,11 @@ def test_options_ids_refuse_a_time_limit_that_would_count_options(env_id):
     try:
         assert isinstance(env, RejectOptionTimeLimit) and env.spec.max_episode_steps is None
         env.reset(seed=0)
-        action = env.action_space.sample() if isinstance(env.action_space, gym.spaces.Discrete) else "wait(10)"
-        truncated = False
-        for _ in range(5):
-            *_, truncated, info = env.step(action)
-            if truncated:
-                break
-        assert truncated and info["primitive_steps"] >= 5
+        discrete = isinstance(env.action_space, gym.spaces.Discrete)
+        if discrete:
+            assert env.get_wrapper_attr("subgoals")[1] == "wait(1)"
+        flags = [env.step(1 if discrete else "wait(1)")[2:4] for _ in range(5)]  # one primitive step each
+        assert flags == [(False, False)] * 4 + [(False, True)]
     finally:
         env.close()
 

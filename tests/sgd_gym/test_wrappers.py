@@ -18,6 +18,9 @@ from sgd_gym.wrappers import BagOfWordsObservation, ValidActionDiscrete, order_a
 from sgd_gym.wrappers.discrete import action_order, action_tier
 from sgd_gym.wrappers.observation import hashed_ngrams
 
+# These tests use K = 512 for speed; the cut it makes in some states is tested (and warned about) below.
+pytestmark = pytest.mark.filterwarnings("ignore:ValidActionDiscrete. a state lists:UserWarning")
+
 
 def make_rl_env(task: str = "find-non-living-thing", max_actions: int = 512, dim: int = 64) -> gym.Env:
     """The stack SB3 users train on: Text env -> Discrete(K) with masks -> Box observations."""
