@@ -23,21 +23,22 @@ new JVM with one throwaway load. Last, the gold-path search caches room-to-room 
 drawn for whichever variation came first (a worker that had run chemistry-mix gave "boil lead" a
 12-step detour through the foundry); ``load`` empties that cache before each gold-path load.
 
-ScienceWorld lists actions that its own parser then rejects (about half of a crowded room's list:
-"No known action matches that input."). The list (``getValidActionObjectCombinations``,
-``AgentInterface.scala``) is built over ``InputParser.collectObjects(room)``, which, as its comment
-says, "does not respect container boundaries": it walks into closed cupboards, fridges and drawers.
-The parser (``InputParser.parse``) resolves names only among ``collectAccessibleObjects(room)``
-plus the agent's inventory, which stop at closed containers. So every listed action that names an
-object inside a closed container (``move potato to ceramic cup`` with the potato in the closed
-fridge, ``move tin cup to hallway`` with the cup in a closed cupboard) is rejected, and naming them
-also makes the names of the reachable objects longer than they need be (``cup containing red paint in
-art studio``). ``accepted_actions`` keeps the listed actions whose objects the parser can reach
-(teleport, an oracle action, resolves its room among every object of the world), in one listing call
-plus one object-set call. A listed name can also be shared by several reachable objects (the three
-pollen grains of three pea flowers): the parser then asks which one (the ambiguity prompt); those
-actions are kept, since the game carries them out once the prompt is answered and its own gold paths
-rely on them.
+ScienceWorld lists actions that its own parser then rejects with "No known action matches that input."
+(35 of 60 sampled in the art studio of chemistry-mix-paint-secondary-color; 15% of the listed actions
+sampled along the gold paths of the 30 tasks, benchmarks/RESULTS.md). The list
+(``getValidActionObjectCombinations``, ``AgentInterface.scala``) is built over
+``InputParser.collectObjects(room)``, which, as its comment says, "does not respect container
+boundaries": it walks into closed cupboards, fridges and drawers. The parser (``InputParser.parse``)
+resolves names only among ``collectAccessibleObjects(room)`` plus the agent's inventory, which stop at
+closed containers. So every listed action that names an object inside a closed container (``move cup
+containing blue paint in cupboard to hallway``, ``focus on drawer in paint cupboard`` while the paint
+cupboard is closed) is rejected, and the unique names the list gives the reachable objects are longer
+than they need be (``cup containing red paint in art studio``). ``accepted_actions`` keeps the listed
+actions whose objects the parser can reach (teleport, an oracle action, resolves its room among every
+object of the world), in one listing call plus one object-set call. A listed name can also be shared by
+several reachable objects (the three pollen grains of three pea flowers): the parser then asks which one
+(the ambiguity prompt); those actions are kept, since the game carries them out once the prompt is
+answered and its own gold paths rely on them.
 
 The JVM also prints ~9 kB of debug text per step; we point ``System.out`` at a null stream
 before the simulator is created, so nothing is printed or piped. The heap is capped (default

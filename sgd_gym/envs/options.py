@@ -1,4 +1,4 @@
-"""``sgd_gym/ScienceWorldOptions-v0``: sub-goals as temporally extended actions (an SMDP)."""
+"""``sgd_gym/ScienceWorldOptions-v1`` (and ``-v0``): sub-goals as temporally extended actions (an SMDP)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def make_executor(executor: Any) -> Executor:
 class ScienceWorldOptionsEnv(gym.Env[dict, str]):
     """## Description
     ScienceWorld where one action is a sub-goal such as ``heat(metal pot, stove)``. The env hands it to
-    its executor, which issues primitive actions in an inner ``ScienceWorld-v0`` until it says
+    its executor, which issues primitive actions in an inner ``ScienceWorld-v1`` until it says
     ``END_SG``, the option budget ``max_option_steps`` runs out, or the episode ends.
 
     ## Action space
@@ -39,7 +39,7 @@ class ScienceWorldOptionsEnv(gym.Env[dict, str]):
     and it still costs one primitive step of the episode budget, so no agent can loop forever.
 
     ## Observation space, rewards
-    As ``ScienceWorld-v0`` after the option's last primitive step; the reward is the sum of the score
+    As ``ScienceWorld-v1`` after the option's last primitive step; the reward is the sum of the score
     changes during the option.
 
     ## Episode end
@@ -105,7 +105,7 @@ class ScienceWorldOptionsEnv(gym.Env[dict, str]):
         self.primitive_steps = 0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
-        """Start an episode (same seeding and options as ``ScienceWorld-v0``)."""
+        """Start an episode (same seeding and options as ``ScienceWorld-v1``)."""
         super().reset(seed=seed)
         self._obs, self._info = self.flat.reset(seed=seed, options=options)
         self.executor.reset(self._obs["task"])
@@ -168,7 +168,7 @@ class ScienceWorldOptionsEnv(gym.Env[dict, str]):
         return self.flat.accepted_actions()
 
     def render(self) -> str | None:
-        """As ``ScienceWorld-v0``."""
+        """As ``ScienceWorld-v1``."""
         return self.flat.render()
 
     def close(self) -> None:

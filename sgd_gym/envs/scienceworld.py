@@ -1,4 +1,4 @@
-"""``sgd_gym/ScienceWorld-v0``: ScienceWorld as a fast, Gymnasium-compliant text environment."""
+"""``sgd_gym/ScienceWorld-v1`` (and ``-v0``): ScienceWorld as a fast, Gymnasium-compliant text environment."""
 
 from __future__ import annotations
 

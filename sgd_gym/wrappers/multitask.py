@@ -18,7 +18,7 @@ class MultiTask(gym.Wrapper, gym.utils.RecordConstructorArgs):
     run repeats the same sequence of tasks (``info["task_name"]`` names the one drawn).
 
     Args:
-        env: ``ScienceWorld-v0`` or ``ScienceWorldOptions-v0`` (or a wrapper of one).
+        env: ``ScienceWorld-v1`` or ``ScienceWorldOptions-v1`` (or a wrapper of one).
         tasks: task names or ids (see ``sgd_gym.tasks``).
     """
 
