@@ -123,6 +123,7 @@ def measure(
     kinds: Sequence[str] = KINDS,
     sources: int = 8,
     repeats: int = 2,
+    full_steps: int = 3,
 ) -> dict[str, Any]:
     """Everything the two RESULTS.md sections show (see the module docstring)."""
     import torch
@@ -134,9 +135,10 @@ def measure(
         "steps": steps,
         "batch_size": batch_size,
         "lora_rank": lora_rank,
+        "full_steps": full_steps,
     }
     result["training"] = train_all(data, work, steps, batch_size, lora_rank, kinds)
-    result["full_fine_tune"] = full_fine_tune_step(data, work, batch_size)
+    result["full_fine_tune"] = full_fine_tune_step(data, work, batch_size, full_steps)
     result["load"] = load_times(work, (8, lora_rank))
     result["latency"] = latencies(data, work, sources, repeats)
     return result
@@ -214,12 +216,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--kinds", default=",".join(KINDS), help="models to compare (default: flat,executor)")
     parser.add_argument("--sources", type=int, default=8, help="dev contexts timed per latency setting (default 8)")
     parser.add_argument("--repeats", type=int, default=2, help="timed passes per latency setting (default 2)")
+    parser.add_argument("--full-steps", type=int, default=3, help="steps of the full fine-tune timing (default 3)")
     parser.add_argument("--out", help="JSON file for the result")
     args = parser.parse_args(argv)
     kinds = args.kinds.split(",")
     if "flat" not in kinds or not set(kinds) <= set(KINDS):
         parser.error(f"--kinds must include flat (latency is timed on it) and be some of {list(KINDS)}, got {args.kinds!r}")
-    result = measure(args.data, args.work, args.steps, args.batch_size, args.lora_rank, kinds, args.sources, args.repeats)
+    result = measure(args.data, args.work, args.steps, args.batch_size, args.lora_rank, kinds, args.sources, args.repeats,
+                     args.full_steps)  # fmt: skip
     command = command_line("benchmarks.measure.pretrained", argv)
     publish("pretrained_costs", result, costs_section(result, command), args.out, args.results_md)
     publish("pretrained_vs_scratch", result, comparison_section(result, command), None, args.results_md)
