@@ -2,7 +2,7 @@
 
 One command trains, logs to TensorBoard, checkpoints and resumes; run it again to continue::
 
-    python -m agents.train planner --data DATA --out CKPT/planner --preset tiny --max-minutes 60
+    python -m agents.train planner --data DATA --out CKPT/planner --preset tiny --train-minutes 60
     tensorboard --logdir CKPT/planner/runs
 
 Training goes through ``transformers``' ``Seq2SeqTrainer``, so the same command runs data-parallel on several GPUs or
@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import logging
 import math
 import os
 import shutil
@@ -63,6 +64,7 @@ from agents.models import (
 )
 from sgd_gym.folders import check_config, file_digest, writer
 from sgd_gym.io import DataFileError, atomic_write_text, iter_jsonl
+from sgd_gym.progress import progress_bar
 from sgd_gym.records import Example
 
 SUMMARY_FILE = "train_summary.json"
@@ -162,6 +164,31 @@ class WallClock(TrainerCallback):
             atomic_write_text(folder / CLOCK_FILE, json.dumps({"spent_seconds": self.spent()}) + "\n")
 
 
+class TrainProgress(TrainerCallback):
+    """One labelled progress bar for a training run (``train KIND``), with the last logged loss; the Trainer's own
+    bars (unlabelled, with a nested one per evaluation) are off."""
+
+    def __init__(self, desc: str, disable: bool = False) -> None:
+        self.desc, self.disable, self.bar = desc, disable, None
+
+    def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
+        if state.is_world_process_zero:
+            self.bar = progress_bar(state.max_steps, self.desc, "step", disable=self.disable, initial=state.global_step)
+
+    def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, logs=None, **kwargs: Any) -> None:
+        if self.bar is not None and logs and "loss" in logs:
+            self.bar.set_postfix(loss=f"{logs['loss']:.3f}")
+
+    def on_train_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 def prepare_tokenizer(
     folder: Path, examples: list[dict[str, str]], vocab_size: int, init: str | None = None
 ) -> PreTrainedTokenizerBase:
@@ -198,7 +225,7 @@ class TrainSettings:
     preset: str = field(default="tiny", metadata=_help("model size trained from scratch", choices=lambda: sorted(PRESETS)))
     init: str | None = field(default=None, metadata=_help("local folder or hub name of a pretrained T5/FLAN-T5 to fine-tune"))
     max_steps: int | None = field(default=None, metadata=_help("stop after this many optimizer steps (overrides --epochs)"))
-    max_minutes: float | None = field(default=None, metadata=_help("stop after this much training wall-clock time"))
+    max_minutes: float | None = field(default=None, metadata=_help("stop after this many minutes of training (wall clock)"))
     epochs: float = field(default=10, metadata=_help("passes over the training set when no step budget is given"))
     learning_rate: float = field(default=1e-3, metadata=_help("peak AdamW learning rate (5%% warm-up, then linear decay)"))
     batch_size: int = field(default=16, metadata=_help("examples per optimizer step and device"))
@@ -231,7 +258,7 @@ class TrainSettings:
                 raise ValueError(f"{name} must be positive, got {value!r}")
 
 
-def training_arguments(settings: TrainSettings, checkpoints: Path, has_dev: bool, progress: bool) -> Seq2SeqTrainingArguments:
+def training_arguments(settings: TrainSettings, checkpoints: Path, has_dev: bool) -> Seq2SeqTrainingArguments:
     """The ``Seq2SeqTrainer`` arguments of ``settings``: linear schedule, dev-loss checkpoint selection when there is a
     dev split, checkpoints every ``eval_steps`` in ``checkpoints`` (the last two kept), TensorBoard."""
     return Seq2SeqTrainingArguments(
@@ -253,7 +280,7 @@ def training_arguments(settings: TrainSettings, checkpoints: Path, has_dev: bool
         greater_is_better=False,
         logging_steps=min(settings.eval_steps, 50),
         report_to=["tensorboard"],
-        disable_tqdm=not progress,
+        disable_tqdm=True,  # TrainProgress shows one labelled bar instead of the Trainer's unlabelled, nested ones
         seed=settings.seed,
         data_seed=settings.seed,
         use_cpu=not torch.cuda.is_available(),
@@ -287,6 +314,7 @@ def _fit(
     clock: WallClock,
     last_checkpoint: str | None,
     logging_dir: Path,
+    progress: bool = True,
 ) -> tuple[TrainerState, T5ForConditionalGeneration]:
     """Train a new model (or resume ``last_checkpoint``) with ``Seq2SeqTrainer``; the state and the best model."""
     has_dev = bool(dev_examples)
@@ -301,7 +329,7 @@ def _fit(
         processing_class=tokenizer,
         compute_metrics=exact_match_accuracy if has_dev else None,
         preprocess_logits_for_metrics=next_token_predictions if has_dev else None,
-        callbacks=[clock],
+        callbacks=[clock, TrainProgress(f"train {settings.kind}", disable=not progress)],
     )
     for callback in trainer.callback_handler.callbacks:
         if isinstance(callback, TensorBoardCallback):
@@ -348,13 +376,18 @@ def _train(settings: TrainSettings, data: Path, out: Path, resume: bool, progres
     paths = {split: data / "examples" / f"{settings.kind}.{split}.jsonl" for split in ("train", "dev")}
     train_examples, dev_examples = read_examples(paths["train"]), read_examples(paths["dev"])
     if not train_examples:
-        raise DataFileError(f"{paths['train']}: no examples")
+        raise DataFileError(f"{paths['train']}: no examples; build them first: sgd build-data --data {data}")
+    if not dev_examples:
+        logging.getLogger("sgd.train").warning(
+            f"[train] {paths['dev']}: no dev examples, so no checkpoint selection: the last checkpoint is kept. Collect "
+            f"a dev split (sgd collect --split dev --out {data}), annotate it and run sgd build-data again to select on dev."
+        )
     checkpoints = out / "checkpoints"
     if main_process:
         config = {"settings": dataclasses.asdict(settings), "data": {split: file_digest(path) for split, path in paths.items()}}
         check_config(out, "train_config", config, "a training run", overwrite=not resume,
                      ignore=[f"settings.{name}" for name in BUDGETS], content=[checkpoints, out / POLICY_FILE])  # fmt: skip
-    args = training_arguments(settings, checkpoints, bool(dev_examples), progress)
+    args = training_arguments(settings, checkpoints, bool(dev_examples))
     with args.main_process_first(local=False, desc="tokenizer"):  # one process trains the tokenizer, the others load it
         if not resume:
             shutil.rmtree(checkpoints, ignore_errors=True)
@@ -367,7 +400,9 @@ def _train(settings: TrainSettings, data: Path, out: Path, resume: bool, progres
     if last_checkpoint is not None and finished(last_checkpoint, len(train_dataset), args, clock):
         state, model = _finished_result(last_checkpoint, clock)
     else:
-        state, model = _fit(settings, args, tokenizer, train_dataset, dev_examples, clock, last_checkpoint, out / "runs")
+        state, model = _fit(
+            settings, args, tokenizer, train_dataset, dev_examples, clock, last_checkpoint, out / "runs", progress
+        )
     best = next((log for log in state.log_history if "eval_loss" in log and log.get("step") == state.best_global_step), {})
     steps_this_run = state.global_step - (clock.first_step or 0)
     summary = {
@@ -435,6 +470,10 @@ def _number(kind: type, minimum: float, strict: bool) -> Any:
     return parse
 
 
+# Budgets of the optimizer, named apart from the episode budget of ``sgd eval --max-steps`` (primitive steps).
+FLAGS = {"max_steps": "--train-steps", "max_minutes": "--train-minutes"}
+
+
 def add_train_arguments(parser: argparse.ArgumentParser, kind: bool = True) -> None:
     """A flag per ``TrainSettings`` field (``kind`` positional, unless ``kind=False``; ``config_overrides`` has none).
 
@@ -456,7 +495,7 @@ def add_train_arguments(parser: argparse.ArgumentParser, kind: bool = True) -> N
         if item.name == "kind":
             parser.add_argument("kind", choices=KINDS, help=item.metadata["help"])
             continue
-        names = [f"--{item.name.replace('_', '-')}"] + (["--lr"] if item.name == "learning_rate" else [])
+        names = [FLAGS.get(item.name, f"--{item.name.replace('_', '-')}")] + (["--lr"] if item.name == "learning_rate" else [])
         parser.add_argument(*names, dest=item.name, **options)
 
 

@@ -75,12 +75,13 @@ def make_env(settings: PPOSettings) -> Any:
 def _callback(out: Path, total: int, save_every: int, deadline: float | None, progress: bool) -> Any:
     """An SB3 callback: a tqdm bar, a wall-clock budget and atomic saves every ``save_every`` steps."""
     from stable_baselines3.common.callbacks import BaseCallback
-    from tqdm.auto import tqdm
+
+    from sgd_gym.progress import progress_bar
 
     class Progress(BaseCallback):
         def _on_training_start(self) -> None:
-            self.bar = tqdm(total=total, initial=min(self.model.num_timesteps, total), desc="ppo", unit="step",
-                            disable=not progress)  # fmt: skip
+            self.bar = progress_bar(total, "train ppo", "step", disable=not progress,
+                                    initial=min(self.model.num_timesteps, total))  # fmt: skip
             self.last_save = self.model.num_timesteps
 
         def _on_step(self) -> bool:

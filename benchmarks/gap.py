@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,34 @@ OPTION_KEYS = ("samples", "seed", "confidence")  # stated once in score_gaps' re
 
 
 def sign_test(better: int, worse: int) -> float:
-    """Two-sided exact binomial p-value of ``better`` against ``worse`` under no difference (ties left out)."""
-    n = better + worse
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(better, worse) + 1)) / 2**n
-    return min(1.0, 2 * tail)
+    """Two-sided exact binomial p-value of ``better`` against ``worse`` under no difference (ties left out):
+    ``scipy.stats.binomtest``; 1 when every episode is tied."""
+    from scipy.stats import binomtest
+
+    return 1.0 if better + worse == 0 else float(binomtest(better, better + worse, 0.5).pvalue)
+
+
+def _task_means(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
+    """The mean of each task's resampled variation gaps (``scipy.stats.bootstrap``'s vectorized statistic)."""
+    return np.stack([sample.mean(axis=axis) for sample in samples])
+
+
+def stratified_bootstrap(samples: list[np.ndarray], resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """``resamples`` bootstrap draws of each sample's mean, each sample resampled apart (stratified by task):
+    ``scipy.stats.bootstrap(paired=False)``'s distribution, shape ``(resamples, len(samples))``. A sample of one value
+    has nothing to resample: its column is that value (``score_gap`` gives such estimates no interval)."""
+    from scipy.stats import bootstrap
+
+    draws = np.empty((resamples, len(samples)))
+    several = [i for i, sample in enumerate(samples) if len(sample) > 1]
+    for i, sample in enumerate(samples):
+        if len(sample) == 1:
+            draws[:, i] = sample[0]
+    if several:
+        result = bootstrap([samples[i] for i in several], _task_means, n_resamples=resamples, vectorized=True, paired=False,
+                           method="percentile", rng=rng)  # fmt: skip
+        draws[:, several] = np.asarray(result.bootstrap_distribution).reshape(len(several), resamples).T
+    return draws
 
 
 def _pair(baseline: str | Path, candidate: str | Path, rng: np.random.Generator, samples: int) -> dict[str, Any]:
@@ -35,10 +56,7 @@ def _pair(baseline: str | Path, candidate: str | Path, rng: np.random.Generator,
     for key in common:
         diffs.setdefault(key[0], []).append(float(new[key]["score"]) - float(old[key]["score"]))
     tasks = sorted(diffs)
-    resampled = np.empty((samples, len(tasks)))
-    for column, task in enumerate(tasks):
-        values = np.asarray(diffs[task])
-        resampled[:, column] = values[rng.integers(0, len(values), size=(samples, len(values)))].mean(axis=1)
+    resampled = stratified_bootstrap([np.asarray(diffs[task]) for task in tasks], samples, rng)
     point = np.asarray([np.mean(diffs[task]) for task in tasks])
     counts = {"episodes": len(common), "only_in_baseline": len(old) - len(common), "only_in_candidate": len(new) - len(common)}
     return {"counts": counts, "diffs": diffs, "tasks": tasks, "resampled": resampled, "point": point}

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from tqdm.auto import tqdm
+from sgd_gym.progress import progress_bar
 
 Item = TypeVar("Item")
 
@@ -83,7 +83,7 @@ def run_on_ray(
     pending: dict[Any, tuple[Any, int]] = {}  # object ref -> (actor, item index)
     idle: list[Any] = []
     restarts, limit = 0, (2 * actors + 2) if max_restarts is None else max_restarts
-    bar = tqdm(total=len(items), desc=desc, unit="ep", leave=False)
+    bar = progress_bar(len(items), desc, "ep")
     live = [remote.remote(setup, setup_args, function) for _ in range(min(actors, len(items)))]
     idle.extend(live)
     try:

@@ -20,15 +20,20 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field, ValidationError
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from benchmarks.registry import AGENTS, SCRIPTED, AgentConfig
 from sgd_gym.io import atomic_write_text
 from sgd_gym.tasks import TASK_NAMES, get_task
 
+log = logging.getLogger("sgd.recipe")
 QUICK_TASKS = (
     "find-living-thing", "find-non-living-thing", "find-plant", "find-animal", "lifespan-longest-lived",
     "lifespan-shortest-lived", "power-component", "use-thermometer", "chemistry-mix", "boil",
@@ -40,37 +45,42 @@ RECIPE_CHECKPOINTS = {"checkpoint", "planner", "executor"}  # set by the recipe:
 RESULT_FILES = ("summary.json", "episodes.jsonl", "table.md", "scores.csv")
 
 
-@dataclasses.dataclass
+Positive = Annotated[int, Field(gt=0)]
+PositiveNumber = Annotated[float, Field(gt=0)]
+
+
+@pydantic_dataclass(config=ConfigDict(extra="forbid"))
 class RecipeConfig:
-    """Every knob of the recipe (a YAML file with these keys overrides the defaults)."""
+    """Every knob of the recipe (a YAML file with these keys overrides the defaults); types and ranges are checked
+    (pydantic) before any work."""
 
     tasks: list[str] = dataclasses.field(default_factory=lambda: list(QUICK_TASKS))
-    train_variations: int | None = 8  # None (YAML: all): the whole train split
-    dev_variations: int | None = 1
-    test_variations: int | None = 1
+    train_variations: Positive | None = 8  # None (YAML: all): the whole train split
+    dev_variations: Positive | None = 1
+    test_variations: Positive | None = 1
     data: str | None = None  # data folder (default: OUT/data); point several runs at one collection
     preset: str = "tiny"
     init: str | None = None  # pretrained T5/FLAN-T5 name or folder instead of the preset
-    minutes_per_model: float | None = None  # a wall-clock cap: the models then depend on the machine's speed
-    max_steps_per_model: int | None = 100  # a step budget: a re-run trains the same models (~2.5 min each on 2 cores)
-    epochs: float = 10  # used when neither a step nor a minute budget is set
-    batch_size: int = 16
-    learning_rate: float = 1e-3
+    minutes_per_model: PositiveNumber | None = None  # a wall-clock cap: the models then depend on the machine's speed
+    max_steps_per_model: Positive | None = 100  # a step budget: a re-run trains the same models (~2.5 min each on 2 cores)
+    epochs: PositiveNumber = 10  # used when neither a step nor a minute budget is set
+    batch_size: Positive = 16
+    learning_rate: PositiveNumber = 1e-3
     precision: str = "fp32"  # or bf16 (mixed precision, for GPUs)
     models: dict[str, dict[str, Any]] | None = None  # per-model overrides of MODEL_KEYS (the paper's lrs/epochs)
-    eval_steps: int = 50
-    max_source_tokens: int = 256
-    max_target_tokens: int = 32
+    eval_steps: Positive = 50
+    max_source_tokens: Positive = 256
+    max_target_tokens: Positive = 32
     agents: list[str] = dataclasses.field(default_factory=lambda: ["hierarchical", "flat", "random", "oracle"])
     ablations: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # run name -> AgentConfig fields
-    ppo_timesteps: int = 20_000
-    ppo_minutes: float | None = None
-    eval_max_steps: int = 100
-    eval_patience: int = 50
-    workers: int = 2
-    num_beams: int = 3
+    ppo_timesteps: Positive = 20_000
+    ppo_minutes: PositiveNumber | None = None
+    eval_max_steps: Positive = 100
+    eval_patience: Positive = 50
+    workers: Positive = 2
+    num_beams: Positive = 3
     replan: str = "boundary"  # the hierarchical agent's re-planning: boundary (SMDP) or every-step
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0)] = 0
     out: str = "runs/quickstart"
     results: str | None = None  # copy each run's summary/episodes/table here (benchmarks/results)
     config_overrides: dict[str, Any] | None = None  # T5Config fields (tests use a micro model)
@@ -94,9 +104,15 @@ class RecipeConfig:
         for key in ("train_variations", "dev_variations", "test_variations"):
             if values.get(key) == "all":
                 values[key] = None
-        if values.get("tasks") == "all":
-            values["tasks"] = list(TASK_NAMES)
-        config = cls(**values)
+        if isinstance(values.get("tasks"), str):  # `tasks: boil` or `tasks: boil,melt` or `tasks: all`
+            values["tasks"] = list(TASK_NAMES) if values["tasks"] == "all" else values["tasks"].split(",")
+        try:
+            config = cls(**values)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(map(str, item['loc']))}: {item['msg']} (got {item['input']!r})" for item in error.errors()
+            )
+            raise ValueError(f"{path or 'quickstart settings'}: {problems}") from None
         config.check()
         return config
 
@@ -106,10 +122,6 @@ class RecipeConfig:
         for name in self.agents:
             if name not in RECIPE_AGENTS:
                 raise ValueError(f"unknown agent {name!r} in agents: expected some of {list(RECIPE_AGENTS)}")
-        from agents.train import PRECISIONS
-
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {self.precision!r}: expected one of {list(PRECISIONS)}")
         if self.replan not in ("boundary", "every-step"):
             raise ValueError(f"unknown replan {self.replan!r}: expected 'boundary' or 'every-step'")
         if not isinstance(self.ablations, dict):
@@ -125,6 +137,23 @@ class RecipeConfig:
             bad = sorted(set(settings) - set(MODEL_KEYS))
             if bad:
                 raise ValueError(f"unknown setting(s) {bad} for models.{kind}: expected some of {list(MODEL_KEYS)}")
+        for kind in MODEL_KINDS:
+            try:
+                self.train_settings(kind).check()  # budgets and rates of models: too
+            except ValueError as error:
+                raise ValueError(f"models.{kind}: {error}") from None
+
+    def train_settings(self, kind: str) -> Any:
+        """The ``agents.train.TrainSettings`` of one model."""
+        from agents.train import TrainSettings
+
+        budget = self.model_settings(kind)
+        return TrainSettings(
+            kind, preset=self.preset, init=self.init, max_steps=budget["max_steps"], max_minutes=budget["minutes"],
+            epochs=budget["epochs"], learning_rate=budget["learning_rate"], batch_size=budget["batch_size"], seed=self.seed,
+            eval_steps=self.eval_steps, max_source_tokens=self.max_source_tokens, max_target_tokens=self.max_target_tokens,
+            config_overrides=self.config_overrides, precision=self.precision,
+        )  # fmt: skip
 
     def model_settings(self, kind: str) -> dict[str, Any]:
         """Training settings of one model: the shared ones, then ``models[kind]``."""
@@ -136,12 +165,12 @@ class RecipeConfig:
 def _stage(name: str, marker: Path, work) -> Any:
     """Run a stage unless its marker file says it is done; print how long it took."""
     if marker.exists():
-        print(f"[recipe] {name}: done earlier ({marker})")
+        log.info(f"[recipe] {name}: done earlier ({marker})")
         return json.loads(marker.read_text())
     start = time.perf_counter()
     result = work()
     atomic_write_text(marker, json.dumps(result, indent=1, default=str))
-    print(f"[recipe] {name}: {time.perf_counter() - start:.0f} s")
+    log.info(f"[recipe] {name}: {time.perf_counter() - start:.0f} s")
     return result
 
 
@@ -183,17 +212,11 @@ def agent_configs(config: RecipeConfig, ckpt: Path) -> dict[str, AgentConfig]:
 
 def _train_models(config: RecipeConfig, data: Path, ckpt: Path, stages: Path) -> None:
     """Train the planner, executor and flat models (equal budgets unless ``models:`` says otherwise)."""
-    from agents.train import TrainSettings, train
+    from agents.train import train
 
     for kind in MODEL_KINDS:
-        budget = config.model_settings(kind)
-        settings = TrainSettings(
-            kind, preset=config.preset, init=config.init, max_steps=budget["max_steps"], max_minutes=budget["minutes"],
-            epochs=budget["epochs"], learning_rate=budget["learning_rate"], batch_size=budget["batch_size"], seed=config.seed,
-            eval_steps=config.eval_steps, max_source_tokens=config.max_source_tokens,
-            max_target_tokens=config.max_target_tokens, config_overrides=config.config_overrides, precision=config.precision,
-        )  # fmt: skip
-        _stage(f"train {kind}", stages / f"train-{kind}.json", functools.partial(train, settings, data, ckpt / kind))
+        work = functools.partial(train, config.train_settings(kind), data, ckpt / kind)
+        _stage(f"train {kind}", stages / f"train-{kind}.json", work)
 
 
 def _train_ppo(config: RecipeConfig, kind: str, ckpt: Path, stages: Path) -> None:
@@ -235,8 +258,8 @@ def run_recipe(config: RecipeConfig) -> dict[str, dict]:
         for split, n in (("train", config.train_variations), ("dev", config.dev_variations), ("test", config.test_variations))
     )
     configs = agent_configs(config, ckpt)
-    print(f"[recipe] {len(config.tasks)} tasks, {counts} variations each; {config.init or config.preset} models; "
-          f"runs {', '.join(configs)}; output in {out}")  # fmt: skip
+    log.info(f"[recipe] {len(config.tasks)} tasks, {counts} variations each; {config.init or config.preset} models; "
+             f"runs {', '.join(configs)}; output in {out}")  # fmt: skip
     started = time.perf_counter()
     _prepare_data(config, data, stages)
     if any(agent.agent in ("hierarchical", "flat") for agent in configs.values()):
@@ -271,4 +294,3 @@ def publish_run(run: Path, target: Path) -> None:
         if (run / name).exists():
             shutil.copyfile(run / name, target / f".{name}.tmp")
             (target / f".{name}.tmp").replace(target / name)
-

@@ -78,18 +78,33 @@ def markdown_table(summaries: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+CSV_COLUMNS = ("task", "split", "variation", "variation_id", "score", "steps", "wall_time", "error")
+
+
 def scores_csv(records: list[dict]) -> str:
-    """One row per episode: task, split, variation, variation_id, score, steps, wall_time, error."""
-    rows = ["task,split,variation,variation_id,score,steps,wall_time,error"]
+    """One row per episode (``CSV_COLUMNS``), written by the ``csv`` module: an error text keeps its quotes and
+    commas, and reads back as it was."""
+    import csv
+    import io
+
+    stream = io.StringIO()
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
     for r in records:
-        error = (r.get("error") or "").replace('"', "'")
-        rows.append(f"{r['task']},{r['split']},{r['variation']},{r['variation_id']},{r['score']:.1f},{r['steps']},"
-                    f"{r['wall_time']:.3f},\"{error}\"")  # fmt: skip
-    return "\n".join(rows) + "\n"
+        writer.writerow([r["task"], r["split"], r["variation"], r["variation_id"], f"{r['score']:.1f}", r["steps"],
+                         f"{r['wall_time']:.3f}", r.get("error") or ""])  # fmt: skip
+    return stream.getvalue()
 
 
-def plot_scores(summaries: dict[str, dict], path: str | Path) -> Path:
-    """Per-task bars of several agents side by side, written atomically as a PNG."""
+ZERO_MARK = 1.0  # the height (score points) of the stub that shows a score of 0, so that no task looks missing
+
+
+def plot_scores(summaries: dict[str, dict], path: str | Path, title: str = "Scores per task", gap: str | None = None) -> Path:
+    """Per-task bars of several runs side by side, written atomically as a PNG that reads without the table.
+
+    The title names the runs' episode counts (and ``gap``, e.g. ``sgd gap``'s one-line result, when two runs are
+    compared); the legend gives each run's overall score; a score of 0 is drawn as a short hatched stub labelled 0.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -98,13 +113,24 @@ def plot_scores(summaries: dict[str, dict], path: str | Path) -> Path:
     path = Path(path)
     tasks = list(dict.fromkeys(task for s in summaries.values() for task in s["per_task"]))
     width = 0.8 / max(len(summaries), 1)
-    fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(tasks) * max(len(summaries), 1) + 2), 4.5))
+    fig, ax = plt.subplots(figsize=(min(20, max(7, 0.3 * len(tasks) * max(len(summaries), 1) + 3)), 6))
     for k, (name, summary) in enumerate(summaries.items()):
         xs = [i + k * width for i in range(len(tasks))]
-        ax.bar(xs, [summary["per_task"].get(t, 0.0) for t in tasks], width, label=f"{name} ({summary['overall']:.1f})")
+        scores = [summary["per_task"].get(t) for t in tasks]
+        label = f"{name}: overall {summary['overall']:.1f}, {summary.get('episodes', '?')} episodes"
+        bars = ax.bar(xs, [score or 0.0 for score in scores], width, label=label)
+        color = bars.patches[0].get_facecolor() if bars.patches else None
+        zeros = [x for x, score in zip(xs, scores) if score == 0]
+        if zeros:
+            ax.bar(zeros, [ZERO_MARK] * len(zeros), width, color=color, hatch="///", edgecolor="white", linewidth=0)
+            for x in zeros:
+                ax.text(x, ZERO_MARK + 0.5, "0", ha="center", va="bottom", fontsize=6)
     ax.set_xticks([i + width * (len(summaries) - 1) / 2 for i in range(len(tasks))], tasks, rotation=60, ha="right", fontsize=8)
-    ax.set_ylabel("score (0-100)")
+    ax.set_ylabel("task score (0-100)")
     ax.set_ylim(0, 105)
+    episodes = sorted({summary.get("episodes") for summary in summaries.values()}, key=str)
+    counts = f"{episodes[0]} episodes per run" if len(episodes) == 1 else "runs of different episode counts"
+    ax.set_title(f"{title}: {len(tasks)} tasks, {counts}" + (f"\n{gap}" if gap else ""), fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,7 +147,7 @@ def write_run_files(out: str | Path, name: str, records: list[dict], summary: di
     atomic_write_text(out / "scores.csv", scores_csv(records))
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
     atomic_write_text(out / "table.md", markdown_table({name: summary}) + "\n")
-    plot_scores({name: summary}, out / "scores.png")
+    plot_scores({name: summary}, out / "scores.png", title=f"Run {name}")
 
 
 def run_labels(runs: list[str | Path]) -> list[str]:
@@ -190,5 +216,12 @@ def compare_runs(runs: list[str | Path], out: str | Path | None = None) -> str:
         table += "\n\n" + note
     if out is not None:
         atomic_write_text(Path(out) / "comparison.md", table + "\n")
-        plot_scores(summaries, Path(out) / "comparison.png")
+        gap = None
+        if len(runs) == 2 and note is None and all((Path(run) / "episodes.jsonl").is_file() for run in runs):
+            from benchmarks.gap import score_gap
+
+            result = score_gap(runs[0], runs[1], samples=2000)["overall"]
+            interval = "" if result["low"] is None else f", 95% interval {result['low']:+.1f} to {result['high']:+.1f}"
+            gap = f"gap {labels[1]} - {labels[0]}: {result['gap']:+.1f} points{interval} (sgd gap)"
+        plot_scores(summaries, Path(out) / "comparison.png", title="Comparison", gap=gap)
     return table

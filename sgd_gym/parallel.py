@@ -10,7 +10,7 @@ import signal
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from tqdm.auto import tqdm
+from sgd_gym.progress import progress_bar
 
 Item = TypeVar("Item")
 _STATE: dict[str, Any] = {}
@@ -72,7 +72,7 @@ def run_in_workers(
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers!r}")
-    bar = tqdm(total=len(items), desc=desc, unit="ep", leave=False, disable=not items)
+    bar = progress_bar(len(items), desc, "ep", disable=not items)
     try:
         if workers == 1 or len(items) <= 1:
             state = setup(*setup_args)

@@ -19,8 +19,6 @@ import json
 import logging
 import os
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -353,12 +351,38 @@ def _recount(actions: list[str], segment: dict[str, Any], max_steps: int) -> lis
 
 
 # ------------------------------------------------------------------ the endpoint and its cache
-class ChatClient:
-    """POSTs chat requests to an OpenAI-compatible endpoint, with an on-disk cache and usage counts."""
+RETRIED_STATUS = frozenset({429, 500, 502, 503, 504})  # rate limits and passing server trouble
+MAX_BACKOFF = 30.0  # seconds
 
-    def __init__(self, config: LLMConfig, cache_dir: str | Path, timeout: float = 60.0, temperature: float = 0.0) -> None:
+
+class _RetryableAnswer(Exception):
+    """An HTTP answer worth asking again for (``RETRIED_STATUS``)."""
+
+    def __init__(self, response: Any) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+class ChatClient:
+    """POSTs chat requests to an OpenAI-compatible endpoint, with an on-disk cache, retries and usage counts.
+
+    Args:
+        config: endpoint, model and key.
+        cache_dir: the answer cache.
+        timeout: seconds per request.
+        temperature: sampling temperature (0: the cache gives back what the endpoint would).
+        attempts: tries per request; 429/5xx answers and transport errors are retried.
+        backoff: seconds before the first retry, doubled each time (capped at ``MAX_BACKOFF``; ``Retry-After`` wins).
+    """
+
+    def __init__(
+        self, config: LLMConfig, cache_dir: str | Path, timeout: float = 60.0, temperature: float = 0.0, attempts: int = 4,
+        backoff: float = 0.5,
+    ) -> None:  # fmt: skip
         self.config, self.cache_dir, self.timeout, self.temperature = config, Path(cache_dir), timeout, temperature
+        self.attempts, self.backoff = attempts, backoff
         self.stats: dict[str, Any] = {
+            "http_retries": 0,
             "calls": 0,
             "cache_hits": 0,
             "prompt_tokens": 0,
@@ -399,30 +423,60 @@ class ChatClient:
     def _redact(self, text: str) -> str:
         return text.replace(self.config.api_key, "***") if self.config.api_key else text
 
-    def _post(self, messages: list[dict[str, str]]) -> tuple[str, dict[str, Any]]:
-        endpoint = self.config.endpoint
-        body = json.dumps({"model": self.config.model, "messages": messages, "temperature": self.temperature}).encode("utf-8")
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.config.api_key}"}
-        request = urllib.request.Request(endpoint, data=body, headers=headers, method="POST")
+    def _send(self, endpoint: str, body: dict[str, Any]) -> Any:
+        """POST ``body``; 429 and 5xx answers and transport errors are retried with exponential backoff (honouring
+        ``Retry-After``), at most ``attempts`` times in all (``httpx`` for HTTP, ``tenacity`` for the retries)."""
+        import httpx
+        import tenacity
+
+        headers = {"Authorization": f"Bearer {self.config.api_key}"}
+
+        def attempt() -> httpx.Response:
+            response = httpx.post(endpoint, json=body, headers=headers, timeout=self.timeout)
+            if response.status_code in RETRIED_STATUS:
+                raise _RetryableAnswer(response)
+            return response
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            backoff = self.backoff * 2 ** (state.attempt_number - 1)
+            error = state.outcome.exception() if state.outcome is not None else None
+            header = error.response.headers.get("Retry-After", "") if isinstance(error, _RetryableAnswer) else ""
+            return min(MAX_BACKOFF, max(backoff, float(header) if header.replace(".", "", 1).isdigit() else 0.0))
+
+        def count(state: tenacity.RetryCallState) -> None:
+            self.stats["http_retries"] += 1
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type((_RetryableAnswer, httpx.TransportError)),
+            wait=wait, stop=tenacity.stop_after_attempt(self.attempts), before_sleep=count, reraise=True,
+        )  # fmt: skip
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as error:
-            detail = self._redact(error.read(300).decode("utf-8", "replace").strip())
-            raise LLMError(f"{endpoint} answered HTTP {error.code} {error.reason}: {detail or '(no body)'}") from None
-        except urllib.error.URLError as error:
-            reason = error.reason
-            if isinstance(reason, ConnectionRefusedError):
-                why = "connection refused (is the server running, and is $SGD_LLM_BASE_URL right?)"
-            elif isinstance(reason, TimeoutError):
-                why = f"no answer within {self.timeout:g} s"
-            else:
-                why = self._redact(str(reason))
-            raise LLMError(f"could not reach {endpoint}: {why}") from None
-        except TimeoutError:
-            raise LLMError(f"{endpoint} did not answer within {self.timeout:g} s") from None
-        except OSError as error:  # a connection reset or closed mid-answer
+            return retrying(attempt)
+        except _RetryableAnswer as error:  # still failing after the last attempt: reported below
+            return error.response
+
+    def _post(self, messages: list[dict[str, str]]) -> tuple[str, dict[str, Any]]:
+        import httpx
+
+        endpoint = self.config.endpoint
+        body = {"model": self.config.model, "messages": messages, "temperature": self.temperature}
+        try:
+            response = self._send(endpoint, body)
+        except httpx.ConnectError as error:
+            refused = "refused" in str(error).lower() or isinstance(error.__cause__, ConnectionRefusedError)
+            why = "connection refused (is the server running, and is $SGD_LLM_BASE_URL right?)" if refused else str(error)
+            raise LLMError(f"could not reach {endpoint}: {self._redact(why)}") from None
+        except httpx.TimeoutException:
+            raise LLMError(f"could not reach {endpoint}: no answer within {self.timeout:g} s") from None
+        except httpx.TransportError as error:  # a connection reset or closed mid-answer
             raise LLMError(f"could not reach {endpoint}: {self._redact(str(error))}") from None
+        if response.status_code >= 400:
+            detail = self._redact(response.text[:300].strip())
+            attempts = f" (after {self.attempts} attempts)" if response.status_code in RETRIED_STATUS else ""
+            raise LLMError(
+                f"{endpoint} answered HTTP {response.status_code} {response.reason_phrase}{attempts}: {detail or '(no body)'}"
+            )
+        raw = response.content
         try:
             data = json.loads(raw)
             content = data["choices"][0]["message"]["content"]

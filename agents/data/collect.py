@@ -167,7 +167,8 @@ def _collect(
     have = {record_key(record) for record in existing}
     todo = [item for item in plan_collection(tasks, split, variations) if (item.task, item.split, item.variation) not in have]
     todo = [item for item in todo if item.key not in stored]
-    for _ in run_in_workers(_setup, (split, simplifications, str(parts)), _collect_and_store, todo, workers, "collect", False):
+    setup = (split, simplifications, str(parts))
+    for _ in run_in_workers(_setup, setup, _collect_and_store, todo, workers, f"collect {split}", False):
         pass
     merged = {record_key(record): record for record in existing}
     for path in sorted(parts.glob("*.json")):

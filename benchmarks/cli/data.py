@@ -75,7 +75,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default="data", help="data folder holding trajectories.jsonl (default: data)")
     p.add_argument("--from", dest="source", help="with --method import: the JSONL file of annotations to import")
     p.add_argument("--stats", action="store_true", help="print statistics of existing annotations instead")
-    p.add_argument("--max-steps", type=positive, default=10, help="longest segment for repeated actions (default: 10)")
+    p.add_argument("--max-segment-steps", dest="max_steps", type=positive, default=10,
+                   help="rules, llm: the longest segment of one repeated action (default: 10)")  # fmt: skip
     p.add_argument("--base-url", help="llm: OpenAI-compatible base URL (default: $SGD_LLM_BASE_URL)")
     p.add_argument("--model", help="llm: model name (default: $SGD_LLM_MODEL)")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="llm: env var holding the API key (default: OPENAI_API_KEY)")

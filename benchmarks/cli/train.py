@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 from benchmarks.cli.common import positive, tasks
 from sgd_gym.tasks import resolve_tasks
@@ -21,6 +23,11 @@ def train_command(args: argparse.Namespace) -> int:
                             envs=args.envs, seed=getattr(args, "seed", 0),
                             learning_rate=getattr(args, "learning_rate", 3e-4))  # fmt: skip
     else:
+        examples = Path(args.data) / "examples" / f"{args.kind}.train.jsonl"
+        if not examples.is_file() or examples.stat().st_size == 0:  # say so before importing torch and transformers
+            print(f"sgd train: {examples}: no training examples; build them first: sgd build-data --data {args.data}",
+                  file=sys.stderr)  # fmt: skip
+            return 1
         from agents.train import train, train_settings
 
         summary = train(train_settings(args), args.data, args.out, resume=args.resume, progress=args.progress)
@@ -41,7 +48,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="discard what OUT holds (checkpoints, a policy of other settings) and start over")  # fmt: skip
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
     ppo = p.add_argument_group("ppo, ppo-options (trained in the env on train variations; --data is not used; --seed, "
-                               "--max-minutes and --learning-rate apply, the latter with default 3e-4)")  # fmt: skip
+                               "--train-minutes and --learning-rate apply, the latter with default 3e-4)")  # fmt: skip
     ppo.add_argument("--tasks", type=tasks, default=resolve_tasks("all"), help="training tasks, or 'all' (default: all)")
     ppo.add_argument("--timesteps", type=positive, default=20_000, help="env steps (decisions) to train (default: 20000)")
     ppo.add_argument("--envs", type=positive, default=2, help="parallel envs, one JVM each (default: 2)")

@@ -195,6 +195,8 @@ class FakeEndpoint:
                 mode = next((m for word, m in endpoint.modes.items() if word in task), "good")
                 if mode == "error500":  # echoes the header: the annotator must not repeat the key
                     return self._send(500, {"error": {"message": f"internal error for {self.headers.get('Authorization')}"}})
+                if mode == "rate-limited-once" and len(endpoint.requests_for(task.split("\n")[0])) == 1:
+                    return self._send(429, {"error": {"message": "slow down"}})
                 if mode == "garbage-always" or (mode == "garbage-once" and not retry):
                     content = GARBAGE
                 else:
@@ -364,7 +366,7 @@ def test_missing_config_names_the_variable(tmp_path, monkeypatch):
 def test_http_error_is_a_clear_runtime_error(tmp_path, endpoint):
     data = make_data(tmp_path)
     endpoint.modes = {"boil": "error500"}
-    with pytest.raises(RuntimeError, match=r"HTTP 500") as error:
+    with pytest.raises(RuntimeError, match=r"HTTP 500 Internal Server Error \(after 4 attempts\)") as error:
         annotate_llm(data)
     assert f"{endpoint.base_url}/chat/completions" in str(error.value)
     assert API_KEY not in str(error.value)  # the server echoed it; the message must not
@@ -372,6 +374,15 @@ def test_http_error_is_a_clear_runtime_error(tmp_path, endpoint):
 
     with pytest.raises(RuntimeError, match="HTTP 404"):
         annotate_llm(data, base_url=endpoint.base_url + "/wrong")
+
+
+def test_rate_limits_are_retried_with_backoff(tmp_path, endpoint):
+    data = make_data(tmp_path)
+    endpoint.modes = {"boil": "rate-limited-once"}
+    stats = annotate_llm(data)
+    assert stats["http_retries"] == 1 and stats["failed"] == [] and annotation_path(data, "llm").exists()
+    boil = endpoint.requests_for(endpoint.trajectory_message(endpoint.requests_for("boil")[0]["body"]["messages"]).split("\n")[0])
+    assert len(boil) == 2  # the 429, then the answer
 
 
 def test_connection_refused_is_a_clear_error(tmp_path, endpoint):

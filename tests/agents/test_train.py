@@ -21,6 +21,8 @@ FAST = dict(batch_size=8, learning_rate=1e-2, eval_steps=10, progress=False, con
 def fit(kind: str, data, out, resume: bool = True, progress: bool = False, **settings):
     """``agents.train.train`` with its settings as keywords."""
     return train(TrainSettings(kind, **settings), data, out, resume=resume, progress=progress)
+
+
 TARGETS = ["pick up thermometer", "navigate_to(kitchen)", "heat(metal pot, stove)", "END_SG", "open door to kitchen"]
 OBSERVATIONS = ["you move to the kitchen", "the door is now open", "you pick up the thermometer", "the stove is now on", "done"]
 
@@ -173,8 +175,9 @@ def test_missing_or_corrupt_data_names_the_file(data, tmp_path):
     [
         ["teacher"],
         ["planner", "--preset", "huge"],
-        ["planner", "--max-steps", "-3"],
-        ["planner", "--max-minutes", "0"],
+        ["planner", "--train-steps", "-3"],
+        ["planner", "--max-steps", "3"],  # the episode budget of sgd eval, not a training flag
+        ["planner", "--train-minutes", "0"],
         ["planner", "--learning-rate", "fast"],
         ["planner", "--precision", "fp16"],
     ],
@@ -188,7 +191,7 @@ def test_cli_rejects_bad_values(options, tmp_path, capsys):
 
 def test_cli_trains(data, tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(PRESETS, "micro", MICRO)
-    argv = ["executor", "--data", str(data), "--out", str(tmp_path), "--preset", "micro", "--max-steps", "2", "--no-progress"]
+    argv = ["executor", "--data", str(data), "--out", str(tmp_path), "--preset", "micro", "--train-steps", "2", "--no-progress"]
     assert main([*argv, "--precision", "bf16"]) == 0
     summary = json.loads((tmp_path / "train_summary.json").read_text())
     assert summary["steps"] == 2 and json.dumps(summary, indent=2) in capsys.readouterr().out

@@ -18,6 +18,17 @@ def test_demo_prints_a_score_table():
     assert "| find-non-living-thing | 100.0 |" in done.stdout and "| find-living-thing | 100.0 |" in done.stdout
 
 
+def test_version_and_quiet_output():
+    from importlib.metadata import version
+
+    done = sgd("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"sgd-gym {version('sgd-gym')}"
+    done = sgd("-q", "demo", "--tasks", "find-non-living-thing", "--variations", "1", "--max-steps", "5")
+    assert done.returncode == 0 and "| task | oracle | random |" in done.stdout and done.stderr == ""
+    done = sgd("-q", "-v", "demo")
+    assert done.returncode == 2 and "not allowed with argument" in done.stderr
+
+
 def test_bad_flag_values_fail_before_any_work():
     done = sgd("demo", "--tasks", "boiling")
     assert done.returncode == 2 and "unknown task 'boiling'" in done.stderr

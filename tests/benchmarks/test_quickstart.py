@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,14 @@ def test_quickstart_runs_end_to_end_resumes_and_repeats(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| task | hierarchical | flat | random | oracle |" in done.stdout
+    for noise in ("Warning", "warning", "leaked", "Traceback", "Loading weights", "Writing model shards"):
+        assert noise not in done.stderr, (noise, done.stderr[-3000:])  # a clean run is quiet
+    bars = [line for line in re.split(r"[\r\n]", done.stderr) if "%|" in line]
+    unlabelled = [line for line in bars if not re.match(r"^\s*[a-z][\w -]*: +\d+%\|", line)]
+    assert bars and not unlabelled, unlabelled[:5]  # every bar names its stage
+    assert {re.match(r"^\s*([a-z][\w -]*):", line).group(1) for line in bars} == {
+        "collect train", "collect dev", "train planner", "train executor", "train flat", "hierarchical", "flat", "random",
+        "oracle"}  # one bar per stage  # fmt: skip
     for name in ("comparison.md", "comparison.png", "gap.json"):
         assert (out / name).stat().st_size > 0
     gap = json.loads((out / "gap.json").read_text())
@@ -51,13 +60,13 @@ def test_quickstart_runs_end_to_end_resumes_and_repeats(tmp_path):
 
     again = subprocess.run(command, capture_output=True, text=True, timeout=900)  # every stage is on disk: nothing redone
     assert again.returncode == 0, again.stderr[-3000:]
-    assert again.stdout.count("done earlier") == 6
+    assert again.stderr.count("done earlier") == 6
 
     # Seeded: the same config in a fresh folder (on the same gold paths) trains the same models and plays the same episodes.
     config.write_text(yaml.safe_dump({**MICRO_CONFIG, "data": str(out / "data")}))
     repeat = subprocess.run(command[:-1] + [str(tmp_path / "qs2")], capture_output=True, text=True, timeout=900)
     assert repeat.returncode == 0, repeat.stderr[-3000:]
-    assert repeat.stdout.count("done earlier") == 0
+    assert repeat.stderr.count("done earlier") == 0
     for kind in ("planner", "executor", "flat"):
         first, second = (load_file(folder / "checkpoints" / kind / "model.safetensors") for folder in (out, tmp_path / "qs2"))
         assert first.keys() == second.keys() and all(torch.equal(first[key], second[key]) for key in first), kind
@@ -115,7 +124,8 @@ def test_reproduce_needs_a_config_and_rejects_bad_values(tmp_path):
     assert done.returncode == 2 and "--config" in done.stderr
     for text, message in (
         ("agents: [oracle, genius]\n", "unknown agent 'genius' in agents"),
-        ("ablations: [no-planner]\n", "ablations must map run names to agent settings"),
+        ("ablations: [no-planner]\n", "ablations: Input should be a valid dictionary (got ['no-planner'])"),
+        ("batch_size: 0\n", "batch_size: Input should be greater than 0 (got 0)"),
         ("ablations: {smart: {wisdom: 3}}\n", "ablation 'smart': unknown setting(s) ['wisdom']"),
         ("ablations: {mine: {planner: my/planner}}\n", "ablation 'mine': unknown setting(s) ['planner']"),
         ("ablations: {careful: {guards: [careful]}}\n", "run 'careful': unknown guard 'careful'"),

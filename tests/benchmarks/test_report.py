@@ -34,3 +34,17 @@ def test_episodes_ending_in_a_loop_or_failed_are_counted():
     assert summary["failed_episodes"] == 1
     table = markdown_table({"agent": summary})
     assert "| unsolved, ending in a loop" in table and "| failed (the game ended the episode, e.g. a wrong focus) | 1 |" in table
+
+
+def test_scores_csv_reads_back_what_was_written():
+    import csv
+    import io
+
+    from benchmarks.report import CSV_COLUMNS, scores_csv
+
+    error = 'ValueError: bad "quote", and a comma'
+    record = {"task": "boil", "split": "test", "variation": 0, "variation_id": 21, "score": 12.5, "steps": 3,
+              "wall_time": 1.25, "error": error}  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(scores_csv([record, {**record, "error": None}]))))
+    assert list(rows[0]) == list(CSV_COLUMNS) and rows[0]["error"] == error and rows[1]["error"] == ""
+    assert (rows[0]["score"], rows[0]["wall_time"]) == ("12.5", "1.250")

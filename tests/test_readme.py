@@ -1,0 +1,66 @@
+"""The README runs as written: each Python block, saved as a file and run in a fresh process, prints the text block
+that follows it; each `sgd` command line of the bash blocks parses with the real parser; and it stays short."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.cli import build_parser
+
+README = Path(__file__).parents[1] / "README.md"
+BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.DOTALL)
+
+
+def blocks() -> list[tuple[str, str]]:
+    return [(language, body) for language, body in BLOCK.findall(README.read_text(encoding="utf-8"))]
+
+
+def python_examples() -> list[tuple[str, str]]:
+    """(code, the text block right after it) for every Python block."""
+    found = blocks()
+    examples = [(body, found[i + 1][1]) for i, (language, body) in enumerate(found) if language == "python"]
+    assert all(found[i + 1][0] == "text" for i, (language, _) in enumerate(found) if language == "python"), (
+        "each Python block of the README is followed by a text block with what it prints"
+    )
+    return examples
+
+
+def test_the_readme_is_a_short_read():
+    assert len(README.read_text(encoding="utf-8").splitlines()) <= 200
+    assert len(python_examples()) >= 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index", range(3))
+def test_each_python_block_prints_what_the_readme_shows(tmp_path, index):
+    code, shown = python_examples()[index]
+    script = tmp_path / f"example_{index}.py"
+    script.write_text(code)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout == shown, f"the README shows:\n{shown}\nthe block prints:\n{done.stdout}"
+
+
+def test_every_sgd_command_of_the_readme_parses():
+    parser = build_parser()
+    commands = []
+    for language, body in blocks():
+        if language != "bash":
+            continue
+        for line in body.splitlines():
+            for part in line.split("#", 1)[0].split("&&"):
+                words = shlex.split(part)
+                if words and Path(words[0]).name == "sgd":
+                    commands.append(words[1:])
+    assert len(commands) >= 12
+    for words in commands:
+        try:
+            parser.parse_args(words)
+        except SystemExit as error:  # argparse's way of refusing
+            pytest.fail(f"`sgd {shlex.join(words)}` does not parse (exit {error.code})")
