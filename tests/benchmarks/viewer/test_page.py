@@ -1,41 +1,28 @@
 """The viewer's page in a real browser: Debian's ``chromium`` and ``chromium-driver`` driven by Selenium.
 
-``.ci/run`` installs both (``bash scripts/setup.sh --browser``); where either is absent the test is skipped, saying so.
+``.ci/run`` installs both (``bash scripts/setup.sh --browser``); where either is absent the tests are skipped, saying
+so. Selenium is in the dev extra: without it they fail.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-
 import gymnasium as gym
 import pytest
 
+from benchmarks.viewer.browser import find_browser, headless_chromium, screenshot
 from benchmarks.viewer.page import build_page
 from sgd_gym.io import read_jsonl
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None,
+    find_browser() is None,
     reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; .ci/run installs them)",
 )
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1400,1000")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (the dev extra)")
-    profile = tempfile.mkdtemp(prefix="sgd-view-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with headless_chromium(1400, 1000) as driver:
+        yield driver
 
 
 def fresh_replay(record: dict) -> list[str]:
@@ -52,12 +39,17 @@ def text(element) -> str:
     return element.get_attribute("textContent")
 
 
-def test_the_page_lists_every_episode_and_shows_both_runs_step_by_step(micro_runs, tmp_path, browser):
+@pytest.fixture(scope="module")
+def page(micro_runs, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("page")
+    build_page(micro_runs, folder / "view.html", workers=1, cache=folder / "cache")
+    return folder / "view.html"
+
+
+def test_the_page_lists_every_episode_and_shows_both_runs_step_by_step(micro_runs, page, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    page = tmp_path / "view.html"
-    build_page(micro_runs, page, workers=1, cache=tmp_path / "cache")
     html = page.read_text(encoding="utf-8")
     assert "<script src" not in html and "<link" not in html  # self-contained: nothing to fetch
     records = [{(r["task"], r["variation"]): r for r in read_jsonl(run / "episodes.jsonl")} for run in micro_runs]
@@ -90,3 +82,12 @@ def test_the_page_lists_every_episode_and_shows_both_runs_step_by_step(micro_run
     Select(browser.find_element(By.ID, "f-task")).select_by_value("power-component")
     shown = browser.find_elements(By.CSS_SELECTOR, "#matrix td.cell")
     assert [cell.get_attribute("data-episode") for cell in shown] == ["power-component:test:0", "power-component:test:1"]
+
+
+def test_screenshot_of_an_open_episode(page, tmp_path):
+    from PIL import Image
+
+    out = screenshot(page, "power-component:test:0", tmp_path / "view.png", task="power-component", width=800, height=600)
+    assert Image.open(out).size == (800, 600)
+    with pytest.raises(ValueError, match="not on the page"):
+        screenshot(page, "boil:test:0", tmp_path / "none.png")
