@@ -19,6 +19,8 @@ apt_install() {
 command -v java >/dev/null 2>&1 || apt_install default-jre-headless
 if [ "${1:-}" = "--browser" ] && ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then
   apt_install chromium chromium-driver
+  { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 \
+    || { echo "[setup] chromium and chromedriver are still not on PATH after apt-get install" >&2; exit 1; }
 fi
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV" 2>/dev/null || { apt_install python3-venv; rm -rf "$VENV"; "$PYTHON" -m venv "$VENV"; }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +140,10 @@ def test_the_cache_ignores_files_of_another_format(tmp_path):
     assert cache.get("abc") == {"scores": [1]} and cache.get("other") is None
     (tmp_path / "abc.json").write_text(json.dumps({"format": replays_module.REPLAY_FORMAT + 1, "replay": {}}))
     assert cache.get("abc") is None and ReplayCache(None).get("abc") is None
+
+
+def test_ci_installs_the_browser_that_the_page_test_needs():
+    root = Path(__file__).parents[3]
+    assert "bash scripts/setup.sh --browser" in (root / ".ci" / "run").read_text(encoding="utf-8")
+    setup = (root / "scripts" / "setup.sh").read_text(encoding="utf-8")
+    assert "apt_install chromium chromium-driver" in setup  # Debian's names; find_browser looks for both commands
