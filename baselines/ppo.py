@@ -6,6 +6,13 @@ action. ``ppo-options`` learns on ``DiscreteSubgoals`` (the options env with the
 (``MultiTask``), and both are evaluated as ordinary agents in the flat env under the protocol, so
 their rows compare with every other agent at the same primitive step budget.
 
+Both see the actions the game's parser accepts (``listing="accepted"``, as ``ScienceWorld-v1``), ``ppo`` in
+the ``tiered`` order with K = ``DEFAULT_MAX_ACTIONS`` (every state measured fits, see
+``sgd_gym.wrappers.discrete``). Checkpoints written before these settings existed have no ``listing`` or
+``order`` in ``settings.json``: they load as ``listing="raw"`` and ``order="length"``, what they were trained
+on, and the agent refuses an env that lists the other way (``info["listing"]``), since its indices would then
+name other actions.
+
 A checkpoint folder holds ``model.zip`` (SB3), ``settings.json`` (what the agent needs to rebuild
 its observations and action lists) and ``progress.json``; ``tb/`` has the TensorBoard scalars
 (``rollout/ep_rew_mean``, ``train/loss``...). Training saves atomically every ``save_every`` steps
@@ -28,6 +35,7 @@ from sgd_gym.io import atomic_write_text
 
 PPO_KINDS = ("ppo", "ppo-options")
 NOOP_ACTION = "look around"
+LEGACY_SETTINGS = {"listing": "raw", "order": "length"}  # what checkpoints without these keys were trained on
 
 
 @dataclasses.dataclass
@@ -41,13 +49,22 @@ class PPOSettings:
     dim: int = 256  # hashed n-gram buckets per observation key
     ngram: int = 2
     keys: tuple[str, ...] = ("observation", "look", "inventory", "task")
-    max_choices: int = 256  # K: valid actions (ppo) or sub-goal candidates (ppo-options)
+    max_choices: int | None = None  # K: valid actions (ppo) or sub-goal candidates (ppo-options); None: the wrapper's default
     max_option_steps: int = 10
+    listing: str = "accepted"  # "accepted": the actions the game's parser accepts; "raw": ScienceWorld's list
+    order: str = "tiered"  # ValidActionDiscrete's order (ppo)
 
     def __post_init__(self) -> None:
+        from sgd_gym.wrappers.discrete import DEFAULT_MAX_ACTIONS, check_listing, order_actions
+        from sgd_gym.wrappers.subgoals import DEFAULT_MAX_SUBGOALS
+
         if self.kind not in PPO_KINDS:
             raise ValueError(f"unknown PPO kind {self.kind!r}: expected one of {list(PPO_KINDS)}")
         self.keys = tuple(self.keys)
+        check_listing(self.listing)
+        order_actions([], self.order)  # validates the order
+        if self.max_choices is None:
+            self.max_choices = DEFAULT_MAX_ACTIONS if self.kind == "ppo" else DEFAULT_MAX_SUBGOALS
 
 
 class CheckpointMissing(ValueError):
@@ -58,17 +75,20 @@ def make_env(settings: PPOSettings) -> Any:
     """The training env of ``settings``: multi-task, discrete masked actions, bag-of-words observations."""
     import gymnasium as gym
 
-    from sgd_gym.envs.options import ScienceWorldOptionsEnv
     from sgd_gym.wrappers import BagOfWordsObservation, DiscreteSubgoals, MultiTask, ValidActionDiscrete
 
     if settings.kind == "ppo":
-        flat = gym.make("sgd_gym/ScienceWorld-v0", split=settings.split, max_episode_steps=settings.max_steps)
-        env = ValidActionDiscrete(flat, max_actions=settings.max_choices)
+        flat = gym.make("sgd_gym/ScienceWorld-v1", split=settings.split, max_episode_steps=settings.max_steps)
+        env = ValidActionDiscrete(flat, max_actions=settings.max_choices, listing=settings.listing, order=settings.order)
     else:
-        options = ScienceWorldOptionsEnv(
-            split=settings.split, max_option_steps=settings.max_option_steps, max_primitive_steps=settings.max_steps
+        options = gym.make(
+            "sgd_gym/ScienceWorldOptions-v1",
+            split=settings.split,
+            max_option_steps=settings.max_option_steps,
+            max_primitive_steps=settings.max_steps,
+            listing=settings.listing,
         )
-        env = DiscreteSubgoals(options, max_subgoals=settings.max_choices)
+        env = DiscreteSubgoals(options, max_subgoals=settings.max_choices, listing=settings.listing)
     return BagOfWordsObservation(MultiTask(env, settings.tasks), dim=settings.dim, ngram=settings.ngram, keys=settings.keys)
 
 
@@ -180,7 +200,8 @@ def read_ppo_settings(path: str | Path) -> PPOSettings:
         if not (path / name).is_file():
             raise CheckpointMissing(f"{path / name}: no such file; is {path} a checkpoint of 'sgd train ppo|ppo-options'?")
     try:
-        return PPOSettings(**json.loads((path / "settings.json").read_text()))
+        saved = json.loads((path / "settings.json").read_text())
+        return PPOSettings(**{**LEGACY_SETTINGS, **saved}) if isinstance(saved, dict) else PPOSettings(**saved)
     except (json.JSONDecodeError, TypeError, ValueError) as error:
         raise CheckpointMissing(f"{path / 'settings.json'}: not valid PPO settings ({error})") from None
 
@@ -221,7 +242,10 @@ class PPOAgent:
     ``ppo``: each step, the valid actions in ``ValidActionDiscrete``'s order, the policy's masked
     argmax. ``ppo-options``: at each option boundary the policy picks among ``DiscreteSubgoals``'
     candidates, and the scripted executor carries the sub-goal out one primitive action per call
-    (at most ``max_option_steps``), as in ``ScienceWorldOptions-v0``.
+    (at most ``max_option_steps``), as in ``ScienceWorldOptions-v1``.
+
+    ``listing`` (the checkpoint's) tells an evaluation harness which list ``info["valid_actions"]`` must
+    hold; ``act`` raises ``ValueError`` when the env says it lists the other way.
     """
 
     needs_valid_actions = True
@@ -231,6 +255,7 @@ class PPOAgent:
         from sgd_gym.executors import ScriptedExecutor
 
         self.model, self.settings, self.deterministic = model, settings, deterministic
+        self.listing = settings.listing
         self.executor = ScriptedExecutor()
         self.decisions = 0
         self.reset("")
@@ -265,14 +290,20 @@ class PPOAgent:
     def act(self, obs: dict[str, str], info: dict[str, Any]) -> str:
         """One primitive action."""
         from sgd_gym.subgoals import END_SG
-        from sgd_gym.wrappers.discrete import action_order
+        from sgd_gym.wrappers.discrete import order_actions
         from sgd_gym.wrappers.subgoals import subgoal_candidates
 
         valid = info.get("valid_actions")
         if valid is None:
             raise KeyError("PPOAgent needs info['valid_actions']: create the env with valid_actions=True")
+        listing = info.get("listing", self.listing)
+        if listing != self.listing:
+            raise ValueError(
+                f"this {self.settings.kind} checkpoint was trained on the {self.listing!r} action listing but the env lists "
+                f"{listing!r}: create it with listing={self.listing!r}"
+            )
         if self.settings.kind == "ppo":
-            return self._choose(obs, sorted(valid, key=action_order)) or NOOP_ACTION
+            return self._choose(obs, order_actions(valid, self.settings.order)) or NOOP_ACTION
         self.ended = []
         for _ in range(3):  # an option that ends at once is followed by another decision
             if self.subgoal is None or self.option_steps >= self.settings.max_option_steps:

@@ -12,12 +12,20 @@ class RandomAgent:
 
     Args:
         seed: seed of the agent's own generator; each ``reset`` keeps drawing from it.
+        listing: the list the evaluation env must hand it (``benchmarks.protocol.make_eval_env`` reads
+            ``self.listing``): ``"raw"``, ScienceWorld's own list, in which about half of a crowded room's
+            actions are rejected by the game's parser ("No known action matches that input."), what the
+            committed protocol rows used; or ``"accepted"``, only the actions the parser accepts
+            (``ScienceWorldEnv.accepted_actions``), a floor that does not waste steps on rejected commands.
     """
 
     needs_valid_actions = True
     needs_gold_path = False
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, listing: str = "raw") -> None:
+        from sgd_gym.wrappers.discrete import check_listing
+
+        self.listing = check_listing(listing)
         self.rng = np.random.default_rng(seed)
 
     def seed(self, seed: int) -> None:

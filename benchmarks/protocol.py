@@ -51,12 +51,17 @@ def plan_episodes(tasks: Iterable[str], split: str = "test", variations: int | N
 
 
 def make_eval_env(agent: Any, split: str, max_steps: int, simplifications: str = "easy") -> gym.Env:
-    """A flat env that gives ``agent`` what it declares it needs."""
+    """A flat env that gives ``agent`` what it declares it needs.
+
+    ``info["valid_actions"]`` is the list the agent's ``listing`` names (``"accepted"``: the actions the game's
+    parser accepts; ``"raw"``, for agents that declare none: ScienceWorld's own list, as ``ScienceWorld-v0``).
+    """
     return gym.make(
-        "sgd_gym/ScienceWorld-v0",
+        "sgd_gym/ScienceWorld-v1",
         split=split,
         simplifications=simplifications,
         valid_actions=bool(getattr(agent, "needs_valid_actions", False)),
+        listing=getattr(agent, "listing", "raw"),
         max_episode_steps=max_steps,
     )
 

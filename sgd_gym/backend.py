@@ -23,6 +23,23 @@ new JVM with one throwaway load. Last, the gold-path search caches room-to-room 
 drawn for whichever variation came first (a worker that had run chemistry-mix gave "boil lead" a
 12-step detour through the foundry); ``load`` empties that cache before each gold-path load.
 
+ScienceWorld lists actions that its own parser then rejects with "No known action matches that input."
+(35 of 60 sampled in the art studio of chemistry-mix-paint-secondary-color; 15% of the listed actions
+sampled along the gold paths of the 30 tasks, benchmarks/RESULTS.md). The list
+(``getValidActionObjectCombinations``, ``AgentInterface.scala``) is built over
+``InputParser.collectObjects(room)``, which, as its comment says, "does not respect container
+boundaries": it walks into closed cupboards, fridges and drawers. The parser (``InputParser.parse``)
+resolves names only among ``collectAccessibleObjects(room)`` plus the agent's inventory, which stop at
+closed containers. So every listed action that names an object inside a closed container (``move cup
+containing blue paint in cupboard to hallway``, ``focus on drawer in paint cupboard`` while the paint
+cupboard is closed) is rejected, and the unique names the list gives the reachable objects are longer
+than they need be (``cup containing red paint in art studio``). ``accepted_actions`` keeps the listed
+actions whose objects the parser can reach (teleport, an oracle action, resolves its room among every
+object of the world), in one listing call plus one object-set call. A listed name can also be shared by
+several reachable objects (the three pollen grains of three pea flowers): the parser then asks which one
+(the ambiguity prompt); those actions are kept, since the game carries them out once the prompt is
+answered and its own gold paths rely on them.
+
 The JVM also prints ~9 kB of debug text per step; we point ``System.out`` at a null stream
 before the simulator is created, so nothing is printed or piped. The heap is capped (default
 ``1g``, ``SGD_GYM_JVM_HEAP`` to change), and the JVM dies with its Python process
@@ -31,8 +48,10 @@ before the simulator is created, so nothing is printed or piped. The heap is cap
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import subprocess
 import weakref
 from dataclasses import dataclass
@@ -53,10 +72,66 @@ DEFAULT_HEAP = "1g"
 _SEPARATOR = "\n"
 _LISTING_SEED = 20240503  # any fixed seed
 _RANDOM_MULTIPLIER = 0x5DEECE66D  # java.util.Random.setSeed(s) stores s ^ this
+TELEPORT_PREFIX = "teleport to "  # ScienceWorld's one oracle action: its target is looked up among all objects
+_OBJECT_ID = re.compile(r"ObjectID \((\d+), name: ")  # EnvObject.toString() starts with this
+_ASSIGNMENT = re.compile(r"(\w+) -> ObjectID \((\d+), name: ")  # one entry of a Map[String, EnvObject]
+_JAVA_INT = re.compile(r"[+-]?[0-9]+")  # what Integer.parseInt reads
+ACCEPTED, AMBIGUOUS, REJECTED = "accepted", "ambiguous", "rejected"
+
+
+def answer_is_carried_out(answer: str, choices: int) -> bool:
+    """Whether ScienceWorld carries out ``answer`` to an ambiguity prompt with ``choices`` readings.
+
+    ``InputParser.resolveAmbiguity`` reads the answer with ``Integer.parseInt``: a number in
+    ``0..choices-1`` runs that reading; anything else ("look around", "", "7") cancels the prompt,
+    and the command is dropped ("Unknown action. Type 'help' ...") while the world still takes a turn.
+    """
+    return bool(_JAVA_INT.fullmatch(answer)) and 0 <= int(answer) < choices
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """What the game's parser makes of a command (``ScienceWorldBackend.parse``), without carrying it out.
+
+    Attributes:
+        verdict: ``"accepted"`` (one reading: the game carries it out), ``"ambiguous"`` (several: the game
+            asks which one) or ``"rejected"`` ("No known action matches that input.").
+        action_id: the template of the (first) reading (``ActionDefinitions.ACTION_ID_*``), or None.
+        object_ids: the uuids the (first) reading names, agent excluded, sorted.
+    """
+
+    verdict: str
+    action_id: int | None = None
+    object_ids: tuple[int, ...] = ()
 
 
 class BackendError(RuntimeError):
     """The ScienceWorld JVM is not running or stopped answering."""
+
+
+@dataclass(frozen=True)
+class ListedAction:
+    """One entry of ScienceWorld's valid-action list, with what it refers to.
+
+    Attributes:
+        text: the command, as in ``valid_actions()``.
+        template_id: ScienceWorld's action template (``ActionDefinitions.ACTION_ID_*``; 100+ while
+            the parser waits for an answer to an ambiguity prompt).
+        object_ids: the uuids of the objects the command names, in template order.
+    """
+
+    text: str
+    template_id: int
+    object_ids: tuple[int, ...]
+
+    @property
+    def oracle(self) -> bool:
+        """Teleport, the one action whose target the parser looks up among every object of the world."""
+        return self.text.startswith(TELEPORT_PREFIX)
+
+    def reachable(self, object_ids: set[int]) -> bool:
+        """Whether the parser can resolve this action's objects, given the ids it can reach (``reachable_object_ids``)."""
+        return self.oracle or object_ids.issuperset(self.object_ids)
 
 
 @dataclass
@@ -137,6 +212,7 @@ class ScienceWorldBackend:
         self._server = None
         self._string_join = None
         self._random = self._random_state = self._gold_path_cache = None
+        self._parser_module = self._agent = self._interface = None
         self._finalizer: weakref.finalize | None = None
 
     # ---------------------------------------------------------------- lifecycle
@@ -188,6 +264,7 @@ class ScienceWorldBackend:
         self._random, self._random_state = self._global_random(jvm)
         path_finder = getattr(getattr(jvm.scienceworld.goldagent, "PathFinder$"), "MODULE$")
         self._gold_path_cache = path_finder.precomputedExhaustivePaths()
+        self._parser_module = getattr(getattr(jvm.scienceworld.input, "InputParser$"), "MODULE$")
         self.load(_PRIMING_TASK, 0, "easy", gold_path=True)
         self.step("look around")
 
@@ -221,7 +298,7 @@ class ScienceWorldBackend:
         """Stop the JVM; safe to call any number of times."""
         gateway, process = self._gateway, self._process
         self._gateway = self._server = self._string_join = self._random = self._random_state = None
-        self._gold_path_cache = None
+        self._gold_path_cache = self._parser_module = self._agent = self._interface = None
         self._process = None
         if process is not None:
             _kill(process, gateway)
@@ -270,6 +347,7 @@ class ScienceWorldBackend:
         """
         if gold_path:
             self._call("clear", target=self._gold_path_cache)
+        self._agent = self._interface = None  # a load makes a new world and a new agent
         message = self._call("load", task, int(variation_id), simplifications, bool(gold_path))
         if message and message.startswith("ERROR"):
             raise ValueError(message)
@@ -292,22 +370,124 @@ class ScienceWorldBackend:
         """The current task description."""
         return self._call("getTaskDescription")
 
-    def valid_actions(self) -> list[str]:
-        """The valid action-object combinations in the current state, in ScienceWorld's order.
+    def _fixed_listing_seed(self, call: str):
+        """Run simulator method ``call`` with the world's random generator set to a fixed state, then restore it.
 
         ScienceWorld names each object by a referent drawn from its global random generator, so two
         listings of one state differ, and listing consumes draws that the world's own randomness
-        (wandering animals, ...) would otherwise get. Here the generator's state is swapped for a
-        fixed one during the listing and put back after it: the listing is a function of the state,
-        and asking for it never changes the episode.
+        (wandering animals, ...) would otherwise get. Swapping the generator's state for a fixed one
+        makes the listing a function of the state that never changes the episode.
         """
         saved = self._call("get", self._random, target=self._random_state)  # the raw 48-bit state
         self._call("setSeed", _LISTING_SEED, target=self._random)
         try:
-            java_list = self._call("getValidActionObjectCombinations")
+            return self._call(call)
         finally:
             self._call("setSeed", saved ^ _RANDOM_MULTIPLIER, target=self._random)  # setSeed scrambles: undo it
-        return self._join(java_list)
+
+    def valid_actions(self) -> list[str]:
+        """ScienceWorld's valid action-object combinations in the current state, in its order (sorted).
+
+        The raw list: it includes actions the parser rejects (see the module docstring and
+        ``accepted_actions``). A function of the state; listing never changes the episode.
+        """
+        return self._join(self._fixed_listing_seed("getValidActionObjectCombinations"))
+
+    def listed_actions(self) -> list[ListedAction]:
+        """The entries of ``valid_actions()`` (same texts, same order) with their template and object ids.
+
+        Raises:
+            BackendError: the simulator's JSON could not be read (it is built without escaping, so a
+                quote in an object name would break it).
+        """
+        text = self._fixed_listing_seed("getValidActionObjectCombinationsJSON")
+        try:
+            entries = json.loads(text)["validActions"]
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise BackendError(f"cannot read ScienceWorld's action listing ({error}): {text[:200]!r}") from error
+        listed = [ListedAction(e["action"], int(e["template_id"]), tuple(int(i) for i in e["obj_ids"])) for e in entries]
+        listed.sort(key=lambda action: action.text)  # the Java side sorts the plain list the same way (UTF-16 order)
+        return listed
+
+    def _agent_interface(self):
+        """ScienceWorld's ``AgentInterface`` of the loaded task (a new one each load)."""
+        if self._interface is None:
+            interface = self._call("agentInterface")
+            if interface.isEmpty():
+                raise BackendError("no task is loaded: call load() first")
+            self._interface = interface.get()
+        return self._interface
+
+    def _world_agent(self):
+        if self._agent is None:
+            self._agent = self._agent_interface().agent()
+        return self._agent
+
+    def reachable_object_ids(self) -> set[int]:
+        """The uuids of the objects the parser can name now: what ``InputParser.parse`` searches.
+
+        That is ``collectAccessibleObjects`` of the agent's room and of the agent (its inventory),
+        with hidden objects: everything in the room except the contents of closed containers.
+        """
+        agent = self._world_agent()
+        room = self._call("getContainer", target=agent).get()
+        module = self._parser_module
+        objects = self._call("collectAccessibleObjects", room, True, target=module)
+        objects = self._call("$plus$plus", self._call("collectAccessibleObjects", agent, True, target=module), target=objects)
+        ids = {int(uuid) for uuid in _OBJECT_ID.findall(self._call("toString", target=objects))}
+        if len(ids) != self._call("size", target=objects):  # a subclass printed itself otherwise: ask each object
+            iterator = self._call("iterator", target=objects)
+            ids = set()
+            while iterator.hasNext():
+                ids.add(int(iterator.next().uuid()))
+        return ids
+
+    def accepted_actions(self) -> list[str]:
+        """The entries of ``valid_actions()`` that the parser accepts: those whose objects it can reach.
+
+        While the parser waits for an answer to an ambiguity prompt the list is the answers
+        (``0``, ``1``, ...), all accepted. Costs one listing call (with object ids) and one
+        object-set call: a few ms more than ``valid_actions()``.
+        """
+        listed = self.listed_actions()
+        if any(action.template_id >= 100 for action in listed):  # the ambiguity prompt's numbered answers
+            return [action.text for action in listed]
+        reachable = self.reachable_object_ids()
+        return [action.text for action in listed if action.reachable(reachable)]
+
+    def parse(self, command: str) -> ParseResult:
+        """Run the game's parser on ``command`` as ``step`` would, without carrying anything out.
+
+        This is the ground truth that ``accepted_actions`` approximates structurally; it costs ~10 ms per
+        command (the parser tries every template against every reachable object), so it is for
+        measurements and tests, not for every step. While the game waits for an answer to an ambiguity
+        prompt, a number in range is accepted and anything else rejected (see ``answer_is_carried_out``).
+        The parser's state is left as it was.
+        """
+        interface = self._agent_interface()
+        parser = interface.inputParser()
+        if parser.isInAmbiguousState():
+            carried = answer_is_carried_out(command, parser.getNumAmbiguousMatches())
+            return ParseResult(ACCEPTED if carried else REJECTED)
+        agent = self._world_agent()
+        room = agent.getContainer().get()
+        universe, monitor, goals = interface.universe(), interface.objMonitor(), interface.task().goalSequence()
+        result = self._call("parse", command, room, universe, agent, monitor, goals, room, target=parser)
+        if result._1():
+            action = result._4().get()
+            return ParseResult(ACCEPTED, int(action.action().uniqueActionID()), self._assigned(action.assignments()))
+        if not parser.isInAmbiguousState():
+            return ParseResult(REJECTED)
+        try:
+            first = parser.lastAmbiguousMatches().get()[0]
+            return ParseResult(AMBIGUOUS, int(first.actionRequestDef().get().uniqueActionID()), self._assigned(first.varLUT()))
+        finally:
+            parser.clearAmbiguousState()
+
+    @staticmethod
+    def _assigned(assignments) -> tuple[int, ...]:
+        """The uuids of a Scala ``Map[String, EnvObject]`` of an action's slots, agent excluded, sorted."""
+        return tuple(sorted(int(uuid) for name, uuid in _ASSIGNMENT.findall(assignments.toString()) if name != "agent"))
 
     def gold_actions(self) -> list[str]:
         """The gold path of the loaded variation (it must have been loaded with ``gold_path=True``)."""

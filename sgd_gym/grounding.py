@@ -12,7 +12,9 @@ def ground_action(text: str, valid_actions: Sequence[str], cutoff: float = 0.0) 
 
     Args:
         text: the action to ground.
-        valid_actions: the actions the game accepts now.
+        valid_actions: the actions the game accepts now: ``accepted_actions()`` (``info["valid_actions"]`` of
+            ``ScienceWorld-v1``); ScienceWorld's raw list also holds actions its parser rejects, and a text
+            grounded onto one of those wastes the step.
         cutoff: minimum similarity (0..100, rapidfuzz ``token_sort_ratio``) for a fuzzy match.
 
     Returns:

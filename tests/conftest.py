@@ -11,7 +11,7 @@ import sgd_gym  # noqa: F401  (registers the ids)
 @pytest.fixture(scope="module")
 def boil_env():
     """One flat env on the boil task, shared by a test module (starting a JVM costs ~1 s)."""
-    env = gym.make("sgd_gym/ScienceWorld-v0", task="boil", split="train")
+    env = gym.make("sgd_gym/ScienceWorld-v1", task="boil", split="train")
     yield env
     env.close()
 

@@ -265,3 +265,20 @@ def annotation_stats(data: str | Path, method: str = "rules") -> dict[str, Any]:
         }
 
     return {"method": method, "overall": finish(total), "per_task": {task: finish(s) for task, s in per_task.items()}}
+
+
+def stats_table(stats: dict[str, Any], top_verbs: int = 3) -> str:
+    """``annotation_stats`` as a markdown table: one row per task, then the overall row (2 decimals, verbs by count)."""
+    lines = [
+        "| task | trajectories | sub-goals per trajectory | steps per sub-goal | commonest verbs |",
+        "|---|---:|---:|---:|---|",
+    ]
+
+    def row(name: str, values: dict[str, Any]) -> str:
+        verbs = ", ".join(f"{verb} {count}" for verb, count in list(values["verbs"].items())[:top_verbs])
+        return (f"| {name} | {values['trajectories']} | {values['subgoals_per_trajectory']:.2f} | "
+                f"{values['steps_per_subgoal']:.2f} | {verbs} |")  # fmt: skip
+
+    lines += [row(task, values) for task, values in stats["per_task"].items()]
+    lines.append(row("**overall**", stats["overall"]))
+    return "\n".join(lines)

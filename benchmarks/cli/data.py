@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 
 from benchmarks.cli.common import add_tasks, positive, variations
@@ -27,7 +28,12 @@ def annotate_command(args: argparse.Namespace) -> int:
     from agents.data import annotate
 
     if args.stats:
-        print(json.dumps(annotate.annotation_stats(args.data, args.method), indent=2))
+        stats = annotate.annotation_stats(args.data, args.method)
+        print(
+            json.dumps(stats, indent=2)
+            if args.json
+            else f"{args.method} annotations of {args.data}\n" + annotate.stats_table(stats)
+        )
         return 0
     if args.method == "rules":
         path = annotate.annotate_rules(args.data, args.max_steps)
@@ -42,7 +48,9 @@ def annotate_command(args: argparse.Namespace) -> int:
         stats = annotate_llm(
             args.data, base_url=args.base_url, model=args.model, api_key_env=args.api_key_env, max_steps=args.max_steps
         )
-        print(json.dumps({k: v for k, v in stats.items() if k != "records"}, indent=2))
+        logging.getLogger("sgd.annotate").info(
+            ", ".join(f"{k} {round(v, 3) if isinstance(v, float) else v}" for k, v in stats.items() if k != "records")
+        )
         path = annotate.annotation_path(args.data, "llm")
     print(f"{path}: written")
     return 0
@@ -74,7 +82,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=("rules", "llm", "import"), default="rules", help="annotator (default: rules)")
     p.add_argument("--data", default="data", help="data folder holding trajectories.jsonl (default: data)")
     p.add_argument("--from", dest="source", help="with --method import: the JSONL file of annotations to import")
-    p.add_argument("--stats", action="store_true", help="print statistics of existing annotations instead")
+    p.add_argument("--stats", action="store_true", help="print statistics of existing annotations instead (a table)")
+    p.add_argument("--json", action="store_true", help="with --stats: the statistics as JSON")
     p.add_argument("--max-segment-steps", dest="max_steps", type=positive, default=10,
                    help="rules, llm: the longest segment of one repeated action (default: 10)")  # fmt: skip
     p.add_argument("--base-url", help="llm: OpenAI-compatible base URL (default: $SGD_LLM_BASE_URL)")

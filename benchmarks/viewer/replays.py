@@ -16,7 +16,7 @@ from typing import Any
 
 from sgd_gym.io import atomic_write_text
 
-REPLAY_FORMAT = 1  # bump when a replay's content changes: older cache files are then not read
+REPLAY_FORMAT = 2  # bump when a replay's content changes: older cache files are not read (2: v1's info["valid"])
 DEFAULT_CACHE = Path.home() / ".cache" / "sgd-gym" / "replays"
 
 

@@ -1,4 +1,4 @@
-"""``sgd_gym/ScienceWorldOptions-v0``: sub-goals as temporally extended actions (an SMDP)."""
+"""``sgd_gym/ScienceWorldOptions-v1`` (and ``-v0``): sub-goals as temporally extended actions (an SMDP)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def make_executor(executor: Any) -> Executor:
 class ScienceWorldOptionsEnv(gym.Env[dict, str]):
     """## Description
     ScienceWorld where one action is a sub-goal such as ``heat(metal pot, stove)``. The env hands it to
-    its executor, which issues primitive actions in an inner ``ScienceWorld-v0`` until it says
+    its executor, which issues primitive actions in an inner ``ScienceWorld-v1`` until it says
     ``END_SG``, the option budget ``max_option_steps`` runs out, or the episode ends.
 
     ## Action space
@@ -39,7 +39,7 @@ class ScienceWorldOptionsEnv(gym.Env[dict, str]):
     and it still costs one primitive step of the episode budget, so no agent can loop forever.
 
     ## Observation space, rewards
-    As ``ScienceWorld-v0`` after the option's last primitive step; the reward is the sum of the score
+    As ``ScienceWorld-v1`` after the option's last primitive step; the reward is the sum of the score
     changes during the option.
 
     ## Episode end
@@ -50,13 +50,16 @@ class ScienceWorldOptionsEnv(gym.Env[dict, str]):
     cannot see it, so pass ``max_primitive_steps=N`` instead.
 
     ## Info
-    The inner env's info plus ``option_steps`` (budget steps the option used: k for SMDP
+    The inner env's info (``valid_actions`` holds the list ``listing`` names, as in ``ScienceWorld-v1``)
+    plus ``option_steps`` (budget steps the option used: k for SMDP
     discounting), ``primitive_actions`` (the actions taken), ``subgoal_done`` (the executor ended it
     and it holds), ``subgoal_error`` (why not, when known), ``primitive_steps`` (used so far).
 
     ## Arguments
     ``executor`` (``"scripted"`` or an executor object), ``max_option_steps`` (default 10),
-    ``max_primitive_steps`` (default 100) and the arguments of ``ScienceWorld-v0``.
+    ``max_primitive_steps`` (default 100), ``listing`` (``"accepted"``, default, or ``"raw"``: what the
+    executor's ``info["valid_actions"]`` holds) and the arguments of ``ScienceWorld-v1``. Every
+    observation returned is a new dict.
     """
 
     metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
@@ -70,6 +73,7 @@ class ScienceWorldOptionsEnv(gym.Env[dict, str]):
         executor: Any = "scripted",
         max_option_steps: int = 10,
         max_primitive_steps: int = DEFAULT_PRIMITIVE_STEPS,
+        listing: str = "accepted",
         render_mode: str | None = None,
         jvm_heap: str | None = None,
         deterministic: bool = True,
@@ -85,11 +89,13 @@ class ScienceWorldOptionsEnv(gym.Env[dict, str]):
             variation=variation,
             simplifications=simplifications,
             valid_actions=bool(getattr(self.executor, "needs_valid_actions", False)),
+            listing=listing,
             render_mode=render_mode,
             jvm_heap=jvm_heap,
             deterministic=deterministic,
         )
         self.render_mode = render_mode
+        self.listing = listing
         self.max_option_steps = int(max_option_steps)
         self.max_primitive_steps = int(max_primitive_steps)
         self.action_space = text_space(MAX_ACTION_LENGTH)
@@ -99,12 +105,12 @@ class ScienceWorldOptionsEnv(gym.Env[dict, str]):
         self.primitive_steps = 0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
-        """Start an episode (same seeding and options as ``ScienceWorld-v0``)."""
+        """Start an episode (same seeding and options as ``ScienceWorld-v1``)."""
         super().reset(seed=seed)
         self._obs, self._info = self.flat.reset(seed=seed, options=options)
         self.executor.reset(self._obs["task"])
         self.primitive_steps = 0
-        return self._obs, {**self._info, "primitive_steps": 0}
+        return dict(self._obs), {**self._info, "primitive_steps": 0}
 
     def step(self, action: str) -> tuple[dict, float, bool, bool, dict]:
         """Carry out one sub-goal through the executor."""
@@ -143,6 +149,7 @@ class ScienceWorldOptionsEnv(gym.Env[dict, str]):
             if terminated:
                 break
         self._obs, self._info = obs, info
+        obs = dict(obs)  # never the object returned before (Gymnasium's check_env: returned data not reused)
         truncated = not terminated and self.primitive_steps >= self.max_primitive_steps
         out = {**info, "option_steps": max(len(actions), 1), "primitive_actions": actions, "subgoal_done": done}
         out.update(subgoal_error=error, primitive_steps=self.primitive_steps)
@@ -153,11 +160,15 @@ class ScienceWorldOptionsEnv(gym.Env[dict, str]):
         return obs, total, terminated, truncated, out
 
     def valid_actions(self) -> list[str]:
-        """The primitive valid actions of the current state."""
+        """ScienceWorld's own list of primitive valid actions in the current state (see ``ScienceWorld-v1``)."""
         return self.flat.valid_actions()
 
+    def accepted_actions(self) -> list[str]:
+        """The primitive valid actions the game's parser accepts (see ``ScienceWorldEnv.accepted_actions``)."""
+        return self.flat.accepted_actions()
+
     def render(self) -> str | None:
-        """As ``ScienceWorld-v0``."""
+        """As ``ScienceWorld-v1``."""
         return self.flat.render()
 
     def close(self) -> None:

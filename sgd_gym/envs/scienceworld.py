@@ -1,4 +1,4 @@
-"""``sgd_gym/ScienceWorld-v0``: ScienceWorld as a fast, Gymnasium-compliant text environment."""
+"""``sgd_gym/ScienceWorld-v1`` (and ``-v0``): ScienceWorld as a fast, Gymnasium-compliant text environment."""
 
 from __future__ import annotations
 
@@ -9,15 +9,24 @@ from typing import Any
 import gymnasium as gym
 from gymnasium import spaces
 
-from sgd_gym.backend import BackendError, ScienceWorldBackend
+from sgd_gym.backend import BackendError, ScienceWorldBackend, answer_is_carried_out
 from sgd_gym.tasks import TaskInfo, check_simplifications, check_split, get_task
 
 CHARSET = string.printable  # letters, digits, punctuation, space, \t \n \r \x0b \x0c
 MAX_TEXT_LENGTH = 32768
 MAX_ACTION_LENGTH = 256
 OBSERVATION_KEYS = ("observation", "look", "inventory", "task")
+LISTINGS = ("accepted", "raw")
 UNKNOWN_ACTION = "No known action matches that input."
+AMBIGUITY_PROMPT = "Ambiguous request"  # the parser matched several objects and asks which one
+META_COMMANDS = ("help", "objects", "task")  # answered before the parser sees them (PythonInterface.step)
+_PROMPT_CHOICE = re.compile(r"^\d+:\t", re.MULTILINE)  # one numbered line per reading, "0:\tpour red paint (...)"
 _OUTSIDE_CHARSET = re.compile(r"[^\t\n\r\x0b\x0c\x20-\x7e]")
+
+
+def prompt_choices(reply: str) -> int:
+    """The number of readings an ambiguity prompt offers (0 when ``reply`` is not one)."""
+    return len(_PROMPT_CHOICE.findall(reply)) if reply.startswith(AMBIGUITY_PROMPT) else 0
 
 
 def to_text_space(text: str, max_length: int = MAX_TEXT_LENGTH) -> str:
@@ -43,6 +52,17 @@ class ScienceWorldEnv(gym.Env[dict, str]):
     message, the reward is 0 and ``info["valid"]`` is False. A non-string action raises
     ``TypeError``; an action longer than 256 characters raises ``ValueError``; the env stays usable.
 
+    ``info["valid"]`` is False whenever the game did not carry out the command as given: "No known
+    action matches that input.", and the *ambiguity prompt*: when a name fits several objects
+    (``pour red paint in wood cup`` with three wood cups in view) the game carries nothing out (no
+    move passes) and asks "Ambiguous request: Please enter the number for the action you intended",
+    listing the readings as ``0:\t...``, ``1:\t...``; ``info["awaiting_choice"]`` is True and the valid
+    actions are ``0``, ``1``, .... Answer with one of those numbers: the next step carries that reading
+    out, as ScienceWorld's own gold paths do (they answer ``0``). Any other answer cancels the prompt
+    and is dropped, with ``info["valid"]`` False (the game replies "Unknown action. Type 'help' ...",
+    and the world still takes a turn); ``help``, ``objects`` and ``task`` are answered without
+    touching the prompt.
+
     ## Observation space
     ``Dict(observation=Text, look=Text, inventory=Text, task=Text)``: the game's reply to the last
     action, the room description, the inventory and the task description. Text spaces hold printable
@@ -59,15 +79,24 @@ class ScienceWorldEnv(gym.Env[dict, str]):
     limit never ends an episode.
 
     ## Info
-    ``score``, ``moves``, ``valid``, ``failed``, ``task_name``, ``task_id``, ``split``, ``variation``
-    (index inside the split), ``variation_id`` (ScienceWorld's number), ``simplifications``; with
-    ``valid_actions=True`` also ``valid_actions``; after ``reset(options={"gold_path": True})`` also
-    ``gold_path``.
+    ``score``, ``moves``, ``valid``, ``awaiting_choice``, ``failed``, ``task_name``, ``task_id``,
+    ``split``, ``variation`` (index inside the split), ``variation_id`` (ScienceWorld's number),
+    ``simplifications``; with ``valid_actions=True`` also ``valid_actions`` (the list ``listing``
+    names) and ``listing``; after ``reset(options={"gold_path": True})`` also ``gold_path``.
+
+    ## Valid actions
+    ``valid_actions()`` is ScienceWorld's own list (``get_valid_action_object_combinations``): in a
+    crowded room about half of it is rejected by the game's parser, because the list walks into
+    closed containers and the parser does not (see ``sgd_gym.backend``). ``accepted_actions()`` is
+    that list without the actions the parser rejects (same order, a few ms more). ``listing``
+    chooses which of the two ``info["valid_actions"]`` carries: ``"accepted"`` (the default; id
+    ``ScienceWorld-v1``) or ``"raw"`` (``ScienceWorld-v0``).
 
     ## Arguments
     ``task`` (name or id, e.g. ``"boil"`` or ``"1-1"``), ``split`` (``train``/``dev``/``test``),
     ``variation`` (index inside the split, or ``None`` to draw one with the reset seed),
     ``simplifications`` (``"easy"`` by default), ``valid_actions`` (add them to ``info`` each step),
+    ``listing`` (``"accepted"`` or ``"raw"``, see above),
     ``render_mode`` (``"ansi"`` or ``"human"``), ``jvm_heap`` (the JVM's ``-Xmx``), ``deterministic``
     (default True: every load of a variation is identical whatever the JVM ran before, see
     ``sgd_gym.backend``; False is ~1.5x faster per step but a room may list its objects in another
@@ -86,10 +115,14 @@ class ScienceWorldEnv(gym.Env[dict, str]):
         variation: int | None = None,
         simplifications: str = "easy",
         valid_actions: bool = False,
+        listing: str = "accepted",
         render_mode: str | None = None,
         jvm_heap: str | None = None,
         deterministic: bool = True,
     ) -> None:
+        if listing not in LISTINGS:
+            raise ValueError(f"unknown listing {listing!r}: expected one of {list(LISTINGS)}")
+        self.listing = listing
         self.task_info: TaskInfo = get_task(task)
         self.split = check_split(split)
         if variation is not None:
@@ -141,7 +174,7 @@ class ScienceWorldEnv(gym.Env[dict, str]):
             "actions": [],
             "score": 0 if first.score < 0 else min(first.score, 100),
             "gold_path": gold,
-            "done": False,
+            "choices": 0,  # readings of a pending ambiguity prompt (0: none)
         }
         obs = self._observation(first.observation)
         step_info = self._info(moves=first.moves, valid=True, failed=False)
@@ -169,9 +202,24 @@ class ScienceWorldEnv(gym.Env[dict, str]):
         reward = float(score - episode["score"])
         episode["score"] = score
         terminated = failed or bool(result.completed) or score >= 100
+        valid = self._carried_out(action, result.observation)
         obs = self._observation(result.observation)
-        info = self._info(moves=result.moves, valid=not result.observation.startswith(UNKNOWN_ACTION), failed=failed)
+        info = self._info(moves=result.moves, valid=valid, failed=failed)
         return obs, reward, terminated, False, info
+
+    def _carried_out(self, action: str, reply: str) -> bool:
+        """Whether the game carried ``action`` out as given; tracks a pending ambiguity prompt."""
+        episode = self._episode
+        pending = episode["choices"]
+        if pending and action.strip().lower() in META_COMMANDS:
+            return True  # answered before the parser: the prompt still waits
+        if reply.startswith(AMBIGUITY_PROMPT):
+            episode["choices"] = prompt_choices(reply)
+            return False
+        episode["choices"] = 0
+        if pending:
+            return answer_is_carried_out(action, pending)
+        return not reply.startswith(UNKNOWN_ACTION)
 
     def _observation(self, observation: str) -> dict[str, str]:
         self._last_observation = observation
@@ -190,6 +238,7 @@ class ScienceWorldEnv(gym.Env[dict, str]):
             "score": episode["score"],
             "moves": moves,
             "valid": valid,
+            "awaiting_choice": episode["choices"] > 0,
             "failed": failed,
             "task_name": episode["task"].name,
             "task_id": episode["task"].task_id,
@@ -199,15 +248,30 @@ class ScienceWorldEnv(gym.Env[dict, str]):
             "simplifications": self.simplifications,
         }
         if self.include_valid_actions:
-            info["valid_actions"] = self.backend.valid_actions()
+            info["valid_actions"] = self.accepted_actions() if self.listing == "accepted" else self.valid_actions()
+            info["listing"] = self.listing
         return info
 
     # ------------------------------------------------------------------ extras
     def valid_actions(self) -> list[str]:
-        """The valid actions in the current state (one JVM round trip)."""
+        """ScienceWorld's own valid-action list in the current state (one JVM round trip), sorted.
+
+        It includes actions the game's parser rejects; see ``accepted_actions``.
+        """
         if self._episode is None:
             raise gym.error.ResetNeeded("call reset() before valid_actions()")
         return self.backend.valid_actions()
+
+    def accepted_actions(self) -> list[str]:
+        """``valid_actions()`` without the actions the game's parser rejects (same order).
+
+        Dropped: actions naming an object the parser cannot reach (inside a closed container; see
+        ``sgd_gym.backend``). Kept: actions whose name fits several objects (the game asks which one,
+        see the class docstring). While a prompt waits for an answer the list is ``0``, ``1``, ....
+        """
+        if self._episode is None:
+            raise gym.error.ResetNeeded("call reset() before accepted_actions()")
+        return self.backend.accepted_actions()
 
     def gold_path(self) -> list[str]:
         """ScienceWorld's gold action sequence for the current variation.

@@ -1,8 +1,18 @@
 """Wrappers that give RL libraries the spaces they need."""
 
-from sgd_gym.wrappers.discrete import ValidActionDiscrete
+from sgd_gym.wrappers.discrete import DEFAULT_MAX_ACTIONS, ValidActionDiscrete, order_actions
 from sgd_gym.wrappers.multitask import MultiTask
 from sgd_gym.wrappers.observation import BagOfWordsObservation, encode_observation
+from sgd_gym.wrappers.option_budget import RejectOptionTimeLimit
 from sgd_gym.wrappers.subgoals import DiscreteSubgoals
 
-__all__ = ["BagOfWordsObservation", "DiscreteSubgoals", "MultiTask", "ValidActionDiscrete", "encode_observation"]
+__all__ = [
+    "DEFAULT_MAX_ACTIONS",
+    "BagOfWordsObservation",
+    "DiscreteSubgoals",
+    "MultiTask",
+    "RejectOptionTimeLimit",
+    "ValidActionDiscrete",
+    "encode_observation",
+    "order_actions",
+]

@@ -10,7 +10,7 @@ import numpy as np
 from sgd_gym.tasks import get_task
 
 
-class MultiTask(gym.Wrapper):
+class MultiTask(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """On each ``reset`` without a ``task`` option, draws a task uniformly from ``tasks`` and a
     variation uniformly from the env's split (the inner env draws it from its seeded generator).
 
@@ -18,15 +18,17 @@ class MultiTask(gym.Wrapper):
     run repeats the same sequence of tasks (``info["task_name"]`` names the one drawn).
 
     Args:
-        env: ``ScienceWorld-v0`` or ``ScienceWorldOptions-v0`` (or a wrapper of one).
+        env: ``ScienceWorld-v1`` or ``ScienceWorldOptions-v1`` (or a wrapper of one).
         tasks: task names or ids (see ``sgd_gym.tasks``).
     """
 
     def __init__(self, env: gym.Env, tasks: list[str]) -> None:
+        if isinstance(tasks, str) or not tasks:
+            raise ValueError(f"MultiTask needs a non-empty list of task names or ids, got {tasks!r}")
+        names = [get_task(task).name for task in tasks]
+        gym.utils.RecordConstructorArgs.__init__(self, tasks=names)
         super().__init__(env)
-        if not tasks:
-            raise ValueError("MultiTask needs at least one task")
-        self.tasks = [get_task(task).name for task in tasks]
+        self.tasks = names
         self._rng = np.random.default_rng()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

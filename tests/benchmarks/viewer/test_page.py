@@ -27,7 +27,7 @@ def browser():
 
 def fresh_replay(record: dict) -> list[str]:
     """The observations of ``record``'s actions, replayed here without the viewer's code."""
-    env = gym.make("sgd_gym/ScienceWorld-v0", split=record["split"], max_episode_steps=100)
+    env = gym.make("sgd_gym/ScienceWorld-v1", split=record["split"], max_episode_steps=100)
     try:
         env.reset(seed=record["seed"], options={"task": record["task"], "variation": record["variation"]})
         return [env.step(action)[0]["observation"] for action in record["actions"]]
