@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agents.context import EpisodeMemory, build_context
-from agents.grounding import choose_action
+from agents.grounding import guarded_choice
 from agents.guards import Guard
 from sgd_gym.subgoals import END_SG
 
@@ -47,6 +47,7 @@ class LearnedExecutor:
     def reset(self, task_description: str, memory: EpisodeMemory | None = None) -> None:
         """Start an episode, reading ``memory`` (kept up to date by its owner) or a memory of its own."""
         self.owns_memory = memory is None
+        self.changed_by: tuple[str, ...] = ()  # the guards that changed the model's first choice at the last act
         self.memory = EpisodeMemory(task=task_description) if memory is None else memory
 
     def abort(self) -> None:
@@ -56,7 +57,7 @@ class LearnedExecutor:
 
     def act(self, obs: dict[str, str], info: dict[str, Any], subgoal: str) -> str:
         """The next action for ``subgoal``, or ``END_SG`` when the model says it is done."""
-        memory = self.memory
+        memory, self.changed_by = self.memory, ()
         if self.owns_memory:
             memory.observe(obs, info)
             memory.begin(subgoal)
@@ -67,7 +68,7 @@ class LearnedExecutor:
                 memory.end()
             return END_SG
         actions = [c for c in candidates if c[0] != END_SG] or [("look around", 0.0)]
-        action = choose_action(actions, info.get("valid_actions") or (), memory, self.guards)
+        action, self.changed_by = guarded_choice(actions, info.get("valid_actions") or (), memory, self.guards)
         if self.owns_memory:
             memory.sent(action)
         return action

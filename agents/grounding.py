@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from typing import NamedTuple
 
 from agents.context import EpisodeMemory
 from agents.focus import FOCUS
@@ -47,18 +48,51 @@ def ground_candidates(
     return grounded if grounded is not None else candidates[0][0]
 
 
+class Choice(NamedTuple):
+    """The action ``guarded_choice`` picked, and the names of the guards that changed the model's first choice."""
+
+    action: str
+    changed_by: tuple[str, ...]
+
+
+def guarded_choice(
+    candidates: Sequence[tuple[str, float]],
+    valid_actions: Sequence[str],
+    memory: EpisodeMemory,
+    guards: Sequence[Guard] = (),
+) -> Choice:
+    """``ground_candidates`` through ``guards``: the union of what they avoid, and a fallback every guard allows.
+
+    ``changed_by`` names the guards that turned the model's first choice (what grounding without guards sends) into
+    another action: those that avoid it or keep the similarity fallback off it (else every guard that avoided
+    something); empty when the action is the first choice.
+
+    Raises:
+        ValueError: no candidates.
+    """
+    avoided = [guard.avoid_actions(memory, valid_actions) for guard in guards]
+    avoid: set[str] = set().union(*avoided)
+
+    def fallback_allows(action: str) -> bool:
+        return all(guard.fallback_allows(action) for guard in guards)
+
+    action = ground_candidates(candidates, valid_actions, avoid, fallback_allows if guards else None)
+    if not guards:
+        return Choice(action, ())
+    first = ground_candidates(candidates, valid_actions)
+    if first == action:
+        return Choice(action, ())
+    guessed = first not in {text for text, _ in candidates}  # the similarity fallback's, which guards may keep off
+    names = [guard.name for guard, avoids in zip(guards, avoided)
+             if first in avoids or (guessed and not guard.fallback_allows(first))]  # fmt: skip
+    return Choice(action, tuple(names or (guard.name for guard, avoids in zip(guards, avoided) if avoids)))
+
+
 def choose_action(
     candidates: Sequence[tuple[str, float]],
     valid_actions: Sequence[str],
     memory: EpisodeMemory,
     guards: Sequence[Guard] = (),
 ) -> str:
-    """``ground_candidates`` through ``guards``: the union of what they avoid, and a fallback every guard allows."""
-    avoid: set[str] = set()
-    for guard in guards:
-        avoid |= guard.avoid_actions(memory, valid_actions)
-
-    def fallback_allows(action: str) -> bool:
-        return all(guard.fallback_allows(action) for guard in guards)
-
-    return ground_candidates(candidates, valid_actions, avoid, fallback_allows if guards else None)
+    """The action of ``guarded_choice``."""
+    return guarded_choice(candidates, valid_actions, memory, guards).action

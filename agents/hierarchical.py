@@ -59,6 +59,8 @@ class HierarchicalAgent:
         self.memory = EpisodeMemory(task=task_description)
         self.executor.reset(task_description, memory=self.memory)
         self.subgoal: str | None = None  # the planner's latest sub-goal
+        self.ended: list[list[str]] = []  # [sub-goal, how] of the options that ended during the last act
+        self.changed_by: list[str] = []  # the guards that changed a model's first choice during the last act
 
     def plan(self, obs: dict[str, str], info: dict[str, Any]) -> str:
         """The planner's next sub-goal for the current state."""
@@ -74,38 +76,68 @@ class HierarchicalAgent:
         if self.guards:
             valid = info.get("valid_actions") or ()
             allowed = [s for s in parsed if all(guard.allows_subgoal(s, self.memory, valid) for guard in self.guards)]
+            if allowed and allowed[0] is not parsed[0]:
+                self.changed_by += [g.name for g in self.guards if not g.allows_subgoal(parsed[0], self.memory, valid)]
             parsed = allowed or parsed
         return str(parsed[0]) if parsed else FALLBACK_SUBGOAL
 
-    def _end_option(self) -> None:
-        """Cut the running option short (executor and memory)."""
+    def _end_option(self, how: str) -> None:
+        """Cut the running option short (executor and memory); ``how``: why, for ``trace``."""
         if callable(getattr(self.executor, "abort", None)):
             self.executor.abort()
+        self._note_end(how)
+
+    def _note_end(self, how: str) -> None:
+        """End the running option in the memory, noting it for ``trace``."""
+        if self.memory.current is not None:
+            self.ended.append([self.memory.current, how])
         self.memory.end()
 
     def act(self, obs: dict[str, str], info: dict[str, Any]) -> str:
         """One primitive action."""
         memory = self.memory
         memory.observe(obs, info)
+        self.ended, self.changed_by = [], []
         if self.subgoal is None or memory.option_steps >= self.max_option_steps:
             if self.subgoal is not None:
-                self._end_option()
+                self._end_option("budget")
             self.subgoal = self.plan(obs, info)
         elif self.replan == "every-step":
             proposal = self.plan(obs, info)
             if proposal != self.subgoal:
-                self._end_option()
+                self._end_option("replanned")
                 self.subgoal = proposal
         for _ in range(2):  # a sub-goal that ends at once gets one more plan
             memory.begin(self.subgoal)
             action = self.executor.act(obs, info, self.subgoal)
             if action != END_SG:
                 memory.sent(action)
+                self.changed_by += getattr(self.executor, "changed_by", ())
                 return action
-            memory.end()
+            self._note_end("done")
             self.subgoal = self.plan(obs, info)
         memory.sent(NOOP_ACTION)  # two sub-goals in a row ended at once: spend the step harmlessly
         return NOOP_ACTION
+
+    def trace(self) -> dict[str, Any]:
+        """What the last ``act`` did, for the episode record (``sgd_gym.records.StepTrace``; keys only when set).
+
+        ``subgoal``: the option its action serves (none for the no-op after two options that ended at once);
+        ``opened``: True when the action is its option's first; ``ended``: [sub-goal, how] of each option that ended
+        before the action was chosen, ``how`` being ``done`` (the executor said ``END_SG``), ``budget``
+        (``max_option_steps`` spent) or ``replanned`` (``every-step`` planning chose another sub-goal); ``guards``:
+        the guards that changed the planner's or the executor's first choice.
+        """
+        memory, trace = self.memory, {}
+        if memory.current is not None:
+            trace["subgoal"] = memory.current
+            if memory.option_steps == 1:
+                trace["opened"] = True
+        if self.ended:
+            trace["ended"] = [list(pair) for pair in self.ended]
+        if self.changed_by:
+            trace["guards"] = list(dict.fromkeys(self.changed_by))
+        return trace
 
     @classmethod
     def from_pretrained(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agents.context import EpisodeMemory, build_context
-from agents.grounding import choose_action
+from agents.grounding import guarded_choice
 from agents.guards import Guard
 
 
@@ -39,12 +39,18 @@ class FlatBCAgent:
     def reset(self, task_description: str) -> None:
         """Start an episode."""
         self.memory = EpisodeMemory(task=task_description)
+        self.changed_by: tuple[str, ...] = ()  # the guards that changed the model's first choice at the last act
 
     def act(self, obs: dict[str, str], info: dict[str, Any]) -> str:
         """One primitive action."""
         self.memory.observe(obs, info)
         source = build_context(self.memory, "flat", max_tokens=self.max_tokens)
         candidates = self.policy.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]
-        action = choose_action(candidates, info.get("valid_actions") or [], self.memory, self.guards)
+        action, self.changed_by = guarded_choice(candidates, info.get("valid_actions") or [], self.memory, self.guards)
         self.memory.sent(action)
         return action
+
+    def trace(self) -> dict[str, Any]:
+        """What the last ``act`` did, for the episode record (``sgd_gym.records.StepTrace``): ``guards``, the guards
+        that changed the model's first choice, when any did."""
+        return {"guards": list(self.changed_by)} if self.changed_by else {}

@@ -272,6 +272,7 @@ class PPOAgent:
         self.subgoal: str | None = None
         self.option_steps = 0
         self.subgoals: list[str] = []
+        self.ended: list[list[str]] = []  # [sub-goal, how] of the options that ended during the last act
 
     def _choose(self, obs: dict[str, str], choices: list[str]) -> str:
         from sgd_gym.wrappers import encode_observation
@@ -303,15 +304,31 @@ class PPOAgent:
             )
         if self.settings.kind == "ppo":
             return self._choose(obs, order_actions(valid, self.settings.order)) or NOOP_ACTION
+        self.ended = []
         for _ in range(3):  # an option that ends at once is followed by another decision
             if self.subgoal is None or self.option_steps >= self.settings.max_option_steps:
                 if self.subgoal is not None:
                     self.executor.abort()
+                    self.ended.append([self.subgoal, "budget"])
                 self.subgoal, self.option_steps = self._choose(obs, subgoal_candidates(valid, obs["look"])), 0
                 self.subgoals.append(self.subgoal)
             action = self.executor.act(obs, info, self.subgoal)
             if action != END_SG:
                 self.option_steps += 1
                 return action
+            self.ended.append([self.subgoal, "done"])
             self.subgoal = None
         return NOOP_ACTION
+
+    def trace(self) -> dict[str, Any]:
+        """What the last ``act`` did, for the episode record (``sgd_gym.records.StepTrace``; keys only when set):
+        ``ppo-options`` gives the ``subgoal`` its action serves, ``opened`` on an option's first action and the
+        options that ``ended`` before it ([sub-goal, ``done`` or ``budget``]); ``ppo`` gives nothing."""
+        trace: dict[str, Any] = {}
+        if self.subgoal is not None:
+            trace["subgoal"] = self.subgoal
+            if self.option_steps == 1:
+                trace["opened"] = True
+        if self.ended:
+            trace["ended"] = [list(pair) for pair in self.ended]
+        return trace

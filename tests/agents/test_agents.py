@@ -158,3 +158,51 @@ def test_causal_lm_agents_act_in_the_real_env(causal_checkpoints):
         env.close()
     assert type(agent.policy).__name__ == "CausalLMPolicy"
     assert hierarchical.parameters() > flat.parameters() > 0  # planner + (base + adapter) executor
+
+
+class ScriptedReplies:
+    """An executor that replies from a script, saying which guard changed its choice for ``go to kitchen``."""
+
+    def __init__(self, replies):
+        self.replies, self.changed_by = list(replies), ()
+
+    def reset(self, task_description, memory=None):
+        pass
+
+    def act(self, obs, info, subgoal):
+        reply = self.replies.pop(0)
+        self.changed_by = ("avoid-cycles",) if reply == "go to kitchen" else ()
+        return reply
+
+
+def test_the_hierarchical_agent_traces_options_and_guards():
+    from agents.guards import make_guards
+
+    planner = FixedPlanner(["focus_on(orange)", "focus_on(water)"])  # boil water: named-focus passes over the orange
+    executor = ScriptedReplies(["go to hallway", "go to kitchen", END_SG, "look around"])
+    agent = HierarchicalAgent(planner, executor, max_option_steps=2, num_beams=2, guards=make_guards(["named-focus"]))
+    agent.reset("Your task is to boil water.")
+    obs = {"observation": "", "look": "", "inventory": "", "task": "Your task is to boil water."}
+    info = {"score": 0, "task_name": "boil", "valid_actions": ["focus on water", "focus on orange", "look around"]}
+    traces = [(agent.act(obs, info), agent.trace()) for _ in range(3)]
+    assert traces == [
+        ("go to hallway", {"subgoal": "focus_on(water)", "opened": True, "guards": ["named-focus"]}),
+        ("go to kitchen", {"subgoal": "focus_on(water)", "guards": ["avoid-cycles"]}),
+        ("look around", {"subgoal": "focus_on(water)", "opened": True, "guards": ["named-focus"],
+                         "ended": [["focus_on(water)", "budget"], ["focus_on(water)", "done"]]}),
+    ]  # fmt: skip
+
+
+def test_the_flat_agent_traces_the_guard_that_changed_its_choice():
+    from agents.guards import make_guards
+
+    class Policy:
+        def generate(self, sources, num_beams=1, num_return_sequences=1):
+            return [[("focus on thermometer", 0.0)]]
+
+    agent = FlatBCAgent(Policy(), num_beams=1, guards=make_guards(["safe-focus"]))
+    agent.reset("Your task is to measure the temperature.")
+    obs = {"observation": "", "look": "", "inventory": "", "task": "Your task is to measure the temperature."}
+    info = {"score": 0, "valid_actions": ["focus on thermometer", "look around"]}
+    assert (agent.act(obs, info), agent.trace()) == ("focus on thermometer", {})
+    assert (agent.act(obs, info), agent.trace()) == ("look around", {"guards": ["safe-focus"]})  # never twice

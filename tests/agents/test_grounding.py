@@ -43,3 +43,23 @@ def test_the_fallback_lands_only_where_every_guard_allows():
     memory = EpisodeMemory()
     assert choose_action(misspelt, valid, memory) == "focus on thermometer"
     assert not choose_action(misspelt, valid, memory, make_guards(["safe-focus"])).startswith("focus on")
+
+
+def test_guarded_choice_names_the_guards_that_changed_the_first_choice():
+    from agents.grounding import guarded_choice
+    from agents.guards import Guard
+
+    class AvoidKitchen(Guard):
+        name = "avoid-kitchen"
+
+        def avoid_actions(self, memory, valid_actions):
+            return {"go to kitchen"}
+
+    valid = ["go to kitchen", "go to hallway", "focus on thermometer", "look around"]
+    memory, guards = EpisodeMemory(), [AvoidKitchen(), *make_guards(["safe-focus"])]
+    assert guarded_choice([("go to hallway", -0.1)], valid, memory, guards) == ("go to hallway", ())
+    assert guarded_choice([("go to kitchen", -0.1), ("go to hallway", -0.2)], valid, memory, guards) == (
+        "go to hallway", ("avoid-kitchen",))  # fmt: skip
+    guessed = guarded_choice([("focus on thermometr", -0.1)], valid, memory, guards)  # the fallback would guess a focus
+    assert not guessed.action.startswith("focus on") and guessed.changed_by == ("safe-focus",)
+    assert guarded_choice([("go to kitchen", -0.1)], valid, memory) == ("go to kitchen", ())

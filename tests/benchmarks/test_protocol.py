@@ -51,6 +51,8 @@ def test_failing_agent_is_reported_per_episode():
     assert [r["error"] for r in records] == ["RuntimeError: boom"] * 2
     assert all(r["steps"] == 2 for r in records)
     assert summarize(records)["errors"] == 2
+    for record in records:  # each step taken is recorded: the score after it and whether the game understood it
+        assert record["step_valid"] == [True, True] and len(record["step_scores"]) == 2 and "step_trace" not in record
 
 
 def test_run_folder_outputs_and_resume(tmp_path):
