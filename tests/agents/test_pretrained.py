@@ -117,7 +117,7 @@ def test_smollm2_converts_once_into_the_cache_and_generates_for_a_real_context(m
     model = load_pretrained_model(str(folder), "causal-lm")
     assert model.num_parameters() == 134_515_008 and not hasattr(model.config, "quantization_config")
     policy = CausalLMPolicy(model, load_tokenizer_for_init(str(folder)), kind="flat", max_source_tokens=256, max_target_tokens=12)
-    env = gym.make("sgd_gym/ScienceWorld-v0", task="find-living-thing", split="dev", max_episode_steps=5)
+    env = gym.make("sgd_gym/ScienceWorld-v1", task="find-living-thing", split="dev", max_episode_steps=5)
     try:
         memory = EpisodeMemory()
         memory.observe(*env.reset(seed=0))
