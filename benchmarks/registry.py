@@ -137,7 +137,8 @@ def flag(name: str) -> str:
 def read_checkpoint(path: str) -> tuple[str, int]:
     """(kind, parameters) of a checkpoint folder from its saved metadata, without loading weights.
 
-    A sequence-model policy (``sgd_policy.json``: ``planner``, ``executor`` or ``flat``) or a PPO checkpoint
+    A sequence-model policy of either family, a full model or a LoRA adapter (``sgd_policy.json``: ``planner``,
+    ``executor`` or ``flat``; parameters: all those it runs with, base and adapter) or a PPO checkpoint
     (``settings.json``: ``ppo`` or ``ppo-options``).
 
     Raises:
@@ -145,12 +146,12 @@ def read_checkpoint(path: str) -> tuple[str, int]:
     """
     from pathlib import Path
 
-    from agents.models import POLICY_FILE, policy_parameters, read_policy_settings
+    from agents.models import ADAPTER_CONFIG, POLICY_FILE, policy_parameters, read_policy_settings
 
     folder = Path(path)
     if not folder.is_dir():
         raise ValueError(f"{path}: no such checkpoint folder")
-    if (folder / POLICY_FILE).is_file() or (folder / "config.json").is_file():
+    if any((folder / name).is_file() for name in (POLICY_FILE, "config.json", ADAPTER_CONFIG)):
         return read_policy_settings(folder)["kind"], policy_parameters(folder)
     if (folder / "settings.json").is_file() or (folder / "model.zip").is_file():
         from baselines.ppo import ppo_parameters, read_ppo_settings

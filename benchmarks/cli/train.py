@@ -30,7 +30,13 @@ def train_command(args: argparse.Namespace) -> int:
             return 1
         from agents.train import train, train_settings
 
-        summary = train(train_settings(args), args.data, args.out, resume=args.resume, progress=args.progress)
+        settings = train_settings(args)
+        try:
+            settings.check()  # e.g. an --init that is not installed: name it and the command that installs it
+        except ValueError as error:
+            print(f"sgd train: {error}", file=sys.stderr)
+            return 2
+        summary = train(settings, args.data, args.out, resume=args.resume, progress=args.progress)
     print(json.dumps(summary, indent=1))
     return 0
 

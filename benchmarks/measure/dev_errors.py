@@ -93,7 +93,7 @@ def measure(
     chunk: int = 32,
 ) -> dict[str, Any]:
     """Generate for each model's examples of ``split`` and score the best candidates (see ``score_predictions``)."""
-    from agents.models import Seq2SeqPolicy
+    from agents.models import load_policy
 
     result: dict[str, Any] = {"split": split, "num_beams": num_beams, "models": {}}
     for kind in kinds:
@@ -105,7 +105,7 @@ def measure(
             raise DataFileError(f"{path}: no examples")
         if any("source" not in r or "target" not in r for r in records):
             raise DataFileError(f"{path}: every example needs a 'source' and a 'target'")
-        policy = Seq2SeqPolicy.load(Path(checkpoints) / kind)
+        policy = load_policy(Path(checkpoints) / kind)
         sources = [r["source"] for r in records]
         predictions, actions = [], []
         for start in tqdm(range(0, len(sources), chunk), desc=kind, unit="batch", disable=not progress):

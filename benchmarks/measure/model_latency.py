@@ -34,19 +34,22 @@ def measure(data: str | Path, checkpoints: str | Path, sources_per_kind: int = 3
     """Latency at batch 1 and batch ``sources_per_kind`` for each model, plus its training summary."""
     import torch
 
-    from agents.models import Seq2SeqPolicy, count_parameters
+    from agents.models import load_policy, policy_parameter_counts
 
     torch.manual_seed(0)
     out: dict[str, Any] = {"threads": torch.get_num_threads(), "num_beams": num_beams, "models": {}}
     for kind in KINDS:
         path = Path(checkpoints) / kind
-        policy = Seq2SeqPolicy.load(path)
+        policy = load_policy(path)
+        counts = policy_parameter_counts(path)
         split = "dev" if (Path(data) / "examples" / f"{kind}.dev.jsonl").stat().st_size else "train"
         sources = [r["source"] for r in read_jsonl(Path(data) / "examples" / f"{kind}.{split}.jsonl")[:sources_per_kind]]
         summary_path = path / "train_summary.json"
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
         out["models"][kind] = {
-            "parameters": count_parameters(policy.model),
+            "family": policy.family,
+            "parameters": counts.total,
+            "trainable_parameters": counts.trainable,
             "ms_per_action_batch_1": time_generation(policy, sources, 1, num_beams),
             f"ms_per_action_batch_{len(sources)}": time_generation(policy, sources, len(sources), num_beams),
             "batch": len(sources),

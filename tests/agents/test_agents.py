@@ -121,6 +121,45 @@ class FixedPlanner:
         return [[(text, -float(i)) for i, text in enumerate(self.texts[:num_return_sequences])]]
 
 
+@pytest.fixture(scope="module")
+def causal_checkpoints(gold_data, tmp_path_factory):
+    """Planner and flat tiny random Llamas trained whole, the executor as a LoRA adapter: 2 steps each."""
+    from agents.train import read_examples
+    from tests.agents.tiny_llama import save_tiny_llama
+
+    build_data(gold_data, max_tokens=256)
+    texts = [text for kind in ("planner", "executor", "flat") for example in read_examples(gold_data / "examples" /
+             f"{kind}.train.jsonl") for text in example.values()]  # fmt: skip
+    out = tmp_path_factory.mktemp("causal")
+    base = save_tiny_llama(out / "base", texts, vocab_size=800)
+    for kind in ("planner", "executor", "flat"):
+        settings = TrainSettings(kind, init=str(base), max_steps=2, batch_size=4, eval_steps=2, max_source_tokens=256,
+                                 lora_rank=4 if kind == "executor" else None)  # fmt: skip
+        train(settings, gold_data, out / kind, progress=False)
+    return out
+
+
+def test_causal_lm_agents_act_in_the_real_env(causal_checkpoints):
+    from benchmarks.registry import AgentConfig
+
+    hierarchical = AgentConfig("hierarchical", planner=str(causal_checkpoints / "planner"),
+                               executor=str(causal_checkpoints / "executor"), num_beams=2)  # fmt: skip
+    flat = AgentConfig("flat", checkpoint=str(causal_checkpoints / "flat"), num_beams=2, guards=("avoid-cycles",))
+    env = gym.make("sgd_gym/ScienceWorld-v0", split="test", valid_actions=True, max_episode_steps=5)
+    try:
+        for config in (hierarchical, flat):
+            config.check()  # kinds from the saved metadata, adapter included
+            agent = config.build()
+            record = run_episode(agent, env, EpisodeSpec("find-living-thing", "test", 0, seed=0), max_steps=5)
+            assert record["error"] is None and record["steps"] == 5, record
+            env.reset(seed=0, options={"task": "find-living-thing", "variation": 0})
+            assert record["actions"][0] in env.unwrapped.valid_actions()  # grounded
+    finally:
+        env.close()
+    assert type(agent.policy).__name__ == "CausalLMPolicy"
+    assert hierarchical.parameters() > flat.parameters() > 0  # planner + (base + adapter) executor
+
+
 class ScriptedReplies:
     """An executor that replies from a script, saying which guard changed its choice for ``go to kitchen``."""
 

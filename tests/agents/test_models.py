@@ -1,4 +1,4 @@
-"""The domain tokenizer, the T5 presets and Seq2SeqPolicy (generation, save and load)."""
+"""The domain tokenizer, the T5 presets, and the policies of both families (generation, save and load, adapters)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,29 @@ from pathlib import Path
 
 import pytest
 import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from agents.models import (
+    CAUSAL_SEPARATOR,
     PRESETS,
+    CausalLMPolicy,
     CheckpointError,
+    ParameterCounts,
     Seq2SeqPolicy,
     build_model,
     count_parameters,
+    encode_causal_prompt,
+    encode_causal_target,
+    load_policy,
     normalize_whitespace,
+    policy_parameter_counts,
     policy_parameters,
+    prepare_causal_tokenizer,
     read_policy_settings,
     train_tokenizer,
 )
+from agents.pretrained import LoraSettings, apply_lora
+from tests.agents.tiny_llama import save_tiny_llama
 
 MICRO = dict(d_model=32, d_ff=64, num_layers=1, num_decoder_layers=1, num_heads=2, d_kv=16)
 ACTIONS = [
@@ -180,3 +191,135 @@ def test_load_reports_what_is_missing_or_corrupt(policy, tmp_path):
 
 def test_presets_are_t5_configs():
     assert {"tiny", "small"} <= set(PRESETS)
+
+
+# The causal LM family: a tiny random Llama with the domain tokenizer (tests/agents/tiny_llama.py).
+
+
+@pytest.fixture(scope="module")
+def llama_folder(tmp_path_factory):
+    return save_tiny_llama(tmp_path_factory.mktemp("llama"), (SOURCES + ACTIONS) * 3)
+
+
+@pytest.fixture(scope="module")
+def causal_policy(llama_folder):
+    """The tiny Llama fitted for a few steps on (source, action) pairs, so that it generates distinct targets."""
+    tokenizer = prepare_causal_tokenizer(AutoTokenizer.from_pretrained(llama_folder))
+    model = AutoModelForCausalLM.from_pretrained(llama_folder)
+    torch.manual_seed(0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    for _ in range(20):
+        for source, action in zip(SOURCES[:4], ACTIONS[:4]):
+            prompt, target = encode_causal_prompt(tokenizer, source, 64), encode_causal_target(tokenizer, action, 16)
+            labels = torch.tensor([[-100] * len(prompt) + target])
+            model(input_ids=torch.tensor([prompt + target]), labels=labels).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    return CausalLMPolicy(model, tokenizer, kind="flat", max_source_tokens=64, max_target_tokens=16, metadata={"seed": 0})
+
+
+def test_causal_prompt_is_source_then_separator_and_target_ends(causal_policy):
+    tokenizer = causal_policy.tokenizer
+    source = tokenizer("open door", add_special_tokens=False).input_ids
+    separator = tokenizer(CAUSAL_SEPARATOR, add_special_tokens=False).input_ids
+    assert tokenizer.eos_token_id not in source + separator  # the domain tokenizer's T5 end token stays out of prompts
+    assert encode_causal_prompt(tokenizer, "open door", 64) == source + separator
+    assert encode_causal_prompt(tokenizer, SOURCES[0], 5)[:5] == tokenizer(SOURCES[0], add_special_tokens=False).input_ids[:5]
+    assert len(encode_causal_prompt(tokenizer, SOURCES[0], 5)) == 5 + len(separator)
+    target = encode_causal_target(tokenizer, "wait(5) " * 20, 8)
+    assert len(target) == 8 and target[-1] == tokenizer.eos_token_id
+    assert causal_policy.source_tokens("open door") == len(source + separator)
+
+
+def test_causal_generation_batches_like_one_by_one_and_scores_its_tokens(causal_policy):
+    sources = SOURCES[:3] + ["short", "task: boil water"]  # prompts of different lengths: left padding at work
+    batched = causal_policy.generate(sources, batch_size=5)
+    alone = [causal_policy.generate([source])[0] for source in sources]
+    assert [c[0][0] for c in batched] == [c[0][0] for c in alone]
+    assert [c[0][1] for c in batched] == pytest.approx([c[0][1] for c in alone], abs=1e-4)
+    assert len({c[0][0] for c in batched}) > 1
+    # The greedy score is the log-probability of the generated tokens (up to the end token) under a plain forward pass.
+    tokenizer, model = causal_policy.tokenizer, causal_policy.model
+    prompt = encode_causal_prompt(tokenizer, sources[0], 64)
+    target = encode_causal_target(tokenizer, batched[0][0][0], 16)
+    with torch.no_grad():
+        log_probs = torch.log_softmax(model(input_ids=torch.tensor([prompt + target])).logits[0], dim=-1)
+    expected = sum(log_probs[len(prompt) - 1 + i, token].item() for i, token in enumerate(target))
+    assert batched[0][0][1] == pytest.approx(expected, abs=1e-3)
+    beams = causal_policy.generate(sources, num_beams=4, num_return_sequences=3, batch_size=2)
+    assert all(len(c) == 3 and all(score <= 0 for _, score in c) for c in beams)
+    assert [c[0][0] for c in beams][:1] == [c[0][0] for c in causal_policy.generate(sources[:1], num_beams=4)]
+
+
+def test_causal_save_then_load_by_family(causal_policy, tmp_path):
+    folder = causal_policy.save(tmp_path / "policy")
+    settings = read_policy_settings(folder)
+    assert (settings["family"], settings["separator"], settings["kind"]) == ("causal-lm", CAUSAL_SEPARATOR, "flat")
+    assert "library_name: transformers" in (folder / "README.md").read_text()
+    loaded = load_policy(folder)
+    assert isinstance(loaded, CausalLMPolicy) and loaded.metadata == {"seed": 0}
+    before, after = causal_policy.generate(SOURCES[:4], num_beams=2), loaded.generate(SOURCES[:4], num_beams=2)
+    assert [c[0][0] for c in before] == [c[0][0] for c in after]
+    assert [c[0][1] for c in before] == pytest.approx([c[0][1] for c in after], abs=1e-5)
+    with pytest.raises(CheckpointError, match="holds a causal-lm policy, not a seq2seq one"):
+        Seq2SeqPolicy.load(folder)
+    everything = count_parameters(causal_policy.model)
+    assert policy_parameter_counts(folder) == ParameterCounts(everything, everything)
+
+
+def test_a_t5_saved_before_families_loads_as_seq2seq(policy, tmp_path):
+    folder = policy.save(tmp_path / "old")
+    settings = json.loads((folder / "sgd_policy.json").read_text())
+    del settings["family"]
+    (folder / "sgd_policy.json").write_text(json.dumps(settings))
+    assert isinstance(load_policy(folder), Seq2SeqPolicy)
+    with pytest.raises(CheckpointError, match="holds a seq2seq policy, not a causal-lm one"):
+        CausalLMPolicy.load(folder)
+
+
+def test_lora_adapter_saves_only_itself_and_loads_over_its_base(llama_folder, tmp_path):
+    model = AutoModelForCausalLM.from_pretrained(llama_folder)
+    adapted = apply_lora(model, "causal-lm", LoraSettings(rank=4), str(llama_folder))
+    torch.manual_seed(1)
+    with torch.no_grad():  # LoRA's B starts at zero (no change): make the adapter matter
+        for name, parameter in adapted.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(0, 0.5)
+    tokenizer = AutoTokenizer.from_pretrained(llama_folder)
+    adapter = {**LoraSettings(rank=4).as_dict(), "base": str(llama_folder)}
+    policy = CausalLMPolicy(adapted, tokenizer, kind="executor", max_source_tokens=64, adapter=adapter)
+    folder = policy.save(tmp_path / "adapter")
+    assert {"adapter_config.json", "adapter_model.safetensors"} <= {p.name for p in folder.iterdir()}
+    assert not (folder / "model.safetensors").exists() and not (folder / "config.json").exists()
+    trainable = sum(p.numel() for p in adapted.parameters() if p.requires_grad)
+    base = count_parameters(AutoModelForCausalLM.from_pretrained(llama_folder))
+    assert policy_parameter_counts(folder) == ParameterCounts(base + trainable, trainable)  # no counts in the metadata
+    loaded = load_policy(folder)  # merged into its base
+    assert loaded.adapter["base"] == str(llama_folder) and not hasattr(loaded.model, "peft_config")
+    before, after = policy.generate(SOURCES[:3], num_beams=2), loaded.generate(SOURCES[:3], num_beams=2)
+    assert [[t for t, _ in c] for c in before] == [[t for t, _ in c] for c in after]
+    plain = CausalLMPolicy(AutoModelForCausalLM.from_pretrained(llama_folder), tokenizer, max_source_tokens=64)
+    assert [c[0][1] for c in plain.generate(SOURCES[:3])] != pytest.approx([c[0][1] for c in after])
+
+    moved = tmp_path / "moved-base"
+    llama_folder.rename(moved)
+    try:
+        with pytest.raises(CheckpointError, match=r"the adapter's base '.*llama.*' is not a folder on this machine"):
+            load_policy(folder)
+        with pytest.raises(CheckpointError, match=r"the adapter's base .* is not on this machine"):
+            policy_parameter_counts(folder)
+    finally:
+        moved.rename(llama_folder)
+    (folder / "adapter_model.safetensors").write_text("garbage")
+    with pytest.raises(CheckpointError, match=r"corrupt adapter_config\.json or adapter_model\.safetensors"):
+        load_policy(folder)
+    with pytest.raises(CheckpointError, match="unreadable weights"):
+        policy_parameter_counts(folder)
+    settings = json.loads((folder / "sgd_policy.json").read_text())
+    (folder / "sgd_policy.json").write_text(json.dumps({**settings, "adapter": {"type": "lora"}}))
+    with pytest.raises(CheckpointError, match="an adapter must name its base"):
+        load_policy(folder)
+    (folder / "adapter_config.json").unlink()
+    (folder / "sgd_policy.json").write_text(json.dumps(settings))
+    with pytest.raises(CheckpointError, match=r"missing adapter_config\.json"):
+        read_policy_settings(folder)

@@ -1,4 +1,5 @@
-"""Training end to end on tiny data with a micro model: summary, TensorBoard logs, resuming, budgets, bad input."""
+"""Training end to end on tiny data with micro models of both families: summary, TensorBoard logs, resuming, budgets,
+LoRA, bad input."""
 
 from __future__ import annotations
 
@@ -7,15 +8,25 @@ import json
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from transformers import T5ForConditionalGeneration
+from transformers import EvalPrediction, T5ForConditionalGeneration
 
-from agents.models import PRESETS, Seq2SeqPolicy
-from agents.train import TrainSettings, main, train
+from agents.models import PRESETS, CausalLMPolicy, Seq2SeqPolicy, load_policy, policy_parameter_counts, read_policy_settings
+from agents.train import (
+    TrainSettings,
+    causal_next_token_predictions,
+    exact_match_accuracy,
+    main,
+    next_token_predictions,
+    train,
+)
+from benchmarks.registry import read_checkpoint
 from sgd_gym.folders import ConfigMismatch
 from sgd_gym.io import DataFileError, write_jsonl
+from tests.agents.tiny_llama import save_tiny_llama
 
 MICRO = dict(d_model=32, d_ff=64, num_layers=1, num_decoder_layers=1, num_heads=2, d_kv=16)
 FAST = dict(batch_size=8, learning_rate=1e-2, eval_steps=10, progress=False, config_overrides=MICRO)
+FAST_INIT = {key: value for key, value in FAST.items() if key != "config_overrides"}  # an init model has its own config
 
 
 def fit(kind: str, data, out, resume: bool = True, progress: bool = False, **settings):
@@ -131,7 +142,7 @@ def test_max_minutes_stops_early_and_counts_across_runs(data, tmp_path):
 
 def test_init_fine_tunes_a_local_pretrained_model(trained, data, tmp_path):
     pretrained, _ = trained
-    summary = fit("executor", data, tmp_path, init=str(pretrained), max_steps=2, **FAST)
+    summary = fit("executor", data, tmp_path, init=str(pretrained), max_steps=2, **FAST_INIT)
     policy = Seq2SeqPolicy.load(tmp_path)
     assert policy.preset is None and policy.metadata["init"] == str(pretrained)
     assert summary["parameters"] == Seq2SeqPolicy.load(pretrained).model.num_parameters()
@@ -197,3 +208,74 @@ def test_cli_trains(data, tmp_path, monkeypatch, capsys):
     assert summary["steps"] == 2 and json.dumps(summary, indent=2) in capsys.readouterr().out
     policy = Seq2SeqPolicy.load(tmp_path)
     assert policy.metadata["precision"] == "bf16" and policy.model.dtype == torch.float32  # fp32 master weights saved
+
+
+# Pretrained starts of either family: a tiny random Llama (causal LM) and the micro T5 above, fully or through LoRA.
+
+
+@pytest.fixture(scope="module")
+def llama(tmp_path_factory):
+    texts = [text for example in examples(20) for text in example.values()]
+    return save_tiny_llama(tmp_path_factory.mktemp("llama"), texts)
+
+
+def test_causal_next_token_predictions_line_up_with_labels():
+    labels = torch.tensor([[-100, -100, 5, 6, 1], [-100, 7, 1, -100, -100]])
+    logits = torch.zeros(2, 5, 10)
+    for row in range(2):
+        for position in range(4):  # a causal LM predicts token t + 1 at position t
+            if labels[row, position + 1] >= 0:
+                logits[row, position, labels[row, position + 1]] = 1.0
+    aligned = causal_next_token_predictions(logits, labels)
+    assert exact_match_accuracy(EvalPrediction(aligned.numpy(), labels.numpy()))["accuracy"] == 1.0
+    unshifted = next_token_predictions(logits, labels)  # read as a seq2seq decoder's: every target wrong
+    assert exact_match_accuracy(EvalPrediction(unshifted.numpy(), labels.numpy()))["accuracy"] == 0.0
+
+
+def test_a_causal_lm_trains_whole_saves_and_resumes(llama, data, tmp_path):
+    summary = fit("executor", data, tmp_path, init=str(llama), max_steps=2, **FAST_INIT)
+    assert (summary["family"], summary["steps"], summary["processes"]) == ("causal-lm", 2, 1)
+    assert summary["parameters"] == summary["trainable_parameters"] > 0
+    policy = load_policy(tmp_path)
+    assert isinstance(policy, CausalLMPolicy) and policy.metadata["init"] == str(llama) and policy.adapter is None
+    assert len(policy.generate(["task: boil water | step 1 | obs: done"], num_beams=2, num_return_sequences=2)[0]) == 2
+    assert not (tmp_path / "tokenizer").exists()  # the init model's own tokenizer
+    again = fit("executor", data, tmp_path, init=str(llama), max_steps=2, **FAST_INIT)
+    assert (again["steps"], again["resumed_from_step"]) == (2, 2)
+
+
+def test_lora_trains_an_adapter_of_either_family(llama, trained, data, tmp_path):
+    summary = fit("executor", data, tmp_path / "llama", init=str(llama), lora_rank=4, max_steps=2, **FAST_INIT)
+    assert 0 < summary["trainable_parameters"] < summary["parameters"] / 5
+    folder = tmp_path / "llama"
+    settings = read_policy_settings(folder)
+    assert settings["adapter"]["base"] == str(llama.resolve()) and settings["adapter"]["rank"] == 4
+    assert {"q_proj", "v_proj", "down_proj"} <= set(settings["adapter"]["modules"])
+    assert not (folder / "model.safetensors").exists()
+    counts = policy_parameter_counts(folder)
+    assert (counts.total, counts.trainable) == (summary["parameters"], summary["trainable_parameters"])
+    assert read_checkpoint(str(folder)) == ("executor", summary["parameters"])
+    assert len(load_policy(folder).generate(["task: boil water | step 1 | obs: done"])[0]) == 1
+    again = fit("executor", data, folder, init=str(llama), lora_rank=4, max_steps=2, **FAST_INIT)  # the finished run, reloaded
+    assert (again["resumed_from_step"], again["trainable_parameters"]) == (2, summary["trainable_parameters"])
+    pretrained, _ = trained  # the micro T5 trained above, as a pretrained seq2seq start
+    t5 = fit("executor", data, tmp_path / "t5", init=str(pretrained), lora_rank=2, lora_targets="q,v", max_steps=2, **FAST_INIT)
+    assert t5["family"] == "seq2seq" and 0 < t5["trainable_parameters"] < t5["parameters"]
+    assert read_policy_settings(tmp_path / "t5")["adapter"]["modules"] == ["q", "v"]
+    assert isinstance(load_policy(tmp_path / "t5"), Seq2SeqPolicy)
+
+
+def test_gradient_checkpointing_trains_the_same_adapter(llama, data, tmp_path):
+    options = dict(
+        init=str(llama), lora_rank=4, max_steps=3, eval_steps=3, **{k: v for k, v in FAST_INIT.items() if k != "eval_steps"}
+    )
+    plain = fit("executor", data, tmp_path / "plain", **options)
+    recomputed = fit("executor", data, tmp_path / "recomputed", gradient_checkpointing=True, **options)
+    assert recomputed["best_eval_loss"] == pytest.approx(plain["best_eval_loss"], rel=1e-5)
+    assert load_policy(tmp_path / "recomputed").metadata["gradient_checkpointing"] is True
+
+
+def test_gradient_accumulation_counts_optimizer_steps(data, tmp_path):
+    summary = fit("executor", data, tmp_path, max_steps=2, gradient_accumulation_steps=3, **FAST)
+    assert summary["steps"] == 2 and load_policy(tmp_path).metadata["gradient_accumulation_steps"] == 3
+    assert fit("executor", data, tmp_path, max_steps=2, gradient_accumulation_steps=3, **FAST)["resumed_from_step"] == 2

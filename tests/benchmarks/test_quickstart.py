@@ -126,6 +126,7 @@ def test_reproduce_needs_a_config_and_rejects_bad_values(tmp_path):
         ("agents: [oracle, genius]\n", "unknown agent 'genius' in agents"),
         ("ablations: [no-planner]\n", "ablations: Input should be a valid dictionary (got ['no-planner'])"),
         ("batch_size: 0\n", "batch_size: Input should be greater than 0 (got 0)"),
+        ("lora_rank: 0\n", "lora_rank: Input should be greater than 0 (got 0)"),
         ("ablations: {smart: {wisdom: 3}}\n", "ablation 'smart': unknown setting(s) ['wisdom']"),
         ("ablations: {mine: {planner: my/planner}}\n", "ablation 'mine': unknown setting(s) ['planner']"),
         ("ablations: {careful: {guards: [careful]}}\n", "run 'careful': unknown guard 'careful'"),
@@ -142,9 +143,11 @@ def test_reproduce_needs_a_config_and_rejects_bad_values(tmp_path):
     assert not (tmp_path / "o").exists()
     from benchmarks.recipes import RecipeConfig
 
-    for shipped in ("cpu-tiny.yaml", "gpu-tiny.yaml", "gpu-tiny-bf16.yaml", "paper.yaml"):
+    for shipped in ("cpu-tiny.yaml", "gpu-tiny.yaml", "gpu-tiny-bf16.yaml", "paper.yaml", "smollm2-gpu.yaml"):
         config = RecipeConfig.load(Path(__file__).parents[2] / "configs" / shipped)
         assert len(config.tasks) == 30 and config.train_variations is None and config.test_variations == 10
+    smoke = RecipeConfig.load(Path(__file__).parents[2] / "configs" / "smollm2-cpu-smoke.yaml")
+    assert (smoke.init, smoke.lora_rank, smoke.train_settings("executor").lora_rank) == ("smollm2-135m", 8, 8)
 
 
 def test_ablations_change_only_their_setting(tmp_path):
