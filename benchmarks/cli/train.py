@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -36,7 +37,8 @@ def train_command(args: argparse.Namespace) -> int:
         except ValueError as error:
             print(f"sgd train: {error}", file=sys.stderr)
             return 2
-        summary = train(settings, args.data, args.out, resume=args.resume, progress=args.progress)
+        command = shlex.join(["sgd", *sys.argv[1:]])  # the model card names it
+        summary = train(settings, args.data, args.out, resume=args.resume, progress=args.progress, command=command)
     print(json.dumps(summary, indent=1))
     return 0
 
