@@ -151,6 +151,8 @@ def main(args: Args) -> dict:
     model.learn(total_timesteps=args.primitive_steps, callback=budget)  # decisions <= primitive steps: the callback stops it
     train_seconds = time.monotonic() - start
     final = budget.evaluate() if budget.curve[-1]["primitive_steps"] != budget.primitive_steps else budget.curve[-1]["test_score"]
+    # MiniLM's cost: each training env's cache of encoded texts (hits, misses, seconds spent encoding).
+    encoder_cache = train_envs.env_method("cache_info") if args.encoder == "minilm" else None
     train_envs.close()
     test_env.close()
 
@@ -165,7 +167,7 @@ def main(args: Args) -> dict:
 
     results = {"args": dataclasses.asdict(args), "primitive_steps": budget.primitive_steps, "decisions": model.num_timesteps,
                "train_seconds": round(train_seconds, 1), "test_score": final, "random_score": random_score,
-               "test_variations": variations, "curve": budget.curve}  # fmt: skip
+               "test_variations": variations, "encoder_cache": encoder_cache, "curve": budget.curve}  # fmt: skip
     (run / "results.json").write_text(json.dumps(results, indent=1))
     print(f"{args.task}, {args.action_space} ({args.encoder}), seed {args.seed}: test score {final:.1f} vs random "
           f"{random_score:.1f} on {len(variations)} test variations, after {budget.primitive_steps:,} primitive steps "

@@ -32,5 +32,14 @@ def test_ppo_options_example_trains_evaluates_and_logs(tmp_path):
     (sb3,) = [path for path in (run / "sb3").rglob("events.out.tfevents.*")]
     assert "train/loss" in EventAccumulator(str(sb3)).Reload().Tags()["scalars"]
 
+    minilm = [*command[:2], "--action-space", "primitive", "--encoder", "minilm", "--primitive-steps", "40", "--envs", "1",
+              "--n-steps", "16", "--batch-size", "16", "--eval-every", "1000", "--test-episodes", "1", "--episode-steps",
+              "10", "--logdir", str(tmp_path / "minilm")]  # fmt: skip
+    done = subprocess.run(minilm, capture_output=True, text=True, timeout=900, cwd=tmp_path, env=environment)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (results,) = [json.loads(path.read_text()) for path in (tmp_path / "minilm").rglob("results.json")]
+    (cache,) = results["encoder_cache"]
+    assert results["primitive_steps"] == results["decisions"] >= 40 and cache["misses"] > 0 and cache["hits"] > 0
+
     done = subprocess.run([*command[:2], "--action-space", "macro"], capture_output=True, text=True, env=environment)
     assert done.returncode == 2 and "--action-space options|primitive" in done.stderr
