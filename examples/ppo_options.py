@@ -106,10 +106,11 @@ class PrimitiveStepBudget(BaseCallback):
     def evaluate(self) -> float:
         """Mean test score of the deterministic policy now; logged and kept in ``self.curve``."""
         policy = lambda obs, mask: int(self.model.predict(obs, action_masks=mask, deterministic=True)[0])  # noqa: E731
-        score = float(np.mean(play(self.test_env, policy, self.variations, self.args.seed)))
+        scores = play(self.test_env, policy, self.variations, self.args.seed)
+        score = float(np.mean(scores))
         self.writer.add_scalar("eval/test_score", score, self.primitive_steps)
         self.curve.append({"primitive_steps": self.primitive_steps, "decisions": self.num_timesteps, "test_score": score,
-                           "seconds": round(time.monotonic() - self.start, 1)})  # fmt: skip
+                           "test_scores": scores, "seconds": round(time.monotonic() - self.start, 1)})  # fmt: skip
         print(f"primitive steps {self.primitive_steps:>7,}  decisions {self.num_timesteps:>6,}  test score {score:5.1f}  "
               f"({time.monotonic() - self.start:.0f} s)", flush=True)  # fmt: skip
         self.next_eval += self.args.eval_every
