@@ -300,30 +300,69 @@ def policy_parameters(path: str | Path) -> int:
     return policy_parameter_counts(path).total
 
 
+def _fact(value: Any) -> str:
+    """A model card's value: floats to 4 significant digits."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def model_card(settings: dict[str, Any]) -> str:
-    """The ``README.md`` of a saved policy: what it is, what it was trained from, how to load it."""
+    """The ``README.md`` of a saved policy, as a model card: what it is and was trained from (the base and its
+    license), the input format with one training example, how to run it with plain ``transformers`` (or
+    ``load_policy``), the training facts (dev metrics, parameters, steps, data) and the command that made it."""
     metadata = settings.get("metadata") or {}
     adapter = settings.get("adapter")
     base = adapter["base"] if adapter else metadata.get("init")
+    causal = settings.get("family") == CAUSAL_LM
     if base:
         start = f"fine-tuned from `{base}`"
+        license_ = PACKAGED[base].license if base in PACKAGED else None  # a local folder: see its own card
     else:
         start = f"trained from scratch (`{settings.get('preset')}` preset, domain tokenizer)"
+        license_ = "apache-2.0"  # sgd-gym's own license; no base weights
     if adapter:
-        start += f" as a LoRA adapter (rank {adapter['rank']}, alpha {adapter['alpha']}, targets {adapter['targets']})"
-    lines = [
-        "---",
-        f"library_name: {'peft' if adapter else 'transformers'}",
-        f"tags: [sgd-gym, scienceworld, {settings['kind']}]",
-    ]
+        start += f" as a LoRA adapter (rank {adapter['rank']}, alpha {adapter['alpha']}, modules {adapter.get('modules')})"
+    lines = ["---", f"library_name: {'peft' if adapter else 'transformers'}"]
+    lines += [f"license: {license_}"] if license_ else []
+    lines += [f"tags: [sgd-gym, scienceworld, {settings['kind']}]"]
     lines += [f"base_model: {base}"] if base else []
     lines += ["---", "", f"# sgd-gym {settings['kind']} policy ({settings['family']})", ""]
     lines += [f"The {settings['kind']} of a sub-goal distillation agent on ScienceWorld, {start}.", ""]
-    lines += ["```python", "from agents.models import load_policy", "", "policy = load_policy(PATH)"]
-    lines += ["policy.generate([context])  # [[(target, log-probability)]]", "```", ""]
-    keys = ("steps", "examples_train", "parameters", "trainable_parameters", "dev_accuracy", "best_eval_loss", "data", "seed")
-    facts = [f"{key} {metadata[key]}" for key in keys if key in metadata]
-    return "\n".join(lines + (["Training: " + ", ".join(facts) + ".", ""] if facts else []))
+    separator = json.dumps(CAUSAL_SEPARATOR)
+    lines += ["## Input format", ""]
+    lines += [
+        f"The source is the context `agents.context.build_context` writes for the {settings['kind']} (task, step, the "
+        f"current observation, history); it is cut to {settings['max_source_tokens']} tokens. "
+        + (f"A causal LM reads the source, then {separator}, and continues with the target." if causal
+           else "The model generates the target from it.")
+        + f" Targets are at most {settings['max_target_tokens']} tokens.",
+        "",
+    ]  # fmt: skip
+    example = metadata.get("example")
+    if example:
+        lines += ["Example (from the training data):", "", "```text", example["source"], "```", "", "Target:", ""]
+        lines += ["```text", example["target"], "```", ""]
+    automodel = "AutoModelForCausalLM" if causal else "AutoModelForSeq2SeqLM"
+    prompt = f"source + {separator}" if causal else "source"
+    lines += ["## Use", "", "```python", f"from transformers import AutoTokenizer, {automodel}", ""]
+    lines += ["tokenizer = AutoTokenizer.from_pretrained(PATH)"]
+    if adapter:  # PeftModel from peft
+        lines += [f"model = PeftModel.from_pretrained({automodel}.from_pretrained(BASE), PATH)"]
+    else:
+        lines += [f"model = {automodel}.from_pretrained(PATH)"]
+    lines += [f"inputs = tokenizer({prompt}, return_tensors='pt', truncation=True)"]
+    lines += [f"output = model.generate(**inputs, max_new_tokens={settings['max_target_tokens']}, num_beams=1)"]
+    new_tokens = "output[0, inputs['input_ids'].shape[1]:]" if causal else "output[0]"
+    lines += [f"print(tokenizer.decode({new_tokens}, skip_special_tokens=True))", "```", ""]
+    lines += ["or, with beams and scores, `agents.models.load_policy(PATH).generate([source])`.", ""]
+    keys = ("dev_accuracy", "best_eval_loss", "steps", "examples_train", "examples_dev", "parameters",
+            "trainable_parameters", "batch_size", "learning_rate", "precision", "seed", "data", "training_seconds")  # fmt: skip
+    facts = [f"| {key} | {_fact(metadata[key])} |" for key in keys if metadata.get(key) is not None]
+    if facts:
+        lines += ["## Training", "", "| | |", "|---|---|", *facts, ""]
+        lines += ["dev_accuracy: exact match of the whole target on the dev split, at the checkpoint kept (lowest dev loss).", ""]
+    if metadata.get("command"):
+        lines += ["Made by:", "", "```bash", metadata["command"], "```", ""]
+    return "\n".join(lines)
 
 
 @dataclass

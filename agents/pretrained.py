@@ -60,6 +60,7 @@ class PackagedModel:
     distribution: str
     gguf_file: str
     about: str
+    license: str = "apache-2.0"  # of the weights, for model cards (SmolLM2: Apache-2.0)
 
     @property
     def install(self) -> str:

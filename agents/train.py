@@ -3,7 +3,7 @@
 One command trains, logs to TensorBoard, checkpoints and resumes; run it again to continue::
 
     python -m agents.train planner --data DATA --out CKPT/planner --preset tiny --train-minutes 60
-    tensorboard --logdir CKPT/planner/runs
+    tensorboard --logdir CKPT/planner.training/runs
 
 The model is a T5 preset trained from scratch with the domain tokenizer, or a pretrained start (``--init``: a local
 folder of a T5/FLAN-T5 or of a causal LM such as Llama/SmolLM2, Qwen2 or GPT-2, or ``smollm2-135m``, see
@@ -22,9 +22,13 @@ machines (``--batch-size`` is per device; the batch of an optimizer step is ``--
 (``--standalone`` picks a free port on one machine; on CPUs the processes talk through the gloo backend, as
 ``tests/agents/test_train_distributed.py`` does with two).
 
-Layout of ``out``: the final policy (the checkpoint with the lowest dev loss, loadable with ``agents.models.load_policy``;
-only the adapter for LoRA), ``train_summary.json``, ``tokenizer/`` (the domain tokenizer, trained once), ``checkpoints/``
-and ``runs/`` (TensorBoard: ``train/loss``, ``eval/loss``, ``eval/accuracy``).
+Layout: ``out`` is a whole Hugging Face model and nothing else: the final policy (the checkpoint with the lowest dev
+loss; ``AutoModelFor...``/``AutoTokenizer.from_pretrained(out)`` load it, ``agents.models.load_policy`` too; only the
+adapter for LoRA), its model card ``README.md`` (input format with an example, dev metrics, the command), the tokenizer
+with ``model_max_length`` set to the source budget, ``sgd_policy.json``, ``train_config.json`` and ``train_summary.json``.
+What only training needs lives beside it in ``OUT.training/`` (``training_folder``): ``checkpoints/`` (the Trainer's,
+optimizer states included), ``runs/`` (TensorBoard: ``train/loss``, ``eval/loss``, ``eval/accuracy``) and ``tokenizer/``
+(the domain tokenizer, trained once), so copying or uploading the model does not take them along.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import json
 import logging
 import math
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -491,7 +496,12 @@ def _fit(
 
 
 def train(
-    settings: TrainSettings, data: str | Path, out: str | Path, resume: bool = True, progress: bool = True
+    settings: TrainSettings,
+    data: str | Path,
+    out: str | Path,
+    resume: bool = True,
+    progress: bool = True,
+    command: str | None = None,
 ) -> dict[str, Any]:
     """Train one policy and save the checkpoint with the lowest dev loss as a ``Policy`` of its family in ``out``.
 
@@ -501,6 +511,7 @@ def train(
         out: the output folder (see the module docstring for its layout).
         resume: continue from the last checkpoint in ``out/checkpoints``; ``False`` deletes them and starts over.
         progress: show progress bars.
+        command: the command line that asked for this run, for the model card (None: the card names none).
 
     Returns:
         The summary also written to ``out/train_summary.json``: kind, family, examples_train, examples_dev,
@@ -519,13 +530,22 @@ def train(
     settings.check()
     main_process = os.environ.get("RANK", "0") == "0"  # under torchrun only the first process owns the folder
     with writer(out) if main_process else contextlib.nullcontext():
-        return _train(settings, Path(data), Path(out), resume, progress, main_process)
+        return _train(settings, Path(data), Path(out), resume, progress, main_process, command)
 
 
 BUDGETS = ("max_steps", "max_minutes", "epochs", "eval_steps", "num_workers")  # may change when a run resumes
 
 
-def _train(settings: TrainSettings, data: Path, out: Path, resume: bool, progress: bool, main_process: bool) -> dict[str, Any]:
+def training_folder(out: str | Path) -> Path:
+    """``OUT.training``, beside the model folder ``out``: the Trainer's checkpoints, TensorBoard runs and the domain
+    tokenizer's working copy, kept out of the model so that the model folder is only the model (issue 24)."""
+    out = Path(out)
+    return out.with_name(out.name + ".training")
+
+
+def _train(
+    settings: TrainSettings, data: Path, out: Path, resume: bool, progress: bool, main_process: bool, command: str | None
+) -> dict[str, Any]:
     started = time.monotonic()
     paths = {split: data / "examples" / f"{settings.kind}.{split}.jsonl" for split in ("train", "dev")}
     train_examples, dev_examples = read_examples(paths["train"]), read_examples(paths["dev"])
@@ -536,7 +556,8 @@ def _train(settings: TrainSettings, data: Path, out: Path, resume: bool, progres
             f"[train] {paths['dev']}: no dev examples, so no checkpoint selection: the last checkpoint is kept. Collect "
             f"a dev split (sgd collect --split dev --out {data}), annotate it and run sgd build-data again to select on dev."
         )
-    checkpoints = out / "checkpoints"
+    work = training_folder(out)
+    checkpoints = work / "checkpoints"
     if main_process:
         config = {"settings": dataclasses.asdict(settings), "data": {split: file_digest(path) for split, path in paths.items()}}
         check_config(out, "train_config", config, "a training run", overwrite=not resume,
@@ -545,9 +566,9 @@ def _train(settings: TrainSettings, data: Path, out: Path, resume: bool, progres
     with args.main_process_first(local=False, desc="tokenizer"):  # one process trains the tokenizer, the others load it
         if not resume:
             shutil.rmtree(checkpoints, ignore_errors=True)
-            shutil.rmtree(out / "tokenizer", ignore_errors=True)
+            shutil.rmtree(work / "tokenizer", ignore_errors=True)
         start = model_start(settings)  # one process converts a packaged model
-        tokenizer = prepare_tokenizer(out / "tokenizer", train_examples, settings.vocab_size, start.folder)
+        tokenizer = prepare_tokenizer(work / "tokenizer", train_examples, settings.vocab_size, start.folder)
     if start.family == CAUSAL_LM:
         prepare_causal_tokenizer(tokenizer)
     set_seed(settings.seed)
@@ -559,7 +580,7 @@ def _train(settings: TrainSettings, data: Path, out: Path, resume: bool, progres
         state, model = _finished_result(last_checkpoint, clock, settings, start)
     else:
         state, model = _fit(
-            settings, args, tokenizer, train_dataset, dev_examples, clock, last_checkpoint, out / "runs", start, progress
+            settings, args, tokenizer, train_dataset, dev_examples, clock, last_checkpoint, work / "runs", start, progress
         )
     best = next((log for log in state.log_history if "eval_loss" in log and log.get("step") == state.best_global_step), {})
     steps_this_run = state.global_step - (clock.first_step or 0)
@@ -581,7 +602,7 @@ def _train(settings: TrainSettings, data: Path, out: Path, resume: bool, progres
         "out": str(out),
     }
     if args.process_index == 0:
-        _save_policy(settings, start, model, tokenizer, summary, data, clock, out)
+        _save_policy(settings, start, model, tokenizer, summary, data, clock, out, train_examples[0], command)
     return summary
 
 
@@ -607,8 +628,12 @@ def _save_policy(
     data: Path,
     clock: WallClock,
     out: Path,
+    example: dict[str, str],
+    command: str | None,
 ) -> None:
-    """Save the trained policy (its metadata: the summary and the settings that made it) and ``train_summary.json``."""
+    """Save the trained policy (its metadata: the summary, the settings and the command that made it, one training
+    example for the model card's input format) and ``train_summary.json``. The tokenizer's ``model_max_length`` is the
+    source budget (a causal LM reads the target after it), not transformers' "no limit" default of 1e30."""
     preset = None if settings.init else settings.preset
     metadata = {**summary, "preset": preset, "init": settings.init, "data": str(data), "seed": settings.seed}
     metadata |= {
@@ -618,7 +643,10 @@ def _save_policy(
         "gradient_checkpointing": settings.gradient_checkpointing,
         "precision": settings.precision,
         "training_seconds": round(clock.spent(), 3),
+        "command": command,
+        "example": {"source": example["source"], "target": example["target"]},
     }
+    tokenizer.model_max_length = settings.max_source_tokens + (settings.max_target_tokens if start.family == CAUSAL_LM else 0)
     POLICY_CLASSES[start.family](
         model,
         tokenizer,
@@ -691,7 +719,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_train_arguments(parser)
     parser.add_argument("--data", required=True, help="the data folder (with examples/)")
-    parser.add_argument("--out", required=True, help="output folder: final policy, checkpoints/, runs/, train_summary.json")
+    parser.add_argument("--out", required=True, help="model folder (checkpoints/ and runs/ go to OUT.training beside it)")
     parser.add_argument("--overwrite", "--no-resume", dest="resume", action="store_false",
                         help="discard what OUT holds (checkpoints, a policy of other settings) and start over")  # fmt: skip
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
@@ -701,7 +729,8 @@ def main(argv: list[str] | None = None) -> int:
         settings.check()
     except ValueError as error:
         parser.error(str(error))  # exit status 2
-    summary = train(settings, args.data, args.out, resume=args.resume, progress=args.progress)
+    command = shlex.join(["python", "-m", "agents.train", *(sys.argv[1:] if argv is None else argv)])
+    summary = train(settings, args.data, args.out, resume=args.resume, progress=args.progress, command=command)
     print(json.dumps(summary, indent=2))
     return 0
 

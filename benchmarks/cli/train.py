@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -18,7 +19,9 @@ def train_command(args: argparse.Namespace) -> int:
     if args.kind in PPO_KINDS:
         from baselines.ppo import PPOSettings, train_ppo
 
-        settings = PPOSettings(kind=args.kind, tasks=args.tasks, split="train", max_steps=args.episode_steps)
+        settings = PPOSettings(
+            kind=args.kind, tasks=args.tasks, split="train", max_steps=args.episode_steps, encoder=args.encoder
+        )
         summary = train_ppo(settings, args.out, timesteps=args.timesteps, max_minutes=getattr(args, "max_minutes", None),
                             envs=args.envs, seed=getattr(args, "seed", 0),
                             learning_rate=getattr(args, "learning_rate", 3e-4))  # fmt: skip
@@ -36,7 +39,8 @@ def train_command(args: argparse.Namespace) -> int:
         except ValueError as error:
             print(f"sgd train: {error}", file=sys.stderr)
             return 2
-        summary = train(settings, args.data, args.out, resume=args.resume, progress=args.progress)
+        command = shlex.join(["sgd", *sys.argv[1:]])  # the model card names it
+        summary = train(settings, args.data, args.out, resume=args.resume, progress=args.progress, command=command)
     print(json.dumps(summary, indent=1))
     return 0
 
@@ -59,4 +63,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     ppo.add_argument("--timesteps", type=positive, default=20_000, help="env steps (decisions) to train (default: 20000)")
     ppo.add_argument("--envs", type=positive, default=2, help="parallel envs, one JVM each (default: 2)")
     ppo.add_argument("--episode-steps", type=positive, default=100, help="primitive steps per episode (default: 100)")
+    ppo.add_argument("--encoder", choices=("bow", "minilm"), default="bow",
+                     help="observations as hashed bags of words, or all-MiniLM-L6-v2 embeddings (default: bow)")  # fmt: skip
     p.set_defaults(func=train_command)

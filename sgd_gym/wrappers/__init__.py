@@ -5,11 +5,14 @@ from sgd_gym.wrappers.multitask import MultiTask
 from sgd_gym.wrappers.observation import BagOfWordsObservation, encode_observation
 from sgd_gym.wrappers.option_budget import RejectOptionTimeLimit
 from sgd_gym.wrappers.subgoals import DiscreteSubgoals
+from sgd_gym.wrappers.text_embedding import MiniLMEncoder, MiniLMObservation
 
 __all__ = [
     "DEFAULT_MAX_ACTIONS",
     "BagOfWordsObservation",
     "DiscreteSubgoals",
+    "MiniLMEncoder",
+    "MiniLMObservation",
     "MultiTask",
     "RejectOptionTimeLimit",
     "ValidActionDiscrete",

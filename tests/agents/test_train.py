@@ -18,6 +18,7 @@ from agents.train import (
     main,
     next_token_predictions,
     train,
+    training_folder,
 )
 from benchmarks.registry import read_checkpoint
 from sgd_gym.folders import ConfigMismatch
@@ -73,11 +74,34 @@ def test_train_writes_policy_summary_and_logs(trained):
     policy = Seq2SeqPolicy.load(out)
     assert policy.kind == "executor" and policy.metadata["steps"] == 30
     assert len(policy.generate(["task: boil water | step 1 | obs: done"])) == 1
-    events = EventAccumulator(str(out / "runs"))
+    events = EventAccumulator(str(training_folder(out) / "runs"))
     events.Reload()
     assert {"train/loss", "eval/loss", "eval/accuracy"} <= set(events.Tags()["scalars"])
     eval_losses = [event.value for event in events.Scalars("eval/loss")]
     assert eval_losses[-1] < eval_losses[0]
+
+
+def test_the_model_folder_is_a_whole_hugging_face_model(trained):
+    """Only the model in the folder (the Trainer's checkpoints and logs beside it), the real token budget, a model card
+    whose documented input, run through plain transformers, gives what the policy gives."""
+    import re
+
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    out, summary = trained
+    assert not (out / "checkpoints").exists() and not (out / "runs").exists() and not (out / "tokenizer").exists()
+    assert (training_folder(out) / "checkpoints").is_dir() and (training_folder(out) / "runs").is_dir()
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: transformers\nlicense: apache-2.0\n")
+    assert f"| dev_accuracy | {summary['dev_accuracy']:.4g} |" in card and f"| parameters | {summary['parameters']} |" in card
+    source, target = re.findall(r"```text\n(.*?)\n```", card, re.DOTALL)
+    assert {"source": source, "target": target} in examples(60)  # a real training example
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    model = AutoModelForSeq2SeqLM.from_pretrained(out)
+    assert tokenizer.model_max_length == read_policy_settings(out)["max_source_tokens"]  # not transformers' 1e30
+    inputs = tokenizer(source, return_tensors="pt", truncation=True)  # as the card's "Use" shows
+    plain = tokenizer.decode(model.generate(**inputs, max_new_tokens=32, num_beams=1)[0], skip_special_tokens=True)
+    assert plain.strip() and plain == Seq2SeqPolicy.load(out).generate([source], num_beams=1)[0][0][0]
 
 
 def test_rerun_resumes_instead_of_starting_over(data, tmp_path):
@@ -101,7 +125,7 @@ def test_a_rerun_with_other_settings_or_data_is_refused_and_an_interrupted_save_
     with pytest.raises(ConfigMismatch, match=r"data\.train: recorded '[0-9a-f]{64}', now '[0-9a-f]{64}'"):
         fit("executor", data, out, max_steps=10, **FAST)
     write_jsonl(data / "examples" / "executor.train.jsonl", examples(60))
-    partial = out / "checkpoints" / "checkpoint-20"  # what Ctrl-C in the middle of a save leaves
+    partial = training_folder(out) / "checkpoints" / "checkpoint-20"  # what Ctrl-C in the middle of a save leaves
     partial.mkdir()
     (partial / "config.json").write_text("{}")
     longer = fit("executor", data, out, max_steps=20, **FAST)
@@ -118,13 +142,12 @@ def test_the_saved_policy_is_the_checkpoint_with_the_lowest_dev_loss(tmp_path):
     data = make_data(tmp_path / "data", dev_count=0)
     write_jsonl(data / "examples" / "executor.dev.jsonl", [{**e, "target": "quiz vex jumbo fjord"} for e in examples(15)])
     summary = fit("executor", data, tmp_path / "out", max_steps=30, **FAST)
-    state = json.loads((tmp_path / "out" / "checkpoints" / "checkpoint-30" / "trainer_state.json").read_text())
+    state = json.loads((training_folder(tmp_path / "out") / "checkpoints" / "checkpoint-30" / "trainer_state.json").read_text())
     assert state["best_global_step"] == 10 and summary["best_eval_loss"] == state["best_metric"]
     policy = Seq2SeqPolicy.load(tmp_path / "out")
     assert policy.model.lm_head.weight is policy.model.shared.weight
-    best, last = (
-        T5ForConditionalGeneration.from_pretrained(tmp_path / "out" / "checkpoints" / f"checkpoint-{step}") for step in (10, 30)
-    )
+    saved = training_folder(tmp_path / "out") / "checkpoints"
+    best, last = (T5ForConditionalGeneration.from_pretrained(saved / f"checkpoint-{step}") for step in (10, 30))
     batch = policy.tokenizer(["task: boil water | step 1 | obs: done"], return_tensors="pt")
     logits = [
         model(**batch, decoder_input_ids=torch.zeros((1, 1), dtype=torch.long)).logits for model in (policy.model, best, last)
@@ -208,6 +231,8 @@ def test_cli_trains(data, tmp_path, monkeypatch, capsys):
     assert summary["steps"] == 2 and json.dumps(summary, indent=2) in capsys.readouterr().out
     policy = Seq2SeqPolicy.load(tmp_path)
     assert policy.metadata["precision"] == "bf16" and policy.model.dtype == torch.float32  # fp32 master weights saved
+    command = "python -m agents.train " + " ".join([*argv, "--precision", "bf16"])
+    assert f"```bash\n{command}\n```" in (tmp_path / "README.md").read_text()  # the model card names the command
 
 
 # Pretrained starts of either family: a tiny random Llama (causal LM) and the micro T5 above, fully or through LoRA.

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from agents.models import CausalLMPolicy, load_policy
+from agents.train import training_folder
 from sgd_gym.io import write_jsonl
 from tests.agents.tiny_llama import save_tiny_llama
 
@@ -35,7 +36,7 @@ def test_torchrun_trains_with_two_processes(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((out / "train_summary.json").read_text())
     assert (summary["processes"], summary["steps"], summary["family"]) == (2, 3, "causal-lm")
-    state = json.loads((out / "checkpoints" / "checkpoint-3" / "trainer_state.json").read_text())
+    state = json.loads((training_folder(out) / "checkpoints" / "checkpoint-3" / "trainer_state.json").read_text())
     assert state["train_batch_size"] == 2 and state["global_step"] == 3
     assert isinstance(load_policy(out), CausalLMPolicy)
     assert done.stdout.count('"processes": 2') == 2  # each process printed its summary

@@ -51,6 +51,8 @@ def test_trained_checkpoints_evaluate_and_resume(trained, tmp_path):
     for kind in ("ppo", "ppo-options"):
         model, settings = load_ppo(trained / kind)
         assert settings.kind == kind and (trained / kind / "tb").is_dir()
+        progress = json.loads((trained / kind / "progress.json").read_text())
+        assert progress["primitive_steps"] >= progress["timesteps"] >= 128  # an option takes one primitive step or more
         specs = plan_episodes(["find-living-thing"], "test", 2)
         records = evaluate(lambda kind=kind: PPOAgent.from_pretrained(trained / kind), specs, max_steps=12)
         assert all(r["error"] is None and 0 < r["steps"] <= 12 for r in records)
@@ -140,3 +142,44 @@ def test_agent_actions_follow_the_wrapper_order(trained):
         assert agent.act(obs, info) == env.actions[int(index)]
     finally:
         env.close()
+
+
+def test_minilm_encoder_and_seed_are_recorded_and_eval_uses_the_encoder(tmp_path):
+    out = tmp_path / "minilm"
+    done = sgd("train", "ppo", "--tasks", "find-living-thing", "--encoder", "minilm", "--seed", "3", "--timesteps", "16",
+               "--envs", "1", "--episode-steps", "10", "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    settings = json.loads((out / "settings.json").read_text())
+    summary = json.loads((out / "train_summary.json").read_text())
+    progress = json.loads((out / "progress.json").read_text())
+    assert settings["encoder"] == "minilm" and settings["tasks"] == ["find-living-thing"]
+    assert (summary["seed"], summary["encoder"], summary["timesteps"]) == (3, "minilm", progress["timesteps"])
+    assert progress["primitive_steps"] == progress["timesteps"] >= 16  # one primitive step per decision
+    agent = PPOAgent.from_pretrained(out)
+    assert agent.encode({"observation": "a", "look": "b", "inventory": "c", "task": "d"}).shape == (4 * 384,)
+    run = tmp_path / "run"
+    done = sgd("eval", "--agent", "ppo", "--checkpoint", str(out), "--tasks", "find-living-thing", "--variations", "1",
+               "--max-steps", "5", "--out", str(run))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [r["error"] for r in read_jsonl(run / "episodes.jsonl")] == [None]
+    done = sgd("train", "ppo", "--tasks", "find-living-thing", "--encoder", "bow", "--timesteps", "32", "--envs", "1",
+               "--episode-steps", "10", "--out", str(out))  # fmt: skip
+    assert done.returncode == 2 and "encoder" in done.stderr and "minilm" in done.stderr
+    with pytest.raises(ValueError, match="unknown observation encoder 'bert'"):
+        PPOSettings(tasks=["boil"], encoder="bert")
+
+
+def test_checkpoints_without_an_encoder_load_and_resume_as_bag_of_words(trained, tmp_path):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(trained / "ppo", old)
+    saved = json.loads((old / "settings.json").read_text())
+    del saved["encoder"]
+    (old / "settings.json").write_text(json.dumps(saved))
+    assert PPOAgent.from_pretrained(old).settings.encoder == "bow"
+    before = json.loads((old / "progress.json").read_text())["timesteps"]
+    done = sgd("train", "ppo", "--tasks", TASKS, "--timesteps", str(before + 1), "--envs", "1", "--episode-steps", "20",
+               "--out", str(old))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((old / "progress.json").read_text())["timesteps"] > before

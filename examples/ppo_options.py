@@ -1,0 +1,180 @@
+"""MaskablePPO on one ScienceWorld task, over sub-goal options or over primitive actions, read top to bottom.
+
+    python examples/ppo_options.py --task find-living-thing --primitive-steps 20000
+    python examples/ppo_options.py --action-space primitive --seed 1
+    tensorboard --logdir runs/examples
+
+``--action-space options`` (default) learns on ``ScienceWorldOptionsDiscrete-v1``: each decision picks one of
+the current sub-goal candidates (``navigate_to(kitchen)``, ``focus_on(...)``, ``pick_up(...)``...) and the
+scripted executor carries it out in primitive actions. ``primitive`` learns on ``ScienceWorld-v1`` through
+``ValidActionDiscrete``: each decision is one command the game's parser accepts. The budget is counted in
+**primitive env steps** for both (an option counts the steps it took), so the two compare at equal cost.
+
+Every ``--eval-every`` primitive steps the deterministic policy plays the first ``--test-episodes`` test
+variations of the task (never seen in training; nothing is selected on them: the last model is the one
+reported). TensorBoard, under ``--logdir``/RUN: ``rollout/episode_score`` and ``eval/test_score`` against
+primitive steps, SB3's own ``rollout/`` and ``train/`` scalars against decisions in ``sb3/``; ``results.json``
+holds the curve and the final scores. The run ends by printing the test score next to a uniformly random
+policy over the same tasks' valid actions (the protocol's ``random`` floor).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import random
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from sb3_contrib import MaskablePPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+from torch.utils.tensorboard import SummaryWriter
+
+import sgd_gym  # noqa: F401  (registers the ids)
+from sgd_gym.tasks import get_task
+from sgd_gym.wrappers import BagOfWordsObservation, MiniLMObservation, ValidActionDiscrete
+
+
+@dataclasses.dataclass
+class Args:
+    task: str = "find-living-thing"  # a ScienceWorld task name or id
+    action_space: str = "options"  # "options" (sub-goals, scripted executor) or "primitive" (valid actions)
+    encoder: str = "bow"  # observations: "bow" (hashed bag of words) or "minilm" (all-MiniLM-L6-v2 embeddings)
+    seed: int = 0  # seeds Python, NumPy, torch, the envs' variation draws and PPO
+    primitive_steps: int = 20_000  # training budget in primitive env steps
+    episode_steps: int = 50  # primitive steps per episode (training and test)
+    envs: int = 2  # parallel training envs, one JVM each (SubprocVecEnv when > 1)
+    n_steps: int = 128  # decisions per env per PPO rollout
+    batch_size: int = 64
+    learning_rate: float = 3e-4
+    ent_coef: float = 0.01
+    eval_every: int = 5_000  # primitive steps between evaluations on the test variations
+    test_episodes: int = 10  # the first N test variations of the task
+    logdir: str = "runs/examples"  # TensorBoard and results.json go to LOGDIR/RUN_NAME
+
+
+def parse_args() -> Args:
+    """``Args`` from the command line: one ``--flag`` per field, typed and defaulted by the dataclass."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    for field in dataclasses.fields(Args):
+        parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default), default=field.default)
+    args = Args(**vars(parser.parse_args()))
+    if args.action_space not in ("options", "primitive") or args.encoder not in ("bow", "minilm"):
+        parser.error(f"--action-space options|primitive and --encoder bow|minilm, got {args.action_space}, {args.encoder}")
+    return args
+
+
+def make_env(args: Args, split: str = "train") -> gym.Env:
+    """One env of the run: masked ``Discrete`` actions (options or primitive) and ``Box`` observations."""
+    if args.action_space == "options":
+        env = gym.make("sgd_gym/ScienceWorldOptionsDiscrete-v1", task=args.task, split=split,
+                       max_primitive_steps=args.episode_steps)  # fmt: skip
+    else:
+        env = ValidActionDiscrete(gym.make("sgd_gym/ScienceWorld-v1", task=args.task, split=split,
+                                           max_episode_steps=args.episode_steps))  # fmt: skip
+    return MiniLMObservation(env) if args.encoder == "minilm" else BagOfWordsObservation(env, dim=256)
+
+
+def play(env: gym.Env, policy, variations: list[int], seed: int) -> list[float]:
+    """The final score (0..100) of one episode per variation; ``policy(obs, mask) -> index``."""
+    scores = []
+    for variation in variations:
+        obs, info = env.reset(seed=seed, options={"variation": variation})
+        done = False
+        while not done:
+            obs, _, terminated, truncated, info = env.step(policy(obs, env.get_wrapper_attr("action_masks")()))
+            done = terminated or truncated
+        scores.append(float(info["score"]))
+    return scores
+
+
+class PrimitiveStepBudget(BaseCallback):
+    """Counts primitive steps, logs episode and test scores against them, evaluates, and stops at the budget."""
+
+    def __init__(self, args: Args, writer: SummaryWriter, test_env: gym.Env, variations: list[int]) -> None:
+        super().__init__()
+        self.args, self.writer, self.test_env, self.variations = args, writer, test_env, variations
+        self.primitive_steps, self.next_eval, self.curve = 0, 0, []
+        self.start = time.monotonic()
+
+    def evaluate(self) -> float:
+        """Mean test score of the deterministic policy now; logged and kept in ``self.curve``."""
+        policy = lambda obs, mask: int(self.model.predict(obs, action_masks=mask, deterministic=True)[0])  # noqa: E731
+        scores = play(self.test_env, policy, self.variations, self.args.seed)
+        score = float(np.mean(scores))
+        self.writer.add_scalar("eval/test_score", score, self.primitive_steps)
+        self.curve.append({"primitive_steps": self.primitive_steps, "decisions": self.num_timesteps, "test_score": score,
+                           "test_scores": scores, "seconds": round(time.monotonic() - self.start, 1)})  # fmt: skip
+        print(f"primitive steps {self.primitive_steps:>7,}  decisions {self.num_timesteps:>6,}  test score {score:5.1f}  "
+              f"({time.monotonic() - self.start:.0f} s)", flush=True)  # fmt: skip
+        self.next_eval += self.args.eval_every
+        return score
+
+    def _on_step(self) -> bool:
+        for info, done in zip(self.locals["infos"], self.locals["dones"]):
+            self.primitive_steps += int(info.get("option_steps", 1))  # a primitive action is one step
+            if done:
+                self.writer.add_scalar("rollout/episode_score", info["score"], self.primitive_steps)
+        self.writer.add_scalar("rollout/primitive_steps", self.primitive_steps, self.num_timesteps)
+        if self.primitive_steps >= self.next_eval:
+            self.evaluate()
+        return self.primitive_steps < self.args.primitive_steps
+
+
+def main(args: Args) -> dict:
+    # Seeding first: Python, NumPy and torch here; the envs and PPO below get the same seed.
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(1)  # small networks: threads cost more than they bring next to 2+ env processes
+
+    run_name = f"{get_task(args.task).name}__{args.action_space}__{args.encoder}__{args.seed}__{int(time.time())}"
+    run = Path(args.logdir) / run_name
+    writer = SummaryWriter(str(run))
+    writer.add_text("args", "\n".join(f"- {key}: {value}" for key, value in dataclasses.asdict(args).items()))
+
+    vec_cls = SubprocVecEnv if args.envs > 1 else DummyVecEnv
+    train_envs = make_vec_env(make_env, n_envs=args.envs, seed=args.seed, vec_env_cls=vec_cls, env_kwargs={"args": args})
+    test_env = make_env(args, split="test")
+    variations = list(range(min(args.test_episodes, get_task(args.task).n_test)))
+
+    model = MaskablePPO("MlpPolicy", train_envs, n_steps=args.n_steps, batch_size=args.batch_size, seed=args.seed,
+                        learning_rate=args.learning_rate, ent_coef=args.ent_coef, device="cpu",
+                        tensorboard_log=str(run / "sb3"))  # fmt: skip
+    budget = PrimitiveStepBudget(args, writer, test_env, variations)
+    start = time.monotonic()
+    model.learn(total_timesteps=args.primitive_steps, callback=budget)  # decisions <= primitive steps: the callback stops it
+    train_seconds = time.monotonic() - start
+    final = budget.evaluate() if budget.curve[-1]["primitive_steps"] != budget.primitive_steps else budget.curve[-1]["test_score"]
+    # MiniLM's cost: each training env's cache of encoded texts (hits, misses, seconds spent encoding).
+    encoder_cache = train_envs.env_method("cache_info") if args.encoder == "minilm" else None
+    train_envs.close()
+    test_env.close()
+
+    # The floor: uniformly random valid primitive actions on the same test variations, seeded.
+    rng = np.random.default_rng(args.seed)
+    floor_env = BagOfWordsObservation(ValidActionDiscrete(gym.make("sgd_gym/ScienceWorld-v1", task=args.task, split="test",
+                                                                   max_episode_steps=args.episode_steps)), dim=8)  # fmt: skip
+    random_score = float(np.mean(play(floor_env, lambda obs, mask: int(rng.choice(np.flatnonzero(mask))), variations, args.seed)))
+    floor_env.close()
+    writer.add_scalar("eval/random_score", random_score, budget.primitive_steps)
+    writer.close()
+
+    results = {"args": dataclasses.asdict(args), "primitive_steps": budget.primitive_steps, "decisions": model.num_timesteps,
+               "train_seconds": round(train_seconds, 1), "test_score": final, "random_score": random_score,
+               "test_variations": variations, "encoder_cache": encoder_cache, "curve": budget.curve}  # fmt: skip
+    (run / "results.json").write_text(json.dumps(results, indent=1))
+    print(f"{args.task}, {args.action_space} ({args.encoder}), seed {args.seed}: test score {final:.1f} vs random "
+          f"{random_score:.1f} on {len(variations)} test variations, after {budget.primitive_steps:,} primitive steps "
+          f"({model.num_timesteps:,} decisions, {train_seconds / 60:.1f} min); TensorBoard: {run}")  # fmt: skip
+    return results
+
+
+if __name__ == "__main__":  # SubprocVecEnv starts its workers by importing this file
+    main(parse_args())

@@ -1,0 +1,45 @@
+"""The examples run as written: a micro run of each (a few hundred primitive steps), with its TensorBoard scalars."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ppo_options_example_trains_evaluates_and_logs(tmp_path):
+    command = [sys.executable, str(ROOT / "examples" / "ppo_options.py"), "--primitive-steps", "200", "--envs", "1",
+               "--n-steps", "16", "--batch-size", "16", "--eval-every", "100", "--test-episodes", "2", "--episode-steps",
+               "20", "--logdir", str(tmp_path)]  # fmt: skip
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path, env=environment)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "find-living-thing, options (bow), seed 0: test score" in done.stdout and "vs random" in done.stdout
+    (run,) = [path for path in tmp_path.iterdir() if path.name.startswith("find-living-thing__options__bow__0__")]
+    results = json.loads((run / "results.json").read_text())
+    assert results["primitive_steps"] >= 200 > results["decisions"] and results["test_variations"] == [0, 1]
+    assert [point["primitive_steps"] for point in results["curve"]][-1] == results["primitive_steps"]
+    assert len(results["curve"]) >= 3 and 0 <= results["test_score"] <= 100 and 0 <= results["random_score"] <= 100
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    ours = EventAccumulator(str(run)).Reload().Tags()["scalars"]
+    assert {"eval/test_score", "eval/random_score", "rollout/episode_score", "rollout/primitive_steps"} <= set(ours)
+    (sb3,) = [path for path in (run / "sb3").rglob("events.out.tfevents.*")]
+    assert "train/loss" in EventAccumulator(str(sb3)).Reload().Tags()["scalars"]
+
+    minilm = [*command[:2], "--action-space", "primitive", "--encoder", "minilm", "--primitive-steps", "40", "--envs", "1",
+              "--n-steps", "16", "--batch-size", "16", "--eval-every", "1000", "--test-episodes", "1", "--episode-steps",
+              "10", "--logdir", str(tmp_path / "minilm")]  # fmt: skip
+    done = subprocess.run(minilm, capture_output=True, text=True, timeout=900, cwd=tmp_path, env=environment)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (results,) = [json.loads(path.read_text()) for path in (tmp_path / "minilm").rglob("results.json")]
+    (cache,) = results["encoder_cache"]
+    assert results["primitive_steps"] == results["decisions"] >= 40 and cache["misses"] > 0 and cache["hits"] > 0
+
+    done = subprocess.run([*command[:2], "--action-space", "macro"], capture_output=True, text=True, env=environment)
+    assert done.returncode == 2 and "--action-space options|primitive" in done.stderr
