@@ -65,6 +65,7 @@ from transformers import (
 )
 from transformers.integrations import TensorBoardCallback
 from transformers.trainer import TRAINER_STATE_NAME
+from transformers.trainer_callback import PrinterCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from agents.models import (
@@ -491,6 +492,8 @@ def _fit(
     for callback in trainer.callback_handler.callbacks:
         if isinstance(callback, TensorBoardCallback):
             callback.logging_dir = str(logging_dir)
+    # Without tqdm the Trainer prints every log dict on stdout, where results go; TensorBoard and the bar's loss have them
+    trainer.remove_callback(PrinterCallback)
     trainer.train(resume_from_checkpoint=last_checkpoint)
     return trainer.state, trainer.model
 

@@ -39,6 +39,7 @@ def test_quickstart_runs_end_to_end_resumes_and_repeats(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| task | hierarchical | flat | random | oracle |" in done.stdout
+    assert "'loss'" not in done.stdout and "eval_loss" not in done.stdout  # stdout holds results, not Trainer logs
     for noise in ("Warning", "warning", "leaked", "Traceback", "Loading weights", "Writing model shards"):
         assert noise not in done.stderr, (noise, done.stderr[-3000:])  # a clean run is quiet
     bars = [line for line in re.split(r"[\r\n]", done.stderr) if "%|" in line]
