@@ -512,7 +512,7 @@ def train(
         settings: the run (``TrainSettings``); reads ``data/examples/{kind}.train.jsonl`` and ``.dev.jsonl``.
         data: the data folder.
         out: the output folder (see the module docstring for its layout).
-        resume: continue from the last checkpoint in ``out/checkpoints``; ``False`` deletes them and starts over.
+        resume: continue from the last checkpoint in ``OUT.training/checkpoints``; ``False`` deletes them and starts over.
         progress: show progress bars.
         command: the command line that asked for this run, for the model card (None: the card names none).
 
