@@ -42,7 +42,7 @@ from agents.pretrained import (
     require,
     resolve_init,
 )
-from sgd_gym.io import atomic_write_text
+from sgd_gym.io import atomic_write_text, with_umask
 
 KINDS = ("planner", "executor", "flat")
 POLICY_FILE = "sgd_policy.json"
@@ -420,6 +420,7 @@ class Policy:
             raise ValueError("a LoRA model needs its adapter settings (Policy.adapter) to be saved: they name its base")
         self.model.save_pretrained(path)
         self.tokenizer.save_pretrained(path)
+        with_umask(path)  # safetensors writes its weights 0600
         settings = self.settings()
         atomic_write_text(path / MODEL_CARD, model_card(settings))
         # Written last: a folder with this file holds a complete policy.

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sgd_gym.io import with_umask
+
 SEQ2SEQ, CAUSAL_LM = "seq2seq", "causal-lm"
 FAMILIES = (SEQ2SEQ, CAUSAL_LM)
 CACHE_ENV = "SGD_GYM_CACHE"
@@ -156,6 +158,7 @@ def convert_packaged(name: str, folder: Path | None = None) -> Path:
         del model.config.quantization_config
     model.save_pretrained(partial)
     tokenizer.save_pretrained(partial)
+    with_umask(partial)  # a shared cache: safetensors writes its weights 0600
     digest = hashlib.sha256(gguf.read_bytes()).hexdigest()
     marker = {"name": name, "source": str(gguf), "bytes": gguf.stat().st_size, "sha256": digest, "about": model_info.about,
               "package_version": importlib.metadata.version(model_info.distribution)}  # fmt: skip

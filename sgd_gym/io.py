@@ -22,6 +22,18 @@ def _umask() -> int:
     return mask
 
 
+def with_umask(folder: str | Path) -> None:
+    """Give every file directly in ``folder`` the mode of a new file of this process (0666 less the umask).
+
+    For files other libraries write: safetensors (through ``save_pretrained``) creates its weights 0600 whatever the
+    umask, so a group sharing a checkpoint or cache folder could not read them.
+    """
+    mode = 0o666 & ~_umask()
+    for path in Path(folder).iterdir():
+        if path.is_file() and not path.is_symlink():
+            path.chmod(mode)
+
+
 class DataFileError(ValueError):
     """A data file that is missing, corrupt or of the wrong shape."""
 

@@ -4,6 +4,8 @@ LoRA, bad input."""
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 import torch
@@ -91,6 +93,9 @@ def test_the_model_folder_is_a_whole_hugging_face_model(trained):
     out, summary = trained
     assert not (out / "checkpoints").exists() and not (out / "runs").exists() and not (out / "tokenizer").exists()
     assert (training_folder(out) / "checkpoints").is_dir() and (training_folder(out) / "runs").is_dir()
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE((out / "model.safetensors").stat().st_mode) == 0o666 & ~umask  # not safetensors' 0600
     card = (out / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: transformers\nlicense: apache-2.0\n")
     assert f"| dev_accuracy | {summary['dev_accuracy']:.4g} |" in card and f"| parameters | {summary['parameters']} |" in card
