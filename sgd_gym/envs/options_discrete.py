@@ -49,6 +49,11 @@ class ScienceWorldOptionsDiscreteEnv(ScienceWorldOptionsEnv):
         """The current candidates, in index order."""
         return self._choices.choices
 
+    @property
+    def choices(self) -> list[str]:
+        """The current candidates, in index order (the name ``MaskedChoiceWrapper`` gives them)."""
+        return self._choices.choices
+
     def action_masks(self):
         """Boolean mask of length K: True where the index maps to a candidate."""
         return self._choices.mask()

@@ -1,5 +1,6 @@
 """Wrappers that give RL libraries the spaces they need."""
 
+from sgd_gym.wrappers.candidates import CandidateObservation
 from sgd_gym.wrappers.discrete import DEFAULT_MAX_ACTIONS, ValidActionDiscrete, order_actions
 from sgd_gym.wrappers.multitask import MultiTask
 from sgd_gym.wrappers.observation import BagOfWordsObservation, encode_observation
@@ -10,6 +11,7 @@ from sgd_gym.wrappers.text_embedding import MiniLMEncoder, MiniLMObservation
 __all__ = [
     "DEFAULT_MAX_ACTIONS",
     "BagOfWordsObservation",
+    "CandidateObservation",
     "DiscreteSubgoals",
     "MiniLMEncoder",
     "MiniLMObservation",

@@ -13,7 +13,14 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import sgd_gym  # noqa: F401
 from baselines.ppo import PPOSettings, make_env
-from sgd_gym.wrappers import BagOfWordsObservation, DiscreteSubgoals, MultiTask, RejectOptionTimeLimit, ValidActionDiscrete
+from sgd_gym.wrappers import (
+    BagOfWordsObservation,
+    CandidateObservation,
+    DiscreteSubgoals,
+    MultiTask,
+    RejectOptionTimeLimit,
+    ValidActionDiscrete,
+)
 
 SGD_IDS = [env_id for env_id in gym.registry if env_id.startswith("sgd_gym/")]
 # ScienceWorldOptionsDiscrete-v0 keeps its 256 slots, which some states overflow (counted and warned, tested elsewhere).
@@ -39,6 +46,14 @@ STACKS = {
     ),
     "discrete-subgoals": lambda: BagOfWordsObservation(DiscreteSubgoals(gym.make("sgd_gym/ScienceWorldOptions-v1")), dim=32),
     "episode-statistics": lambda: RecordEpisodeStatistics(gym.make("sgd_gym/ScienceWorld-v1", task="boil")),
+    "drrn-options": lambda: CandidateObservation(
+        gym.make("sgd_gym/ScienceWorldOptionsDiscrete-v1", task="find-living-thing", max_primitive_steps=20, max_subgoals=1024),
+        dim=32,
+        candidate_dim=16,
+    ),
+    "drrn-primitive": lambda: CandidateObservation(
+        ValidActionDiscrete(gym.make("sgd_gym/ScienceWorld-v1", task="find-living-thing"), max_actions=1024), dim=32
+    ),
     "sgd-train-ppo": lambda: make_env(PPOSettings(kind="ppo", tasks=["find-plant", "boil"], dim=32)),
     "sgd-train-ppo-options": lambda: make_env(PPOSettings(kind="ppo-options", tasks=["find-plant", "boil"], dim=32)),
 }
@@ -58,8 +73,13 @@ def assert_rebuilds_and_passes_the_checkers(env: gym.Env) -> None:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", ".*different from the unwrapped version")  # we check the whole stack
             check_env(env)
-        if isinstance(env.observation_space, gym.spaces.Box):
-            sb3_check_env(env, warn=True)
+        space = env.observation_space
+        if isinstance(space, gym.spaces.Box) or (
+            isinstance(space, gym.spaces.Dict) and all(isinstance(box, gym.spaces.Box) for box in space.values())
+        ):
+            with warnings.catch_warnings():  # CandidateObservation's (K, C) rows are read by a custom policy
+                warnings.filterwarnings("ignore", ".*unconventional shape")
+                sb3_check_env(env, warn=True)
     finally:
         env.close()
 
