@@ -37,8 +37,9 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 from torch.utils.tensorboard import SummaryWriter
 
 import sgd_gym  # noqa: F401  (registers the ids)
+from baselines.drrn import CandidateScoringPolicy
 from sgd_gym.tasks import get_task
-from sgd_gym.wrappers import BagOfWordsObservation, MiniLMObservation, ValidActionDiscrete
+from sgd_gym.wrappers import BagOfWordsObservation, CandidateObservation, MiniLMObservation, ValidActionDiscrete
 
 
 @dataclasses.dataclass
@@ -46,6 +47,8 @@ class Args:
     task: str = "find-living-thing"  # a ScienceWorld task name or id
     action_space: str = "options"  # "options" (sub-goals, scripted executor) or "primitive" (valid actions)
     encoder: str = "bow"  # observations: "bow" (hashed bag of words) or "minilm" (all-MiniLM-L6-v2 embeddings)
+    policy: str = "mlp"  # "mlp": SB3's MlpPolicy, one logit per index; "drrn": each choice's text scored against the state
+    max_choices: int = 1024  # K: choices (sub-goals or actions) per state; a cut is counted in info and warned about
     seed: int = 0  # seeds Python, NumPy, torch, the envs' variation draws and PPO
     primitive_steps: int = 20_000  # training budget in primitive env steps
     episode_steps: int = 50  # primitive steps per episode (training and test)
@@ -55,7 +58,8 @@ class Args:
     learning_rate: float = 3e-4
     ent_coef: float = 0.01
     eval_every: int = 5_000  # primitive steps between evaluations on the test variations
-    test_episodes: int = 10  # the first N test variations of the task
+    test_episodes: int = 10  # test variations played per evaluation
+    test_variations: str = "spread"  # "spread": evenly spaced over the test split; "first": the first N
     logdir: str = "runs/examples"  # TensorBoard and results.json go to LOGDIR/RUN_NAME
 
 
@@ -67,6 +71,10 @@ def parse_args() -> Args:
     args = Args(**vars(parser.parse_args()))
     if args.action_space not in ("options", "primitive") or args.encoder not in ("bow", "minilm"):
         parser.error(f"--action-space options|primitive and --encoder bow|minilm, got {args.action_space}, {args.encoder}")
+    if args.test_variations not in ("spread", "first"):
+        parser.error(f"--test-variations spread|first, got {args.test_variations}")
+    if args.policy not in ("mlp", "drrn") or (args.policy == "drrn" and args.encoder != "bow"):
+        parser.error(f"--policy mlp|drrn (drrn reads the bag of words: --encoder bow), got {args.policy}, {args.encoder}")
     return args
 
 
@@ -74,11 +82,19 @@ def make_env(args: Args, split: str = "train") -> gym.Env:
     """One env of the run: masked ``Discrete`` actions (options or primitive) and ``Box`` observations."""
     if args.action_space == "options":
         env = gym.make("sgd_gym/ScienceWorldOptionsDiscrete-v1", task=args.task, split=split,
-                       max_primitive_steps=args.episode_steps)  # fmt: skip
+                       max_primitive_steps=args.episode_steps, max_subgoals=args.max_choices)  # fmt: skip
     else:
         env = ValidActionDiscrete(gym.make("sgd_gym/ScienceWorld-v1", task=args.task, split=split,
-                                           max_episode_steps=args.episode_steps))  # fmt: skip
+                                           max_episode_steps=args.episode_steps), max_actions=args.max_choices)  # fmt: skip
+    if args.policy == "drrn":  # the state and the text of every choice, for CandidateScoringPolicy
+        return CandidateObservation(env, dim=256)
     return MiniLMObservation(env) if args.encoder == "minilm" else BagOfWordsObservation(env, dim=256)
+
+
+def test_variations(n_test: int, count: int, how: str) -> list[int]:
+    """``count`` test variations: evenly spaced over all ``n_test`` (the split's targets vary along it) or the first."""
+    count = min(count, n_test)
+    return [round(i * (n_test - 1) / max(count - 1, 1)) for i in range(count)] if how == "spread" else list(range(count))
 
 
 def play(env: gym.Env, policy, variations: list[int], seed: int) -> list[float]:
@@ -134,7 +150,7 @@ def main(args: Args) -> dict:
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)  # small networks: threads cost more than they bring next to 2+ env processes
 
-    run_name = f"{get_task(args.task).name}__{args.action_space}__{args.encoder}__{args.seed}__{int(time.time())}"
+    run_name = f"{get_task(args.task).name}__{args.action_space}__{args.policy}__{args.encoder}__{args.seed}__{int(time.time())}"
     run = Path(args.logdir) / run_name
     writer = SummaryWriter(str(run))
     writer.add_text("args", "\n".join(f"- {key}: {value}" for key, value in dataclasses.asdict(args).items()))
@@ -142,9 +158,10 @@ def main(args: Args) -> dict:
     vec_cls = SubprocVecEnv if args.envs > 1 else DummyVecEnv
     train_envs = make_vec_env(make_env, n_envs=args.envs, seed=args.seed, vec_env_cls=vec_cls, env_kwargs={"args": args})
     test_env = make_env(args, split="test")
-    variations = list(range(min(args.test_episodes, get_task(args.task).n_test)))
+    variations = test_variations(get_task(args.task).n_test, args.test_episodes, args.test_variations)
 
-    model = MaskablePPO("MlpPolicy", train_envs, n_steps=args.n_steps, batch_size=args.batch_size, seed=args.seed,
+    policy = CandidateScoringPolicy if args.policy == "drrn" else "MlpPolicy"
+    model = MaskablePPO(policy, train_envs, n_steps=args.n_steps, batch_size=args.batch_size, seed=args.seed,
                         learning_rate=args.learning_rate, ent_coef=args.ent_coef, device="cpu",
                         tensorboard_log=str(run / "sb3"))  # fmt: skip
     budget = PrimitiveStepBudget(args, writer, test_env, variations)
@@ -170,7 +187,7 @@ def main(args: Args) -> dict:
                "train_seconds": round(train_seconds, 1), "test_score": final, "random_score": random_score,
                "test_variations": variations, "encoder_cache": encoder_cache, "curve": budget.curve}  # fmt: skip
     (run / "results.json").write_text(json.dumps(results, indent=1))
-    print(f"{args.task}, {args.action_space} ({args.encoder}), seed {args.seed}: test score {final:.1f} vs random "
+    print(f"{args.task}, {args.action_space} ({args.policy}, {args.encoder}), seed {args.seed}: test score {final:.1f} vs random "
           f"{random_score:.1f} on {len(variations)} test variations, after {budget.primitive_steps:,} primitive steps "
           f"({model.num_timesteps:,} decisions, {train_seconds / 60:.1f} min); TensorBoard: {run}")  # fmt: skip
     return results

@@ -18,10 +18,10 @@ def test_ppo_options_example_trains_evaluates_and_logs(tmp_path):
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path, env=environment)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "find-living-thing, options (bow), seed 0: test score" in done.stdout and "vs random" in done.stdout
-    (run,) = [path for path in tmp_path.iterdir() if path.name.startswith("find-living-thing__options__bow__0__")]
+    assert "find-living-thing, options (mlp, bow), seed 0: test score" in done.stdout and "vs random" in done.stdout
+    (run,) = [path for path in tmp_path.iterdir() if path.name.startswith("find-living-thing__options__mlp__bow__0__")]
     results = json.loads((run / "results.json").read_text())
-    assert results["primitive_steps"] >= 200 > results["decisions"] and results["test_variations"] == [0, 1]
+    assert results["primitive_steps"] >= 200 > results["decisions"] and results["test_variations"] == [0, 74]  # spread
     assert [point["primitive_steps"] for point in results["curve"]][-1] == results["primitive_steps"]
     assert len(results["curve"]) >= 3 and 0 <= results["test_score"] <= 100 and 0 <= results["random_score"] <= 100
 
@@ -41,5 +41,22 @@ def test_ppo_options_example_trains_evaluates_and_logs(tmp_path):
     (cache,) = results["encoder_cache"]
     assert results["primitive_steps"] == results["decisions"] >= 40 and cache["misses"] > 0 and cache["hits"] > 0
 
-    done = subprocess.run([*command[:2], "--action-space", "macro"], capture_output=True, text=True, env=environment)
-    assert done.returncode == 2 and "--action-space options|primitive" in done.stderr
+    drrn = [*command[:2], "--action-space", "primitive", "--policy", "drrn", "--primitive-steps", "40", "--envs", "1",
+            "--n-steps", "16", "--batch-size", "16", "--eval-every", "1000", "--test-episodes", "1", "--episode-steps",
+            "10", "--test-variations", "first", "--logdir", str(tmp_path / "drrn")]  # fmt: skip
+    done = subprocess.run(drrn, capture_output=True, text=True, timeout=900, cwd=tmp_path, env=environment)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "find-living-thing, primitive (drrn, bow), seed 0: test score" in done.stdout
+    (results,) = [json.loads(path.read_text()) for path in (tmp_path / "drrn").rglob("results.json")]
+    assert results["primitive_steps"] == results["decisions"] >= 40 and results["test_variations"] == [0]
+
+    plot = [sys.executable, str(ROOT / "examples" / "plot_curves.py"), *map(str, tmp_path.rglob("results.json")),
+            "--out", str(tmp_path / "curves.png")]  # fmt: skip
+    done = subprocess.run(plot, capture_output=True, text=True, timeout=300, env=environment)
+    assert done.returncode == 0 and (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG", done.stderr[-3000:]
+
+    for bad, message in ((["--action-space", "macro"], "--action-space options|primitive"),
+                         (["--policy", "drrn", "--encoder", "minilm"], "--policy mlp|drrn"),
+                         (["--test-variations", "last"], "--test-variations spread|first")):  # fmt: skip
+        done = subprocess.run([*command[:2], *bad], capture_output=True, text=True, env=environment)
+        assert done.returncode == 2 and message in done.stderr, done.stderr

@@ -1,0 +1,42 @@
+"""The RL study runs its grid through the example script, resumes, and tabulates and plots what finished."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_micro_study_runs_both_action_spaces_resumes_and_reports(tmp_path):
+    logdir, out, results_md = tmp_path / "runs", tmp_path / "out", tmp_path / "RESULTS.md"
+    command = [sys.executable, "-m", "benchmarks.measure.rl_study", "--logdir", str(logdir), "--tasks", "find-living-thing",
+               "--seeds", "0", "--primitive-steps", "30", "--eval-every", "1000", "--run", "--out", str(out),
+               "--results-md", str(results_md), "--", "--envs", "1", "--n-steps", "16", "--batch-size", "16",
+               "--test-episodes", "2", "--episode-steps", "10"]  # fmt: skip
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=ROOT, env=environment)
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = sorted(path.parent.name for path in logdir.rglob("results.json"))
+    assert [name.split("__")[:5] for name in runs] == [
+        ["find-living-thing", "options", "drrn", "bow", "0"],
+        ["find-living-thing", "primitive", "drrn", "bow", "0"],
+    ]
+    study = json.loads((out / "study.json").read_text())
+    for space in ("options", "primitive"):
+        cell = study["cells"][f"find-living-thing/{space}"]
+        assert cell["seeds"] == [0] and cell["episodes"] == 2 and cell["test_variations"] == [0, 74]
+        assert cell["primitive_steps"] >= 30 and 0 <= cell["mean"] <= 100 and cell["std"] == 0
+    table = results_md.read_text()
+    assert "<!-- rl_study:start -->" in table and "| find-living-thing | primitive | 1 |" in table
+    assert (out / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT, env=environment)
+    assert again.returncode == 0 and "rl study:" not in again.stdout  # nothing left to train
+    assert sorted(path.parent.name for path in logdir.rglob("results.json")) == runs
+
+    done = subprocess.run([*command[:3], "--logdir", str(tmp_path / "empty")], capture_output=True, text=True, env=environment)
+    assert done.returncode == 2 and "no finished run of the grid" in done.stderr
