@@ -42,8 +42,9 @@ from sgd_gym.io import atomic_write_text
 PPO_KINDS = ("ppo", "ppo-options")
 NOOP_ACTION = "look around"
 LEGACY_SETTINGS = {"listing": "raw", "order": "length"}  # what checkpoints without these keys were trained on
-ADDED_SETTINGS = {"encoder": "bow"}  # keys added later, with the value that checkpoints without them used
+ADDED_SETTINGS = {"encoder": "bow", "policy": "mlp", "candidate_dim": 64}  # keys added later: what older checkpoints used
 ENCODERS = ("bow", "minilm")
+POLICIES = ("mlp", "drrn")
 
 
 @dataclasses.dataclass
@@ -62,6 +63,8 @@ class PPOSettings:
     listing: str = "accepted"  # "accepted": the actions the game's parser accepts; "raw": ScienceWorld's list
     order: str = "tiered"  # ValidActionDiscrete's order (ppo)
     encoder: str = "bow"  # "bow": BagOfWordsObservation (dim, ngram); "minilm": MiniLMObservation (384 per key)
+    policy: str = "mlp"  # "mlp": SB3's MlpPolicy, a logit per index; "drrn": CandidateScoringPolicy, a logit per choice text
+    candidate_dim: int = 64  # hashed n-gram buckets per choice text (policy "drrn")
 
     def __post_init__(self) -> None:
         from sgd_gym.wrappers.discrete import DEFAULT_MAX_ACTIONS, check_listing, order_actions
@@ -74,6 +77,10 @@ class PPOSettings:
         order_actions([], self.order)  # validates the order
         if self.encoder not in ENCODERS:
             raise ValueError(f"unknown observation encoder {self.encoder!r}: expected one of {list(ENCODERS)}")
+        if self.policy not in POLICIES:
+            raise ValueError(f"unknown PPO policy {self.policy!r}: expected one of {list(POLICIES)}")
+        if self.policy == "drrn" and self.encoder != "bow":
+            raise ValueError(f"policy 'drrn' reads hashed bags of words (encoder 'bow'), got encoder {self.encoder!r}")
         if self.max_choices is None:
             self.max_choices = DEFAULT_MAX_ACTIONS if self.kind == "ppo" else DEFAULT_MAX_SUBGOALS
 
@@ -101,6 +108,10 @@ def make_env(settings: PPOSettings) -> Any:
         )
         env = DiscreteSubgoals(options, max_subgoals=settings.max_choices, listing=settings.listing)
     env = MultiTask(env, settings.tasks)
+    if settings.policy == "drrn":
+        from sgd_gym.wrappers import CandidateObservation
+
+        return CandidateObservation(env, settings.dim, settings.candidate_dim, settings.ngram, settings.keys)
     if settings.encoder == "minilm":
         return MiniLMObservation(env, keys=settings.keys)
     return BagOfWordsObservation(env, dim=settings.dim, ngram=settings.ngram, keys=settings.keys)
@@ -196,7 +207,9 @@ def train_ppo(
             else:
                 hyper = {"learning_rate": learning_rate, "n_steps": n_steps, "batch_size": batch_size, "ent_coef": ent_coef}
                 tensorboard = str(out / "tb")
-                model = MaskablePPO("MlpPolicy", vec, seed=seed, verbose=0, device="cpu", tensorboard_log=tensorboard, **hyper)
+                model = MaskablePPO(
+                    policy_class(settings), vec, seed=seed, verbose=0, device="cpu", tensorboard_log=tensorboard, **hyper
+                )
             done = int(model.num_timesteps)
             primitive = _primitive_steps(out, done, settings)
             deadline = None if max_minutes is None else start + 60 * max_minutes
@@ -214,6 +227,15 @@ def train_ppo(
                    "parameters": count_parameters(model), **hyper, "out": str(out)}  # fmt: skip
         atomic_write_text(out / "train_summary.json", json.dumps(summary, indent=1))
     return summary
+
+
+def policy_class(settings: PPOSettings) -> Any:
+    """What ``MaskablePPO`` is given as its policy: ``"MlpPolicy"`` or ``CandidateScoringPolicy`` (``drrn``)."""
+    if settings.policy == "drrn":
+        from baselines.drrn import CandidateScoringPolicy
+
+        return CandidateScoringPolicy
+    return "MlpPolicy"
 
 
 def _primitive_steps(out: Path, decisions: int, settings: PPOSettings) -> int | None:
@@ -329,6 +351,11 @@ class PPOAgent:
         mask = np.zeros(self.settings.max_choices, dtype=bool)
         mask[: len(choices)] = True
         features = self.encode(obs)
+        if self.settings.policy == "drrn":
+            from sgd_gym.wrappers.candidates import encode_candidates
+
+            size, width = self.settings.max_choices, self.settings.candidate_dim
+            features = {"state": features, "candidates": encode_candidates(choices, size, width, self.settings.ngram)}
         index, _ = self.model.predict(features, action_masks=mask, deterministic=self.deterministic)
         self.decisions += 1
         return choices[int(index)]

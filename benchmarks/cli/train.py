@@ -19,9 +19,18 @@ def train_command(args: argparse.Namespace) -> int:
     if args.kind in PPO_KINDS:
         from baselines.ppo import PPOSettings, train_ppo
 
-        settings = PPOSettings(
-            kind=args.kind, tasks=args.tasks, split="train", max_steps=args.episode_steps, encoder=args.encoder
-        )
+        try:
+            settings = PPOSettings(
+                kind=args.kind,
+                tasks=args.tasks,
+                split="train",
+                max_steps=args.episode_steps,
+                encoder=args.encoder,
+                policy=args.policy,
+            )
+        except ValueError as error:  # a combination argparse cannot see (--policy drrn --encoder minilm)
+            print(f"sgd train: {error}", file=sys.stderr)
+            return 2
         summary = train_ppo(settings, args.out, timesteps=args.timesteps, max_minutes=getattr(args, "max_minutes", None),
                             envs=args.envs, seed=getattr(args, "seed", 0),
                             learning_rate=getattr(args, "learning_rate", 3e-4))  # fmt: skip
@@ -65,4 +74,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     ppo.add_argument("--episode-steps", type=positive, default=100, help="primitive steps per episode (default: 100)")
     ppo.add_argument("--encoder", choices=("bow", "minilm"), default="bow",
                      help="observations as hashed bags of words, or all-MiniLM-L6-v2 embeddings (default: bow)")  # fmt: skip
+    ppo.add_argument("--policy", choices=("mlp", "drrn"), default="mlp",
+                     help="mlp: SB3's MlpPolicy (a logit per index); drrn: each choice's text scored against the state "
+                          "(baselines/drrn.py; needs --encoder bow) (default: mlp)")  # fmt: skip
     p.set_defaults(func=train_command)

@@ -183,3 +183,31 @@ def test_checkpoints_without_an_encoder_load_and_resume_as_bag_of_words(trained,
                "--out", str(old))  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads((old / "progress.json").read_text())["timesteps"] > before
+
+
+def test_drrn_policy_trains_through_sgd_and_the_agent_encodes_choices_as_training_did(tmp_path):
+    out = tmp_path / "drrn"
+    done = sgd("train", "ppo-options", "--policy", "drrn", "--tasks", "find-living-thing", "--timesteps", "16", "--envs",
+               "1", "--episode-steps", "10", "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    agent = PPOAgent.from_pretrained(out)
+    assert agent.settings.policy == "drrn" and type(agent.model.policy).__name__ == "CandidateScoringPolicy"
+    env = make_env(agent.settings)
+    try:
+        raw, _ = env.env.reset(seed=5)  # the Dict of texts under CandidateObservation
+        choices = list(env.get_wrapper_attr("choices"))
+        index, _ = agent.model.predict(env.observation(raw), action_masks=env.get_wrapper_attr("action_masks")(),
+                                       deterministic=True)  # fmt: skip
+        assert agent._choose(raw, choices) == choices[int(index)]
+    finally:
+        env.close()
+    run = tmp_path / "run"
+    done = sgd("eval", "--agent", "ppo-options", "--checkpoint", str(out), "--tasks", "find-living-thing", "--variations",
+               "1", "--max-steps", "5", "--out", str(run))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [r["error"] for r in read_jsonl(run / "episodes.jsonl")] == [None]
+    done = sgd("train", "ppo", "--policy", "drrn", "--encoder", "minilm", "--tasks", "find-living-thing", "--out",
+               str(tmp_path / "bad"))  # fmt: skip
+    assert done.returncode == 2 and "policy 'drrn' reads hashed bags of words" in done.stderr
+    with pytest.raises(ValueError, match="unknown PPO policy 'dqn'"):
+        PPOSettings(tasks=["boil"], policy="dqn")
