@@ -2,6 +2,7 @@
 
     python examples/ppo_options.py --task find-living-thing --primitive-steps 20000
     python examples/ppo_options.py --action-space primitive --seed 1
+    python examples/ppo_options.py --policy drrn --max-choices 1024
     tensorboard --logdir runs/examples
 
 ``--action-space options`` (default) learns on ``ScienceWorldOptionsDiscrete-v1``: each decision picks one of
@@ -10,12 +11,18 @@ scripted executor carries it out in primitive actions. ``primitive`` learns on `
 ``ValidActionDiscrete``: each decision is one command the game's parser accepts. The budget is counted in
 **primitive env steps** for both (an option counts the steps it took), so the two compare at equal cost.
 
-Every ``--eval-every`` primitive steps the deterministic policy plays the first ``--test-episodes`` test
-variations of the task (never seen in training; nothing is selected on them: the last model is the one
-reported). TensorBoard, under ``--logdir``/RUN: ``rollout/episode_score`` and ``eval/test_score`` against
-primitive steps, SB3's own ``rollout/`` and ``train/`` scalars against decisions in ``sb3/``; ``results.json``
-holds the curve and the final scores. The run ends by printing the test score next to a uniformly random
-policy over the same tasks' valid actions (the protocol's ``random`` floor).
+``--policy mlp`` (default) is SB3's ``MlpPolicy``: one logit per index, though an index names another choice in
+every state. ``--policy drrn`` reads ``CandidateObservation`` (the state and the text of every choice) and scores
+each choice against the state (``baselines/drrn.py``, after He et al. 2016), so what it learns of a choice
+follows the choice.
+
+Every ``--eval-every`` primitive steps the deterministic policy plays ``--test-episodes`` test variations of the
+task, evenly spaced over the split (``--test-variations first``: the first ones), never seen in training; nothing
+is selected on them: the last model is the one reported. TensorBoard, under ``--logdir``/RUN:
+``rollout/episode_score`` and ``eval/test_score`` against primitive steps, SB3's own ``rollout/`` and ``train/``
+scalars against decisions in ``sb3/``; ``results.json`` holds the curve and the final scores. The run ends by
+printing the test score next to a uniformly random policy over the same tasks' valid actions (the protocol's
+``random`` floor).
 """
 
 from __future__ import annotations
