@@ -62,14 +62,24 @@ def run_grid(
                 subprocess.run(command, check=True, cwd=ROOT)
 
 
+def training_scores(results: Path) -> list[float]:
+    """The final scores of a run's training episodes, in order (its TensorBoard ``rollout/episode_score``)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(results.parent), size_guidance={"scalars": 0}).Reload()
+    return [event.value for event in events.Scalars("rollout/episode_score")]
+
+
 def summarize(logdir: Path, tasks: Sequence[str], seeds: Sequence[int], policy: str) -> dict[str, Any]:
     """Per task and action space: the finished seeds' final scores, solved share, floor, budget and wall time."""
     cells: dict[str, dict[str, Any]] = {}
     for task in tasks:
         for space in SPACES:
-            runs = [json.loads(path.read_text()) for seed in seeds if (path := find_result(logdir, task, space, policy, seed))]
-            if not runs:
+            paths = [path for seed in seeds if (path := find_result(logdir, task, space, policy, seed))]
+            if not paths:
                 continue
+            runs = [json.loads(path.read_text()) for path in paths]
+            training = [training_scores(path) for path in paths]
             finals = [run["test_score"] for run in runs]
             last = [run["curve"][-1].get("test_scores", []) for run in runs]
             episodes = [score for scores in last for score in scores]
@@ -86,6 +96,9 @@ def summarize(logdir: Path, tasks: Sequence[str], seeds: Sequence[int], policy: 
                 "primitive_steps": int(np.mean([run["primitive_steps"] for run in runs])),
                 "decisions": int(np.mean([run["decisions"] for run in runs])),
                 "wall_minutes": float(sum(run["train_seconds"] for run in runs) / 60),
+                "training_episodes": sum(len(scores) for scores in training),
+                "best_training_score": max((max(scores, default=0.0) for scores in training), default=0.0),
+                "training_last_third": float(np.mean([np.mean(s[len(s) * 2 // 3 :]) for s in training if s] or [0.0])),
                 "test_variations": runs[0]["test_variations"],
                 "curves": [[(p["primitive_steps"], p["test_score"]) for p in run["curve"]] for run in runs],
             }
@@ -104,16 +117,20 @@ def section(result: dict[str, Any], command: str) -> str:
         "random valid primitive actions on the same variations. Wall: the runs' training and evaluation time, one run "
         "at a time on this machine (each run keeps 2 env processes and PPO busy, so core-minutes are at most twice it).",
         "",
+        "- Training episodes: their count over the seeds, the mean score of each run's last third of them (averaged over "
+        "seeds) and the best score any of them reached.",
+        "",
         "| task | action space | seeds | primitive steps | decisions | final test score | per seed | solved | random "
-        "| wall minutes (all seeds) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
+        "| training episodes | training score, last third | best training score | wall minutes (all seeds) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for cell in result["cells"].values():
         per_seed = ", ".join(f"{score:.1f}" for score in cell["test_scores"])
         lines.append(
             f"| {cell['task']} | {cell['action_space']} | {len(cell['seeds'])} | {cell['primitive_steps']:,} | "
             f"{cell['decisions']:,} | **{cell['mean']:.1f}** ± {cell['std']:.1f} | {per_seed} | "
-            f"{cell['solved']} / {cell['episodes']} | {cell['random']:.1f} | {cell['wall_minutes']:.0f} |"
+            f"{cell['solved']} / {cell['episodes']} | {cell['random']:.1f} | {cell['training_episodes']} | "
+            f"{cell['training_last_third']:.1f} | {cell['best_training_score']:.0f} | {cell['wall_minutes']:.0f} |"
         )
     return "\n".join(lines)
 

