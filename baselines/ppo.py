@@ -17,6 +17,12 @@ Observations are encoded by ``encoder``: ``"bow"`` (default; ``BagOfWordsObserva
 ``"minilm"`` (``MiniLMObservation``: frozen all-MiniLM-L6-v2 sentence embeddings, cached by text; needs the
 ``minilm`` extra). Checkpoints written before ``encoder`` existed load as ``"bow"``, what they were trained on.
 
+The policy is ``policy``: ``"mlp"`` (default; SB3's ``MlpPolicy``, one logit per index of the choice list) or
+``"drrn"`` (``baselines.drrn.CandidateScoringPolicy`` over ``CandidateObservation``: each choice's hashed words scored
+against the state, so what is learned of a choice follows it to any index; bag of words only). Its observations hold
+K x ``candidate_dim`` floats (1 MB at the default K of 4,096), which the rollout buffer keeps for every step; a smaller
+``max_choices`` makes them cheaper. Checkpoints written before ``policy`` existed load as ``"mlp"``.
+
 A checkpoint folder holds ``model.zip`` (SB3), ``settings.json`` (what the agent needs to rebuild
 its observations and action lists), ``progress.json`` (decisions, primitive steps, parameters) and
 ``train_summary.json`` (also the seed and hyper-parameters); ``tb/`` has the TensorBoard scalars
