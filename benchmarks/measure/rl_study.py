@@ -114,8 +114,9 @@ def section(result: dict[str, Any], command: str) -> str:
         f"- Command: `{command}`; machine: {machine_summary()}.",
         "- Final test score: the last model's deterministic policy on the test variations listed (evenly spaced over "
         "the split), mean over seeds (population sd); solved: test episodes at score 100; random: seeded uniformly "
-        "random valid primitive actions on the same variations. Wall: the runs' training and evaluation time, one run "
-        "at a time on this machine (each run keeps 2 env processes and PPO busy, so core-minutes are at most twice it).",
+        "random valid primitive actions on the same variations. Wall: the runs' training and evaluation time as each "
+        "recorded it, whatever else ran on the machine (each run keeps 2 env processes and PPO busy, so core-minutes "
+        "are at most twice it).",
         "",
         "- Training episodes: their count over the seeds, the mean score of each run's last third of them (averaged over "
         "seeds) and the best score any of them reached.",
