@@ -155,6 +155,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         seeds = [int(seed) for seed in args.seeds.split(",")]
     except ValueError:
         parser.error(f"--seeds takes comma-separated integers, got {args.seeds!r}")
+    for path in filter(None, (find_result(logdir, t, sp, args.policy, seed) for t in tasks for sp in SPACES for seed in seeds)):
+        budget = json.loads(path.read_text())["args"]["primitive_steps"]
+        if budget != args.primitive_steps:  # a finished cell of another budget would be skipped and tabulated as this one
+            parser.error(f"{path} was trained for {budget} primitive steps, not --primitive-steps {args.primitive_steps}: "
+                         "use another --logdir or the same budget")  # fmt: skip
     if args.run:
         run_grid(logdir, tasks, seeds, args.policy, args.primitive_steps, args.eval_every, extra)
     result = summarize(logdir, tasks, seeds, args.policy)

@@ -38,5 +38,9 @@ def test_micro_study_runs_both_action_spaces_resumes_and_reports(tmp_path):
     assert again.returncode == 0 and "rl study:" not in again.stdout  # nothing left to train
     assert sorted(path.parent.name for path in logdir.rglob("results.json")) == runs
 
+    other = [*command[: command.index("--primitive-steps") + 1], "60", *command[command.index("--primitive-steps") + 2 :]]
+    done = subprocess.run(other, capture_output=True, text=True, timeout=300, cwd=ROOT, env=environment)
+    assert done.returncode == 2 and "was trained for 30 primitive steps, not --primitive-steps 60" in done.stderr
+
     done = subprocess.run([*command[:3], "--logdir", str(tmp_path / "empty")], capture_output=True, text=True, env=environment)
     assert done.returncode == 2 and "no finished run of the grid" in done.stderr
