@@ -33,7 +33,7 @@ def policies(gold_data, tmp_path_factory):
 def test_hierarchical_agent_finishes_an_episode_within_budget(policies):
     agent = HierarchicalAgent(policies["planner"], LearnedExecutor(policies["executor"], num_beams=2), num_beams=2,
                               max_option_steps=4)  # fmt: skip
-    env = gym.make("sgd_gym/ScienceWorld-v0", split="test", valid_actions=True, max_episode_steps=12)
+    env = gym.make("sgd_gym/ScienceWorld-v1", split="test", valid_actions=True, max_episode_steps=12)
     try:
         record = run_episode(agent, env, EpisodeSpec("find-living-thing", "test", 0, seed=0), max_steps=12)
     finally:
@@ -45,7 +45,7 @@ def test_hierarchical_agent_finishes_an_episode_within_budget(policies):
 
 
 def test_every_step_replanning_and_flat_agent(policies):
-    env = gym.make("sgd_gym/ScienceWorld-v0", split="test", valid_actions=True, max_episode_steps=6)
+    env = gym.make("sgd_gym/ScienceWorld-v1", split="test", valid_actions=True, max_episode_steps=6)
     try:
         agent = HierarchicalAgent(policies["planner"], LearnedExecutor(policies["executor"]), replan="every-step", num_beams=1)
         record = run_episode(agent, env, EpisodeSpec("boil", "test", 0, seed=0), max_steps=6)
@@ -62,7 +62,7 @@ def test_every_step_replanning_and_flat_agent(policies):
 
 def test_learned_executor_runs_inside_the_options_env(policies):
     executor = LearnedExecutor(policies["executor"], num_beams=2)
-    env = gym.make("sgd_gym/ScienceWorldOptions-v0", task="find-living-thing", split="test", variation=0, executor=executor,
+    env = gym.make("sgd_gym/ScienceWorldOptions-v1", task="find-living-thing", split="test", variation=0, executor=executor,
                    max_option_steps=3, max_primitive_steps=9)  # fmt: skip
     try:
         env.reset()
@@ -100,7 +100,7 @@ def test_scripted_executor_under_a_planner_reaches_the_gold_score(gold_data):
     subgoals = [s["text"] for s in load_annotations(gold_data, "rules")[key]["subgoals"]]
     gold_score = load_trajectories(gold_data)[key]["steps"][-1]["score"]
     agent = HierarchicalAgent(ReplayPlanner(subgoals), ScriptedExecutor())
-    env = gym.make("sgd_gym/ScienceWorld-v0", split="train", valid_actions=True, max_episode_steps=100)
+    env = gym.make("sgd_gym/ScienceWorld-v1", split="train", valid_actions=True, max_episode_steps=100)
     try:
         record = run_episode(agent, env, EpisodeSpec(*key, seed=0), max_steps=100)
     finally:
@@ -145,7 +145,7 @@ def test_causal_lm_agents_act_in_the_real_env(causal_checkpoints):
     hierarchical = AgentConfig("hierarchical", planner=str(causal_checkpoints / "planner"),
                                executor=str(causal_checkpoints / "executor"), num_beams=2)  # fmt: skip
     flat = AgentConfig("flat", checkpoint=str(causal_checkpoints / "flat"), num_beams=2, guards=("avoid-cycles",))
-    env = gym.make("sgd_gym/ScienceWorld-v0", split="test", valid_actions=True, max_episode_steps=5)
+    env = gym.make("sgd_gym/ScienceWorld-v1", split="test", valid_actions=True, max_episode_steps=5)
     try:
         for config in (hierarchical, flat):
             config.check()  # kinds from the saved metadata, adapter included

@@ -61,7 +61,7 @@ def test_the_table_learned_from_gold_paths_agrees_with_the_shipped_one(gold_data
 @pytest.fixture(scope="module")
 def boil_start():
     """The first observation of the real boil task (train variation 0), valid actions included."""
-    env = gym.make("sgd_gym/ScienceWorld-v0", split="train", valid_actions=True)
+    env = gym.make("sgd_gym/ScienceWorld-v1", split="train", valid_actions=True)
     try:
         yield env.reset(seed=0, options={"task": "boil", "variation": 0})
     finally:
