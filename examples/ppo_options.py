@@ -124,6 +124,7 @@ class PrimitiveStepBudget(BaseCallback):
         super().__init__()
         self.args, self.writer, self.test_env, self.variations = args, writer, test_env, variations
         self.primitive_steps, self.next_eval, self.curve = 0, 0, []
+        self.states_cut = 0  # training states with more choices than K (the wrappers' dropped_actions / dropped_subgoals)
         self.start = time.monotonic()
 
     def evaluate(self) -> float:
@@ -142,6 +143,7 @@ class PrimitiveStepBudget(BaseCallback):
     def _on_step(self) -> bool:
         for info, done in zip(self.locals["infos"], self.locals["dones"]):
             self.primitive_steps += int(info.get("option_steps", 1))  # a primitive action is one step
+            self.states_cut += bool(info.get("dropped_actions", 0) or info.get("dropped_subgoals", 0))
             if done:
                 self.writer.add_scalar("rollout/episode_score", info["score"], self.primitive_steps)
         self.writer.add_scalar("rollout/primitive_steps", self.primitive_steps, self.num_timesteps)
@@ -192,8 +194,12 @@ def main(args: Args) -> dict:
 
     results = {"args": dataclasses.asdict(args), "primitive_steps": budget.primitive_steps, "decisions": model.num_timesteps,
                "train_seconds": round(train_seconds, 1), "test_score": final, "random_score": random_score,
-               "test_variations": variations, "encoder_cache": encoder_cache, "curve": budget.curve}  # fmt: skip
+               "test_variations": variations, "encoder_cache": encoder_cache, "states_cut": budget.states_cut,
+               "curve": budget.curve}  # fmt: skip
     (run / "results.json").write_text(json.dumps(results, indent=1))
+    if budget.states_cut:
+        print(f"warning: {budget.states_cut:,} training states listed more than --max-choices {args.max_choices} choices; "
+              "the rest were not offered (raise --max-choices)", flush=True)  # fmt: skip
     print(f"{args.task}, {args.action_space} ({args.policy}, {args.encoder}), seed {args.seed}: test score {final:.1f} vs random "
           f"{random_score:.1f} on {len(variations)} test variations, after {budget.primitive_steps:,} primitive steps "
           f"({model.num_timesteps:,} decisions, {train_seconds / 60:.1f} min); TensorBoard: {run}")  # fmt: skip

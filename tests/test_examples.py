@@ -24,6 +24,7 @@ def test_ppo_options_example_trains_evaluates_and_logs(tmp_path):
     assert results["primitive_steps"] >= 200 > results["decisions"] and results["test_variations"] == [0, 74]  # spread
     assert [point["primitive_steps"] for point in results["curve"]][-1] == results["primitive_steps"]
     assert len(results["curve"]) >= 3 and 0 <= results["test_score"] <= 100 and 0 <= results["random_score"] <= 100
+    assert results["states_cut"] == 0 and "warning" not in done.stdout  # K = 1024 holds every sub-goal here
 
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -43,12 +44,13 @@ def test_ppo_options_example_trains_evaluates_and_logs(tmp_path):
 
     drrn = [*command[:2], "--action-space", "primitive", "--policy", "drrn", "--primitive-steps", "40", "--envs", "1",
             "--n-steps", "16", "--batch-size", "16", "--eval-every", "1000", "--test-episodes", "1", "--episode-steps",
-            "10", "--test-variations", "first", "--logdir", str(tmp_path / "drrn")]  # fmt: skip
+            "10", "--test-variations", "first", "--max-choices", "8", "--logdir", str(tmp_path / "drrn")]  # fmt: skip
     done = subprocess.run(drrn, capture_output=True, text=True, timeout=900, cwd=tmp_path, env=environment)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "find-living-thing, primitive (drrn, bow), seed 0: test score" in done.stdout
     (results,) = [json.loads(path.read_text()) for path in (tmp_path / "drrn").rglob("results.json")]
     assert results["primitive_steps"] == results["decisions"] >= 40 and results["test_variations"] == [0]
+    assert results["states_cut"] > 0 and "training states listed more than --max-choices 8" in done.stdout  # counted
 
     plot = [sys.executable, str(ROOT / "examples" / "plot_curves.py"), *map(str, tmp_path.rglob("results.json")),
             "--out", str(tmp_path / "curves.png")]  # fmt: skip

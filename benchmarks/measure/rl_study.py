@@ -100,6 +100,9 @@ def summarize(logdir: Path, tasks: Sequence[str], seeds: Sequence[int], policy: 
                 "best_training_score": max((max(scores, default=0.0) for scores in training), default=0.0),
                 "training_last_third": float(np.mean([np.mean(s[len(s) * 2 // 3 :]) for s in training if s] or [0.0])),
                 "test_variations": runs[0]["test_variations"],
+                "max_choices": sorted({run["args"]["max_choices"] for run in runs}),
+                # training states with more choices than K; None where a run predates the count
+                "states_cut": sum(run["states_cut"] for run in runs) if all("states_cut" in run for run in runs) else None,
                 "curves": [[(p["primitive_steps"], p["test_score"]) for p in run["curve"]] for run in runs],
             }
     return {"policy": policy, "tasks": list(tasks), "seeds": list(seeds), "cells": cells}
@@ -119,17 +122,20 @@ def section(result: dict[str, Any], command: str) -> str:
         "are at most twice it).",
         "",
         "- Training episodes: their count over the seeds, the mean score of each run's last third of them (averaged over "
-        "seeds) and the best score any of them reached.",
+        "seeds) and the best score any of them reached. K: the choices offered per state (`--max-choices`); cut: "
+        "training states that listed more than K (the rest not offered; n/r: the run predates the count).",
         "",
-        "| task | action space | seeds | primitive steps | decisions | final test score | per seed | solved | random "
-        "| training episodes | training score, last third | best training score | wall minutes (all seeds) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| task | action space | seeds | primitive steps | decisions | K | cut | final test score | per seed | solved "
+        "| random | training episodes | training score, last third | best training score | wall minutes (all seeds) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for cell in result["cells"].values():
         per_seed = ", ".join(f"{score:.1f}" for score in cell["test_scores"])
+        cut = "n/r" if cell["states_cut"] is None else f"{cell['states_cut']:,}"
         lines.append(
             f"| {cell['task']} | {cell['action_space']} | {len(cell['seeds'])} | {cell['primitive_steps']:,} | "
-            f"{cell['decisions']:,} | **{cell['mean']:.1f}** ± {cell['std']:.1f} | {per_seed} | "
+            f"{cell['decisions']:,} | {', '.join(map(str, cell['max_choices']))} | {cut} | "
+            f"**{cell['mean']:.1f}** ± {cell['std']:.1f} | {per_seed} | "
             f"{cell['solved']} / {cell['episodes']} | {cell['random']:.1f} | {cell['training_episodes']} | "
             f"{cell['training_last_third']:.1f} | {cell['best_training_score']:.0f} | {cell['wall_minutes']:.0f} |"
         )

@@ -30,13 +30,20 @@ def test_micro_study_runs_both_action_spaces_resumes_and_reports(tmp_path):
         cell = study["cells"][f"find-living-thing/{space}"]
         assert cell["seeds"] == [0] and cell["episodes"] == 2 and cell["test_variations"] == [0, 74]
         assert cell["primitive_steps"] >= 30 and 0 <= cell["mean"] <= 100 and cell["std"] == 0
+        assert cell["max_choices"] == [1024] and cell["states_cut"] == 0
     table = results_md.read_text()
     assert "<!-- rl_study:start -->" in table and "| find-living-thing | primitive | 1 |" in table
+    assert table.count("| 1,024 | 0 | **") == 0 and table.count("| 1024 | 0 | **") == 2  # K and states cut
     assert (out / "curves.png").read_bytes()[:4] == b"\x89PNG"
 
     again = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT, env=environment)
     assert again.returncode == 0 and "rl study:" not in again.stdout  # nothing left to train
     assert sorted(path.parent.name for path in logdir.rglob("results.json")) == runs
+
+    older = next(logdir.glob("find-living-thing__options__*/results.json"))  # a run from before states were counted
+    older.write_text(json.dumps({key: value for key, value in json.loads(older.read_text()).items() if key != "states_cut"}))
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT, env=environment)
+    assert again.returncode == 0 and "| 1024 | n/r | **" in results_md.read_text()
 
     other = [*command[: command.index("--primitive-steps") + 1], "60", *command[command.index("--primitive-steps") + 2 :]]
     done = subprocess.run(other, capture_output=True, text=True, timeout=300, cwd=ROOT, env=environment)
