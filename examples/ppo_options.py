@@ -23,6 +23,10 @@ is selected on them: the last model is the one reported. TensorBoard, under ``--
 scalars against decisions in ``sb3/``; ``results.json`` holds the curve and the final scores. The run ends by
 printing the test score next to a uniformly random policy over the same tasks' valid actions (the protocol's
 ``random`` floor).
+
+``--bc-variations N`` starts PPO from imitation: the gold paths of N train variations are replayed through the
+same env (as rules sub-goals over options, as actions over primitives) and the policy and value are fitted to the
+expert's choices for ``--bc-epochs`` passes (``baselines/warm_start.py``); ``warm_start/`` in TensorBoard.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 import sgd_gym  # noqa: F401  (registers the ids)
 from baselines.drrn import CandidateScoringPolicy
+from baselines.warm_start import behaviour_clone, collect_demonstrations
 from sgd_gym.tasks import get_task
 from sgd_gym.wrappers import BagOfWordsObservation, CandidateObservation, MiniLMObservation, ValidActionDiscrete
 
@@ -67,6 +72,8 @@ class Args:
     eval_every: int = 5_000  # primitive steps between evaluations on the test variations
     test_episodes: int = 10  # test variations played per evaluation
     test_variations: str = "spread"  # "spread": evenly spaced over the test split; "first": the first N
+    bc_variations: int = 0  # warm start: clone the gold paths of this many train variations (spread) before PPO; 0: none
+    bc_epochs: int = 200  # passes over those demonstrations (a few hundred Adam steps for 20 variations)
     logdir: str = "runs/examples"  # TensorBoard and results.json go to LOGDIR/RUN_NAME
 
 
@@ -98,10 +105,10 @@ def make_env(args: Args, split: str = "train") -> gym.Env:
     return MiniLMObservation(env) if args.encoder == "minilm" else BagOfWordsObservation(env, dim=256)
 
 
-def test_variations(n_test: int, count: int, how: str) -> list[int]:
-    """``count`` test variations: evenly spaced over all ``n_test`` (the split's targets vary along it) or the first."""
-    count = min(count, n_test)
-    return [round(i * (n_test - 1) / max(count - 1, 1)) for i in range(count)] if how == "spread" else list(range(count))
+def pick_variations(n_split: int, count: int, how: str) -> list[int]:
+    """``count`` variations of a split of ``n_split``: evenly spaced (its targets vary along it) or the first."""
+    count = min(count, n_split)
+    return [round(i * (n_split - 1) / max(count - 1, 1)) for i in range(count)] if how == "spread" else list(range(count))
 
 
 def play(env: gym.Env, policy, variations: list[int], seed: int) -> list[float]:
@@ -167,12 +174,25 @@ def main(args: Args) -> dict:
     vec_cls = SubprocVecEnv if args.envs > 1 else DummyVecEnv
     train_envs = make_vec_env(make_env, n_envs=args.envs, seed=args.seed, vec_env_cls=vec_cls, env_kwargs={"args": args})
     test_env = make_env(args, split="test")
-    variations = test_variations(get_task(args.task).n_test, args.test_episodes, args.test_variations)
+    variations = pick_variations(get_task(args.task).n_test, args.test_episodes, args.test_variations)
 
     policy = CandidateScoringPolicy if args.policy == "drrn" else "MlpPolicy"
     model = MaskablePPO(policy, train_envs, n_steps=args.n_steps, batch_size=args.batch_size, seed=args.seed,
                         learning_rate=args.learning_rate, ent_coef=args.ent_coef, device="cpu",
                         tensorboard_log=str(run / "sb3"))  # fmt: skip
+    warm_start = None
+    if args.bc_variations:  # the expert's choices as PPO's first policy (baselines/warm_start.py)
+        demo_env = make_env(args)
+        demo_variations = pick_variations(get_task(args.task).n_train, args.bc_variations, "spread")
+        demos = collect_demonstrations(demo_env, demo_variations, args.action_space, seed=args.seed, gamma=model.gamma)
+        demo_env.close()
+        log = lambda epoch, stats: [writer.add_scalar(f"warm_start/{k}", stats[k], epoch) for k in ("loss", "accuracy")]  # noqa: E731
+        history = behaviour_clone(model, demos, epochs=args.bc_epochs, seed=args.seed, log=log)
+        warm_start = {**demos.summary(), "variations": demo_variations, "epochs": args.bc_epochs,
+                      "accuracy": history[-1]["accuracy"], "seconds": round(history[-1]["seconds"], 1)}  # fmt: skip
+        print(f"warm start: {len(demos)} expert decisions from {len(demo_variations)} train variations (mean score "
+              f"{warm_start['mean_score']:.1f}, {warm_start['grounded']} grounded, {len(demos.skipped)} skipped), accuracy "
+              f"{warm_start['accuracy']:.2f} after {args.bc_epochs} epochs", flush=True)  # fmt: skip
     budget = PrimitiveStepBudget(args, writer, test_env, variations)
     start = time.monotonic()
     model.learn(total_timesteps=args.primitive_steps, callback=budget)  # decisions <= primitive steps: the callback stops it
@@ -195,6 +215,7 @@ def main(args: Args) -> dict:
     results = {"args": dataclasses.asdict(args), "primitive_steps": budget.primitive_steps, "decisions": model.num_timesteps,
                "train_seconds": round(train_seconds, 1), "test_score": final, "random_score": random_score,
                "test_variations": variations, "encoder_cache": encoder_cache, "states_cut": budget.states_cut,
+               "warm_start": warm_start,
                "curve": budget.curve}  # fmt: skip
     (run / "results.json").write_text(json.dumps(results, indent=1))
     if budget.states_cut:

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_ppo_options_example_trains_evaluates_and_logs(tmp_path):
     command = [sys.executable, str(ROOT / "examples" / "ppo_options.py"), "--primitive-steps", "200", "--envs", "1",
                "--n-steps", "16", "--batch-size", "16", "--eval-every", "100", "--test-episodes", "2", "--episode-steps",
-               "20", "--logdir", str(tmp_path)]  # fmt: skip
+               "20", "--bc-variations", "2", "--bc-epochs", "20", "--logdir", str(tmp_path)]  # fmt: skip
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path, env=environment)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -25,11 +25,15 @@ def test_ppo_options_example_trains_evaluates_and_logs(tmp_path):
     assert [point["primitive_steps"] for point in results["curve"]][-1] == results["primitive_steps"]
     assert len(results["curve"]) >= 3 and 0 <= results["test_score"] <= 100 and 0 <= results["random_score"] <= 100
     assert results["states_cut"] == 0 and "warning" not in done.stdout  # K = 1024 holds every sub-goal here
+    warm = results["warm_start"]  # the gold paths of train variations 0 and 149, replayed and cloned first
+    assert warm["variations"] == [0, 149] and warm["mean_score"] == 100 and warm["decisions"] > 0 and warm["epochs"] == 20
+    assert "warm start: " in done.stdout and 0 <= warm["accuracy"] <= 1
 
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     ours = EventAccumulator(str(run)).Reload().Tags()["scalars"]
-    assert {"eval/test_score", "eval/random_score", "rollout/episode_score", "rollout/primitive_steps"} <= set(ours)
+    assert {"eval/test_score", "eval/random_score", "rollout/episode_score", "rollout/primitive_steps",
+            "warm_start/loss", "warm_start/accuracy"} <= set(ours)  # fmt: skip
     (sb3,) = [path for path in (run / "sb3").rglob("events.out.tfevents.*")]
     assert "train/loss" in EventAccumulator(str(sb3)).Reload().Tags()["scalars"]
 
@@ -39,6 +43,7 @@ def test_ppo_options_example_trains_evaluates_and_logs(tmp_path):
     done = subprocess.run(minilm, capture_output=True, text=True, timeout=900, cwd=tmp_path, env=environment)
     assert done.returncode == 0, done.stderr[-3000:]
     (results,) = [json.loads(path.read_text()) for path in (tmp_path / "minilm").rglob("results.json")]
+    assert results["warm_start"] is None  # --bc-variations 0 by default
     (cache,) = results["encoder_cache"]
     assert results["primitive_steps"] == results["decisions"] >= 40 and cache["misses"] > 0 and cache["hits"] > 0
 
