@@ -101,6 +101,7 @@ def summarize(logdir: Path, tasks: Sequence[str], seeds: Sequence[int], policy: 
                 "training_last_third": float(np.mean([np.mean(s[len(s) * 2 // 3 :]) for s in training if s] or [0.0])),
                 "test_variations": runs[0]["test_variations"],
                 "max_choices": sorted({run["args"]["max_choices"] for run in runs}),
+                "warm_start": sorted({run["args"].get("bc_variations", 0) for run in runs}),  # train variations cloned
                 # training states with more choices than K; None where a run predates the count
                 "states_cut": sum(run["states_cut"] for run in runs) if all("states_cut" in run for run in runs) else None,
                 "curves": [[(p["primitive_steps"], p["test_score"]) for p in run["curve"]] for run in runs],
@@ -123,17 +124,19 @@ def section(result: dict[str, Any], command: str) -> str:
         "",
         "- Training episodes: their count over the seeds, the mean score of each run's last third of them (averaged over "
         "seeds) and the best score any of them reached. K: the choices offered per state (`--max-choices`); cut: "
-        "training states that listed more than K (the rest not offered; n/r: the run predates the count).",
+        "training states that listed more than K (the rest not offered; n/r: the run predates the count). Warm start: "
+        "the train variations whose gold paths the policy was cloned from before PPO (`--bc-variations`), 0: none.",
         "",
-        "| task | action space | seeds | primitive steps | decisions | K | cut | final test score | per seed | solved "
-        "| random | training episodes | training score, last third | best training score | wall minutes (all seeds) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| task | action space | warm start | seeds | primitive steps | decisions | K | cut | final test score | per seed "
+        "| solved | random | training episodes | training score, last third | best training score | wall minutes (all seeds) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for cell in result["cells"].values():
         per_seed = ", ".join(f"{score:.1f}" for score in cell["test_scores"])
         cut = "n/r" if cell["states_cut"] is None else f"{cell['states_cut']:,}"
+        warm = ", ".join(map(str, cell["warm_start"]))
         lines.append(
-            f"| {cell['task']} | {cell['action_space']} | {len(cell['seeds'])} | {cell['primitive_steps']:,} | "
+            f"| {cell['task']} | {cell['action_space']} | {warm} | {len(cell['seeds'])} | {cell['primitive_steps']:,} | "
             f"{cell['decisions']:,} | {', '.join(map(str, cell['max_choices']))} | {cut} | "
             f"**{cell['mean']:.1f}** ± {cell['std']:.1f} | {per_seed} | "
             f"{cell['solved']} / {cell['episodes']} | {cell['random']:.1f} | {cell['training_episodes']} | "
@@ -153,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--eval-every", type=int, default=2000, help="primitive steps between test evaluations")
     parser.add_argument("--run", action="store_true", help="train the grid's unfinished runs first")
     parser.add_argument("--out", help="folder for study.json and curves.png")
+    parser.add_argument("--section", default="rl_study", help="the RESULTS.md section to update (default rl_study)")
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
@@ -179,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         paths = [find_result(logdir, t, s, args.policy, seed) for t in tasks for s in SPACES for seed in seeds]
         plot_runs([json.loads(path.read_text()) for path in paths if path], out / "curves.png")
     command = command_line("benchmarks.measure.rl_study", argv)
-    publish("rl_study", result, section(result, command), out / "study.json" if out else None, args.results_md)
+    publish(args.section, result, section(result, command), out / "study.json" if out else None, args.results_md)
     return 0
 
 
