@@ -186,8 +186,17 @@ def train_ppo(
     ent_coef: float = 0.01,
     save_every: int = 2048,
     progress: bool = True,
+    warm_start: int = 0,
+    warm_start_epochs: int = 200,
 ) -> dict[str, Any]:
-    """Train (or resume) a MaskablePPO baseline into ``out``; returns a summary of the run."""
+    """Train (or resume) a MaskablePPO baseline into ``out``; returns a summary of the run.
+
+    With ``warm_start`` > 0 a new model is first cloned from the gold paths of that many train variations of each
+    task (evenly spaced; ``baselines.warm_start``: as rules sub-goals for ``ppo-options``, as actions for ``ppo``)
+    for ``warm_start_epochs`` passes; ``warm_start.json`` records the demonstrations and the fit, and
+    ``tb/warm_start`` the loss and accuracy per pass. A resumed run was cloned (or not) when it began: asking
+    for another ``warm_start`` than it recorded raises ``ConfigMismatch``.
+    """
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
@@ -209,6 +218,11 @@ def train_ppo(
         start = time.monotonic()
         try:
             if (out / "model.zip").exists():
+                cloned = json.loads((out / "warm_start.json").read_text())["variations_per_task"] if (
+                    out / "warm_start.json").exists() else 0  # fmt: skip
+                if cloned != warm_start:
+                    raise ConfigMismatch(f"{out} holds a PPO run warm-started from {cloned} variations per task, not "
+                                         f"--warm-start {warm_start}: use another --out")  # fmt: skip
                 model = MaskablePPO.load(out / "model.zip", env=vec, device="cpu")
             else:
                 hyper = {"learning_rate": learning_rate, "n_steps": n_steps, "batch_size": batch_size, "ent_coef": ent_coef}
@@ -216,6 +230,9 @@ def train_ppo(
                 model = MaskablePPO(
                     policy_class(settings), vec, seed=seed, verbose=0, device="cpu", tensorboard_log=tensorboard, **hyper
                 )
+                if warm_start:
+                    clone_gold_paths(model, settings, out, warm_start, warm_start_epochs, seed)
+                    save_model(model, out, 0)
             done = int(model.num_timesteps)
             primitive = _primitive_steps(out, done, settings)
             deadline = None if max_minutes is None else start + 60 * max_minutes
@@ -227,12 +244,34 @@ def train_ppo(
         finally:
             vec.close()
         hyper = {"seed": seed, "envs": envs, "learning_rate": learning_rate, "n_steps": n_steps, "batch_size": batch_size,
-                 "ent_coef": ent_coef}  # fmt: skip
+                 "ent_coef": ent_coef, "warm_start": warm_start}  # fmt: skip
         summary = {"kind": settings.kind, "encoder": settings.encoder, "timesteps": int(model.num_timesteps),
                    "primitive_steps": primitive, "seconds": time.monotonic() - start,
                    "parameters": count_parameters(model), **hyper, "out": str(out)}  # fmt: skip
         atomic_write_text(out / "train_summary.json", json.dumps(summary, indent=1))
     return summary
+
+
+def clone_gold_paths(model: Any, settings: PPOSettings, out: Path, variations: int, epochs: int, seed: int) -> None:
+    """Fit ``model`` to the gold paths of ``variations`` train variations per task (``baselines.warm_start``)."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    from baselines.warm_start import Demonstrations, behaviour_clone, collect_demonstrations, spread_variations
+    from sgd_gym.tasks import get_task
+
+    action_space = "primitive" if settings.kind == "ppo" else "options"
+    demos, env = Demonstrations(), make_env(settings)
+    try:
+        for task in settings.tasks:
+            picked = spread_variations(get_task(task).split_size(settings.split), variations)
+            demos.extend(collect_demonstrations(env, picked, action_space, seed=seed, gamma=model.gamma, task=task))
+    finally:
+        env.close()
+    with SummaryWriter(str(out / "tb" / "warm_start")) as board:
+        log = lambda epoch, stats: [board.add_scalar(f"warm_start/{k}", stats[k], epoch) for k in ("loss", "accuracy")]  # noqa: E731
+        history = behaviour_clone(model, demos, epochs=epochs, seed=seed, log=log)
+    record = {"variations_per_task": variations, "epochs": epochs, **demos.summary(), **history[-1]}
+    atomic_write_text(out / "warm_start.json", json.dumps(record, indent=1))
 
 
 def policy_class(settings: PPOSettings) -> Any:

@@ -57,6 +57,13 @@ class Demonstrations:
     def __len__(self) -> int:
         return len(self.actions)
 
+    def extend(self, other: Demonstrations) -> None:
+        """Append ``other``'s decisions and episodes (another task's replays)."""
+        for field in ("observations", "masks", "actions", "returns", "scores", "skipped"):
+            getattr(self, field).extend(getattr(other, field))
+        self.primitive_steps += other.primitive_steps
+        self.grounded += other.grounded
+
     def summary(self) -> dict[str, Any]:
         """Counts for a results file: decisions, episodes, primitive steps, mean final score, early stops."""
         return {"decisions": len(self), "episodes": len(self.scores), "primitive_steps": self.primitive_steps,
@@ -140,8 +147,19 @@ def discounted_returns(rewards: Sequence[float], gamma: float) -> list[float]:
     return returns[::-1]
 
 
+def spread_variations(n_split: int, count: int) -> list[int]:
+    """``count`` variation indices evenly spaced over a split of ``n_split`` (its targets vary along it), both ends in."""
+    count = min(count, n_split)
+    return [round(i * (n_split - 1) / max(count - 1, 1)) for i in range(count)]
+
+
 def collect_demonstrations(
-    env: gym.Env, variations: Sequence[int], action_space: str, seed: int = 0, gamma: float = 0.99
+    env: gym.Env,
+    variations: Sequence[int],
+    action_space: str,
+    seed: int = 0,
+    gamma: float = 0.99,
+    task: str | None = None,
 ) -> Demonstrations:
     """Replay the gold path of each variation through ``env``, choice by choice, and record every decision.
 
@@ -153,6 +171,7 @@ def collect_demonstrations(
         action_space: ``options`` or ``primitive`` (how the gold path becomes choices, ``expert_choices``).
         seed: the reset seed of every episode.
         gamma: discount of the returns (PPO's ``gamma``).
+        task: the task to reset to (a multi-task env, ``MultiTask``); None: the env's own.
 
     Returns:
         The decisions. An expert choice that is not among the state's choices is grounded onto the closest one of
@@ -163,7 +182,8 @@ def collect_demonstrations(
     """
     demos = Demonstrations()
     for variation in variations:
-        obs, info = env.reset(seed=seed, options={"variation": int(variation), "gold_path": True})
+        options = {"variation": int(variation), "gold_path": True, **({"task": task} if task else {})}
+        obs, info = env.reset(seed=seed, options=options)
         rewards: list[float] = []
         for target in expert_choices(info["gold_path"], action_space):
             choices = list(env.get_wrapper_attr("choices"))

@@ -49,7 +49,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 import sgd_gym  # noqa: F401  (registers the ids)
 from baselines.drrn import CandidateScoringPolicy
-from baselines.warm_start import behaviour_clone, collect_demonstrations
+from baselines.warm_start import behaviour_clone, collect_demonstrations, spread_variations
 from sgd_gym.tasks import get_task
 from sgd_gym.wrappers import BagOfWordsObservation, CandidateObservation, MiniLMObservation, ValidActionDiscrete
 
@@ -107,8 +107,7 @@ def make_env(args: Args, split: str = "train") -> gym.Env:
 
 def pick_variations(n_split: int, count: int, how: str) -> list[int]:
     """``count`` variations of a split of ``n_split``: evenly spaced (its targets vary along it) or the first."""
-    count = min(count, n_split)
-    return [round(i * (n_split - 1) / max(count - 1, 1)) for i in range(count)] if how == "spread" else list(range(count))
+    return spread_variations(n_split, count) if how == "spread" else list(range(min(count, n_split)))
 
 
 def play(env: gym.Env, policy, variations: list[int], seed: int) -> list[float]:

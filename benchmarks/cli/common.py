@@ -17,15 +17,21 @@ def tasks(value: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def positive(value: str) -> int:
-    """A positive integer."""
+def positive(value: str, least: int = 1) -> int:
+    """A positive integer (at least ``least``)."""
     try:
         number = int(value)
     except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+        number = least - 1
+    if number < least:
+        kind = "a positive integer" if least == 1 else f"an integer >= {least}"
+        raise argparse.ArgumentTypeError(f"expected {kind}, got {value!r}")
     return number
+
+
+def non_negative(value: str) -> int:
+    """An integer >= 0."""
+    return positive(value, least=0)
 
 
 def fraction(value: str) -> float:

@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from benchmarks.cli.common import positive, tasks
+from benchmarks.cli.common import non_negative, positive, tasks
 from sgd_gym.tasks import resolve_tasks
 
 PPO_KINDS = ("ppo", "ppo-options")
@@ -33,7 +33,7 @@ def train_command(args: argparse.Namespace) -> int:
             return 2
         summary = train_ppo(settings, args.out, timesteps=args.timesteps, max_minutes=getattr(args, "max_minutes", None),
                             envs=args.envs, seed=getattr(args, "seed", 0),
-                            learning_rate=getattr(args, "learning_rate", 3e-4))  # fmt: skip
+                            learning_rate=getattr(args, "learning_rate", 3e-4), warm_start=args.warm_start)  # fmt: skip
     else:
         examples = Path(args.data) / "examples" / f"{args.kind}.train.jsonl"
         if not examples.is_file() or examples.stat().st_size == 0:  # say so before importing torch and transformers
@@ -77,4 +77,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     ppo.add_argument("--policy", choices=("mlp", "drrn"), default="mlp",
                      help="mlp: SB3's MlpPolicy (a logit per index); drrn: each choice's text scored against the state "
                           "(baselines/drrn.py; needs --encoder bow) (default: mlp)")  # fmt: skip
+    ppo.add_argument("--warm-start", type=non_negative, default=0, metavar="N",
+                     help="clone the gold paths of N train variations per task before PPO (baselines/warm_start.py: "
+                          "rules sub-goals for ppo-options, actions for ppo) (default: 0, none)")  # fmt: skip
     p.set_defaults(func=train_command)

@@ -211,3 +211,21 @@ def test_drrn_policy_trains_through_sgd_and_the_agent_encodes_choices_as_trainin
     assert done.returncode == 2 and "policy 'drrn' reads hashed bags of words" in done.stderr
     with pytest.raises(ValueError, match="unknown PPO policy 'dqn'"):
         PPOSettings(tasks=["boil"], policy="dqn")
+
+
+@pytest.mark.filterwarnings("ignore:(ValidActionDiscrete|DiscreteSubgoals). a state lists:UserWarning")
+def test_warm_start_clones_gold_paths_before_ppo_and_a_resume_must_ask_for_the_same(tmp_path):
+    out = tmp_path / "warm"
+    command = ["train", "ppo-options", "--policy", "drrn", "--tasks", "find-living-thing,find-plant", "--timesteps", "16",
+               "--envs", "1", "--episode-steps", "30", "--warm-start", "2", "--out", str(out)]  # fmt: skip
+    done = sgd(*command)
+    assert done.returncode == 0, done.stderr[-2000:]
+    record = json.loads((out / "warm_start.json").read_text())
+    assert record["variations_per_task"] == 2 and record["episodes"] == 4 and record["mean_score"] == 100
+    assert record["decisions"] > 0 and record["accuracy"] > 0.5 and record["epochs"] == 200
+    assert json.loads(done.stdout[done.stdout.index("{") :])["warm_start"] == 2
+    assert list((out / "tb" / "warm_start").glob("events.out.tfevents.*"))
+    again = sgd(*command[:-4], "--warm-start", "0", "--out", str(out))  # resuming a cloned run without the clone
+    assert again.returncode != 0 and "warm-started from 2 variations per task, not --warm-start 0" in again.stderr
+    bad = sgd(*command[:-4], "--warm-start", "-1", "--out", str(tmp_path / "bad"))
+    assert bad.returncode == 2 and "expected an integer >= 0, got '-1'" in bad.stderr
