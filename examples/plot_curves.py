@@ -2,7 +2,7 @@
 
     python examples/plot_curves.py runs/examples/*/results.json --out curves.png
 
-Runs of the same task, action space, policy and encoder are one line: the mean over their seeds, with the lowest
+Runs of the same task, action space, policy, encoder and warm start are one line: the mean over their seeds, with the lowest
 and highest seed shaded (each run is evaluated at the same primitive-step marks when they share
 ``--eval-every``); the dashed line is the random floor of the same test variations.
 """
@@ -21,28 +21,30 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def run_key(run: dict) -> tuple[str, str, str, str]:
-    """(task, action space, policy, encoder) of a run; runs from before ``--policy`` existed used ``mlp``."""
+def run_key(run: dict) -> tuple[str, str, str, str, int]:
+    """(task, action space, policy, encoder, warm-start variations) of a run; runs from before ``--policy`` and
+    ``--bc-variations`` existed used ``mlp`` and no warm start."""
     args = run["args"]
-    return args["task"], args["action_space"], args.get("policy", "mlp"), args["encoder"]
+    return args["task"], args["action_space"], args.get("policy", "mlp"), args["encoder"], args.get("bc_variations", 0)
 
 
 def plot_runs(runs: list[dict], out: Path) -> None:
     """One panel per task: test score (mean over seeds, min-max shaded) against primitive steps, and the floor."""
-    groups: dict[tuple[str, str, str, str], list[dict]] = defaultdict(list)
+    groups: dict[tuple[str, str, str, str, int], list[dict]] = defaultdict(list)
     for run in runs:
         groups[run_key(run)].append(run)
     tasks = sorted({key[0] for key in groups})
     figure, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4), squeeze=False)
     for axis, task in zip(axes[0], tasks):
         floor = []
-        for (name, space, policy, encoder), group in sorted(groups.items()):
+        for (name, space, policy, encoder, cloned), group in sorted(groups.items()):
             if name != task:
                 continue
             points = min(len(run["curve"]) for run in group)  # runs cut by the budget share their first marks
             steps = np.mean([[p["primitive_steps"] for p in run["curve"][:points]] for run in group], axis=0)
             scores = np.array([[p["test_score"] for p in run["curve"][:points]] for run in group])
-            label = f"{space} ({policy}, {encoder}), {len(group)} seed(s)"
+            warm = f", cloned from {cloned} gold paths" if cloned else ""
+            label = f"{space} ({policy}, {encoder}{warm}), {len(group)} seed(s)"
             line = axis.plot(steps, scores.mean(axis=0), marker="o", label=label)[0]
             axis.fill_between(steps, scores.min(axis=0), scores.max(axis=0), color=line.get_color(), alpha=0.2)
             floor += [run["random_score"] for run in group]
@@ -50,7 +52,7 @@ def plot_runs(runs: list[dict], out: Path) -> None:
         axis.axhline(float(np.mean(floor)), color="grey", linestyle="--", label="random (valid primitive actions)")
         axis.set(title=f"{task}: MaskablePPO, {episodes} test variations", xlabel="primitive env steps",
                  ylabel="test score (0-100)", ylim=(-2, 102))  # fmt: skip
-        axis.legend(loc="upper left", fontsize=8)
+        axis.legend(loc="best", fontsize=8)
         axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(out, dpi=100)
