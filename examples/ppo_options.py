@@ -181,14 +181,17 @@ def main(args: Args) -> dict:
                         tensorboard_log=str(run / "sb3"))  # fmt: skip
     warm_start = None
     if args.bc_variations:  # the expert's choices as PPO's first policy (baselines/warm_start.py)
+        collecting = time.monotonic()
         demo_env = make_env(args)
         demo_variations = pick_variations(get_task(args.task).n_train, args.bc_variations, "spread")
         demos = collect_demonstrations(demo_env, demo_variations, args.action_space, seed=args.seed, gamma=model.gamma)
         demo_env.close()
+        collect_seconds = time.monotonic() - collecting
         log = lambda epoch, stats: [writer.add_scalar(f"warm_start/{k}", stats[k], epoch) for k in ("loss", "accuracy")]  # noqa: E731
         history = behaviour_clone(model, demos, epochs=args.bc_epochs, seed=args.seed, log=log)
         warm_start = {**demos.summary(), "variations": demo_variations, "epochs": args.bc_epochs,
-                      "accuracy": history[-1]["accuracy"], "seconds": round(history[-1]["seconds"], 1)}  # fmt: skip
+                      "accuracy": history[-1]["accuracy"], "seconds": round(history[-1]["seconds"], 1),
+                      "collect_seconds": round(collect_seconds, 1)}  # fmt: skip
         print(f"warm start: {len(demos)} expert decisions from {len(demo_variations)} train variations (mean score "
               f"{warm_start['mean_score']:.1f}, {warm_start['grounded']} grounded, {len(demos.skipped)} skipped), accuracy "
               f"{warm_start['accuracy']:.2f} after {args.bc_epochs} epochs", flush=True)  # fmt: skip

@@ -27,7 +27,7 @@ def test_ppo_options_example_trains_evaluates_and_logs(tmp_path):
     assert results["states_cut"] == 0 and "warning" not in done.stdout  # K = 1024 holds every sub-goal here
     warm = results["warm_start"]  # the gold paths of train variations 0 and 149, replayed and cloned first
     assert warm["variations"] == [0, 149] and warm["mean_score"] == 100 and warm["decisions"] > 0 and warm["epochs"] == 20
-    assert "warm start: " in done.stdout and 0 <= warm["accuracy"] <= 1
+    assert "warm start: " in done.stdout and 0 <= warm["accuracy"] <= 1 and warm["collect_seconds"] > 0 < warm["seconds"]
 
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -53,3 +53,11 @@ def test_micro_study_runs_both_action_spaces_resumes_and_reports(tmp_path):
 
     done = subprocess.run([*command[:3], "--logdir", str(tmp_path / "empty")], capture_output=True, text=True, env=environment)
     assert done.returncode == 2 and "no finished run of the grid" in done.stderr
+
+
+def test_wall_time_counts_the_warm_start_where_recorded():
+    from benchmarks.measure.rl_study import warm_start_seconds
+
+    assert warm_start_seconds({"warm_start": {"seconds": 1.5, "collect_seconds": 2.0}}) == 3.5
+    assert warm_start_seconds({"warm_start": {"seconds": 1.5}}) == 1.5  # runs before the replay time was recorded
+    assert warm_start_seconds({"warm_start": None}) == warm_start_seconds({}) == 0.0
