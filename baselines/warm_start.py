@@ -65,7 +65,7 @@ class Demonstrations:
         self.grounded += other.grounded
 
     def summary(self) -> dict[str, Any]:
-        """Counts for a results file: decisions, episodes, primitive steps, mean final score, early stops."""
+        """Counts for a results file: decisions, episodes, primitive steps, mean final score, grounded and skipped."""
         return {"decisions": len(self), "episodes": len(self.scores), "primitive_steps": self.primitive_steps,
                 "mean_score": float(np.mean(self.scores)) if self.scores else 0.0, "grounded": self.grounded,
                 "skipped": list(self.skipped)}  # fmt: skip
@@ -78,7 +78,7 @@ def expert_choices(gold_path: Sequence[str], action_space: str) -> list[str]:
     sub-goal of a verb the candidates never offer (``measure``, ``heat``, ``watch``, ``wait(n)`` other than the
     static ``wait(1)`` / ``wait(10)``: ``sgd_gym.wrappers.subgoals.CANDIDATE_VERBS``) is split into its gold
     actions, each as the single-action sub-goal the candidates would list (``examine(x)``, ``use(t, x)``,
-    ``wait(1)``), or as the bare action where none fits (its replay then stops there).
+    ``wait(1)``), or as the bare action where none fits (the replay grounds it onto a close choice or skips it).
 
     Raises:
         ValueError: ``action_space`` is not ``options`` or ``primitive``.
@@ -189,7 +189,8 @@ def collect_demonstrations(
             choices = list(env.get_wrapper_attr("choices"))
             choice = ground_choice(target, choices, action_space)
             if choice is None:
-                demos.skipped.append(f"variation {variation}: {target!r} (no choice of the same verb is close)")
+                where = f"{task} variation {variation}" if task else f"variation {variation}"
+                demos.skipped.append(f"{where}: {target!r} (no choice of the same verb is close)")
                 continue
             demos.grounded += choice != target
             demos.observations.append(obs)
@@ -247,7 +248,7 @@ def behaviour_clone(
         ValueError: no demonstrations, or epochs / batch_size below 1.
     """
     if not len(demos):
-        raise ValueError("no demonstrations to clone (every replay stopped at its first choice?)")
+        raise ValueError("no demonstrations to clone: no expert choice was found among the listed choices")
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {epochs}, {batch_size}")
     policy = model.policy

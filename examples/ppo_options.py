@@ -85,6 +85,8 @@ def parse_args() -> Args:
     args = Args(**vars(parser.parse_args()))
     if args.action_space not in ("options", "primitive") or args.encoder not in ("bow", "minilm"):
         parser.error(f"--action-space options|primitive and --encoder bow|minilm, got {args.action_space}, {args.encoder}")
+    if args.bc_variations < 0 or args.bc_epochs < 1:
+        parser.error(f"--bc-variations >= 0 and --bc-epochs >= 1, got {args.bc_variations}, {args.bc_epochs}")
     if args.test_variations not in ("spread", "first"):
         parser.error(f"--test-variations spread|first, got {args.test_variations}")
     if args.policy not in ("mlp", "drrn") or (args.policy == "drrn" and args.encoder != "bow"):

@@ -64,6 +64,7 @@ def test_ppo_options_example_trains_evaluates_and_logs(tmp_path):
 
     for bad, message in ((["--action-space", "macro"], "--action-space options|primitive"),
                          (["--policy", "drrn", "--encoder", "minilm"], "--policy mlp|drrn"),
-                         (["--test-variations", "last"], "--test-variations spread|first")):  # fmt: skip
+                         (["--test-variations", "last"], "--test-variations spread|first"),
+                         (["--bc-variations", "-3"], "--bc-variations >= 0 and --bc-epochs >= 1")):  # fmt: skip
         done = subprocess.run([*command[:2], *bad], capture_output=True, text=True, env=environment)
         assert done.returncode == 2 and message in done.stderr, done.stderr
