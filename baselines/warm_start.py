@@ -226,8 +226,8 @@ def behaviour_clone(
 
     Loss per minibatch: ``-log pi(a* | s, mask) + value_coef * (V(s) - G)^2``, Adam at ``learning_rate`` (an
     optimizer of its own: PPO's keeps its state). Gradients are not clipped: with returns in score points the value
-    term's gradient is orders larger than the policy's, and one global clip (PPO's ``max_grad_norm``) would starve
-    the policy; Adam scales each parameter's step by its own gradient's size, and the two heads share no weights
+    term's gradient dominates the global norm, so one global clip (PPO's ``max_grad_norm``) would shrink the policy's
+    steps with it; Adam scales each parameter's step by its own gradient's size, and the two heads share no weights
     in SB3's default policies nor in ``CandidateScoringPolicy``.
 
     Args:
