@@ -101,7 +101,10 @@ def expert_choices(gold_path: Sequence[str], action_space: str) -> list[str]:
 def ground_choice(target: str, choices: Sequence[str], action_space: str) -> str | None:
     """The choice that stands for the expert's ``target``: itself, else the closest choice of the same verb.
 
-    Gold paths name objects otherwise than the game's list of valid actions, from which the choices come: by
+    ``sgd_gym.grounding.ground_action`` (one fuzzy score over whole texts, any verb) is not used: it maps ``move egg
+    blue jay egg in inventory to red box`` onto ``move blue jay to inventory`` and an already-open door's ``open
+    door to kitchen`` onto ``close door to kitchen``. Gold paths name objects otherwise than the game's list of valid
+    actions, from which the choices come: by
     location (``move egg blue jay egg in inventory to red box`` where the list says ``blue jay``), by part
     (``battery anode`` for ``anode in battery``). Each argument of the target, its location dropped (``thermometer
     in inventory`` -> ``thermometer``), is compared with the same argument of each choice of the same verb
@@ -178,7 +181,8 @@ def collect_demonstrations(
         the same verb (``ground_choice``, counted in ``grounded``) or, with none close, skipped (``skipped``).
 
     Raises:
-        ValueError: an unknown ``action_space``.
+        ValueError: an unknown ``action_space``, or a state whose choices were cut at K (``dropped_actions`` /
+            ``dropped_subgoals``) without the expert's choice among those offered.
     """
     demos = Demonstrations()
     for variation in variations:
@@ -187,6 +191,11 @@ def collect_demonstrations(
         rewards: list[float] = []
         for target in expert_choices(info["gold_path"], action_space):
             choices = list(env.get_wrapper_attr("choices"))
+            cut = int(info.get("dropped_actions", 0) or info.get("dropped_subgoals", 0))
+            if cut and target not in choices:  # grounding onto what is left would guess: refuse
+                raise ValueError(f"variation {variation}: the state lists {len(choices) + cut} choices but K = "
+                                 f"{len(choices)} are offered, and the expert's {target!r} is not among them: raise "
+                                 "max_choices (--max-choices) so that the demonstrations see every choice")  # fmt: skip
             choice = ground_choice(target, choices, action_space)
             if choice is None:
                 where = f"{task} variation {variation}" if task else f"variation {variation}"

@@ -88,3 +88,14 @@ def test_demonstration_summary_counts():
     assert summary == {"decisions": 2, "episodes": 2, "primitive_steps": 5, "mean_score": 75.0, "grounded": 1,
                        "skipped": ["x"]}  # fmt: skip
     assert np.isclose(summary["mean_score"], 75.0)
+
+
+def test_demonstrations_refuse_a_state_cut_before_the_experts_choice():
+    env = CandidateObservation(ValidActionDiscrete(gym.make("sgd_gym/ScienceWorld-v1", task="find-living-thing",
+                                                            split="train", max_episode_steps=50), max_actions=4),
+                               dim=8, candidate_dim=8)  # fmt: skip
+    try:
+        with pytest.raises(ValueError, match=r"variation 0: the state lists \d+ choices but K = 4 are offered"):
+            collect_demonstrations(env, [0], "primitive")
+    finally:
+        env.close()
