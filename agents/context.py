@@ -170,3 +170,20 @@ def build_context(
     history = "history: " + (" ; ".join(reversed(pairs)) if pairs else "none")
     look = _fit(f"look: {_squash(memory.look)}", budget - count(history) - 2, count)
     return " | ".join(part for part in (head, history, look) if part)
+
+
+CONTEXT_FIELDS = ("task", "step", "current", "observation", "inventory", "completed", "history", "look")
+_FIELD = re.compile(r"(?:^|(?<= \| ))(" + "|".join(CONTEXT_FIELDS) + r"): ")
+
+
+def context_fields(source: str) -> dict[str, str]:
+    """The parts of a ``build_context`` source by field name (``task``, ``step`` (step and score), ``current``,
+    ``observation``, ``inventory``, ``completed``, ``history``, ``look``), each without its label; a field the
+    source lacks (``current`` for the planner and the flat policy) is absent. Candidate scorers
+    (``agents.policies.scorer``) read a source this way, so that a word means something else in each field."""
+    fields: dict[str, str] = {}
+    matches = list(_FIELD.finditer(source))
+    for match, following in zip(matches, matches[1:] + [None]):
+        end = following.start() - 3 if following is not None else len(source)
+        fields.setdefault(match.group(1), source[match.end() : max(end, match.end())])
+    return fields

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agents.context import EpisodeMemory, build_context
-from agents.grounding import guarded_choice
+from agents.grounding import guarded_choice, propose
 from agents.guards import Guard
 from sgd_gym.subgoals import END_SG
 
@@ -15,7 +15,8 @@ class LearnedExecutor:
     """The executor protocol (``sgd_gym.executors.Executor``) over a trained executor policy.
 
     It builds the same context as the training examples (``agents.context.build_context``) from the episode
-    memory, generates ``num_beams`` candidates, returns ``END_SG`` when the best one is ``END_SG`` (never before
+    memory, generates ``num_beams`` candidates (a candidate scorer: the ``num_beams`` best of the valid actions and
+    ``END_SG``), returns ``END_SG`` when the best one is ``END_SG`` (never before
     the sub-goal's first action: every annotated sub-goal has one), and otherwise grounds them to a valid action
     through ``guards`` (``agents.grounding.choose_action``).
 
@@ -62,13 +63,14 @@ class LearnedExecutor:
             memory.observe(obs, info)
             memory.begin(subgoal)
         source = build_context(memory, "executor", max_tokens=self.max_tokens)
-        candidates = self.policy.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]
+        valid = info.get("valid_actions") or ()
+        candidates = propose(self.policy, source, lambda: [*valid, END_SG], self.num_beams)
         if candidates[0][0] == END_SG and memory.option_steps > 0:  # every annotated sub-goal takes an action
             if self.owns_memory:
                 memory.end()
             return END_SG
         actions = [c for c in candidates if c[0] != END_SG] or [("look around", 0.0)]
-        action, self.changed_by = guarded_choice(actions, info.get("valid_actions") or (), memory, self.guards)
+        action, self.changed_by = guarded_choice(actions, valid, memory, self.guards)
         if self.owns_memory:
             memory.sent(action)
         return action

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from agents.context import EpisodeMemory
 from agents.focus import FOCUS
@@ -46,6 +46,18 @@ def ground_candidates(
     pool = [a for a in valid_actions if fallback_allows(a)] if fallback_allows is not None else valid_actions
     grounded = ground_action(candidates[0][0], pool or valid_actions)
     return grounded if grounded is not None else candidates[0][0]
+
+
+def propose(policy: Any, source: str, candidates: Callable[[], Sequence[str]], k: int) -> list[tuple[str, float]]:
+    """A policy's ``k`` best proposals for the context ``source``, as ``(text, score)`` pairs, best first.
+
+    A candidate scorer (``agents.policies.scorer.ScorerPolicy``, ``scores_candidates``) ranks the state's
+    ``candidates()`` (called only for it: building them costs a sub-goal enumeration); a generative policy writes
+    ``k`` beams (``Policy.generate``), which grounding then maps onto the valid actions.
+    """
+    if getattr(policy, "scores_candidates", False):
+        return policy.propose(source, list(candidates()), k)
+    return policy.generate([source], num_beams=k, num_return_sequences=k)[0]
 
 
 class Choice(NamedTuple):

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from agents.context import EpisodeMemory, build_context
+from agents.grounding import propose
 from agents.guards import Guard
 from sgd_gym.subgoals import END_SG, SubgoalError, parse_subgoal
+from sgd_gym.wrappers.subgoals import subgoal_candidates
 
 REPLAN_MODES = ("boundary", "every-step")
 FALLBACK_SUBGOAL = "look_around()"
@@ -68,13 +70,14 @@ class HierarchicalAgent:
         source = build_context(self.memory, "planner", max_tokens=self.max_tokens)
         self.planner_calls += 1
         parsed = []
-        for text, _ in self.planner.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]:
+        valid = info.get("valid_actions") or ()
+        proposals = propose(self.planner, source, lambda: subgoal_candidates(list(valid), obs["look"]), self.num_beams)
+        for text, _ in proposals:
             try:
                 parsed.append(parse_subgoal(text))
             except SubgoalError:
                 continue
         if self.guards:
-            valid = info.get("valid_actions") or ()
             allowed = [s for s in parsed if all(guard.allows_subgoal(s, self.memory, valid) for guard in self.guards)]
             if allowed and allowed[0] is not parsed[0]:
                 self.changed_by += [g.name for g in self.guards if not g.allows_subgoal(parsed[0], self.memory, valid)]

@@ -45,6 +45,7 @@ from agents.pretrained import (
 from sgd_gym.io import atomic_write_text, with_umask
 
 KINDS = ("planner", "executor", "flat")
+SCORER = "scorer"  # the candidate-scoring family (agents.policies.scorer)
 POLICY_FILE = "sgd_policy.json"
 ADAPTER_CONFIG, ADAPTER_WEIGHTS = "adapter_config.json", "adapter_model.safetensors"  # peft's names
 MODEL_CARD = "README.md"
@@ -210,8 +211,10 @@ def _load_settings(path: Path) -> dict[str, Any]:
     if not isinstance(settings, dict) or settings.get("kind") not in KINDS:
         raise CheckpointError(f"{path / POLICY_FILE}: corrupt (expected an object with a kind in {list(KINDS)})")
     settings.setdefault("family", SEQ2SEQ)  # written before causal LMs were supported: a T5
-    if settings["family"] not in FAMILIES:
-        raise CheckpointError(f"{path / POLICY_FILE}: corrupt (family {settings['family']!r}, expected one of {list(FAMILIES)})")
+    if settings["family"] not in (*FAMILIES, SCORER):
+        raise CheckpointError(
+            f"{path / POLICY_FILE}: corrupt (family {settings['family']!r}, expected one of {[*FAMILIES, SCORER]})"
+        )
     adapter = settings.get("adapter")
     if adapter is not None and not (isinstance(adapter, dict) and isinstance(adapter.get("base"), str)):
         raise CheckpointError(f"{path / POLICY_FILE}: corrupt (an adapter must name its base, got {adapter!r})")
@@ -233,7 +236,11 @@ def read_policy_settings(path: str | Path) -> dict[str, Any]:
     settings = _load_settings(path) if (path / POLICY_FILE).is_file() else None
     adapter = bool(settings.get("adapter")) if settings is not None else (path / ADAPTER_CONFIG).is_file()
     model_files = (ADAPTER_CONFIG, ADAPTER_WEIGHTS) if adapter else ("config.json", _weights_file(path))
-    missing = [name for name in (POLICY_FILE, *model_files, "tokenizer.json") if not (path / name).is_file()]
+    if settings is not None and settings["family"] == SCORER:  # no tokenizer: a scorer hashes words
+        model_files = ("model.safetensors",)
+    missing = [name for name in (POLICY_FILE, *model_files) if not (path / name).is_file()]
+    if not (settings is not None and settings["family"] == SCORER) and not (path / "tokenizer.json").is_file():
+        missing.append("tokenizer.json")
     if missing:
         raise CheckpointError(f"{path}: not a complete policy checkpoint, missing {', '.join(missing)}")
     assert settings is not None
@@ -659,6 +666,15 @@ def _load_model(path: Path, settings: dict[str, Any]) -> Any:
         raise CheckpointError(f"{path}: corrupt {ADAPTER_CONFIG} or {ADAPTER_WEIGHTS} ({error})") from error
 
 
-def load_policy(path: str | Path, device: torch.device | str | None = None) -> Policy:
-    """Load any saved policy (``Policy.load``): a ``Seq2SeqPolicy`` or a ``CausalLMPolicy`` by its saved family."""
+def load_policy(path: str | Path, device: torch.device | str | None = None) -> Any:
+    """Load any saved policy by its saved family: a ``Seq2SeqPolicy`` or a ``CausalLMPolicy`` (``Policy.load``), or a
+    candidate scorer (``agents.policies.scorer.ScorerPolicy``, on the CPU)."""
+    settings = read_policy_settings(path)
+    if settings["family"] == SCORER:
+        from agents.policies.scorer import ScorerError, ScorerPolicy
+
+        try:
+            return ScorerPolicy.load(path, settings)
+        except ScorerError as error:
+            raise CheckpointError(str(error)) from None
     return Policy.load(path, device)

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from agents.context import EpisodeMemory, build_context
-from agents.grounding import guarded_choice
+from agents.grounding import guarded_choice, propose
 from agents.guards import Guard
 
 
 class FlatBCAgent:
-    """A sequence model policy from context to the next primitive action, grounded to the valid actions.
+    """A policy from context to the next primitive action: a sequence model's beams grounded to the valid actions,
+    or a candidate scorer's ranking of the valid actions (``agents.policies.scorer``).
 
     Uses the same episode memory, context builder, grounding and guards as the hierarchical agent.
 
@@ -45,8 +46,9 @@ class FlatBCAgent:
         """One primitive action."""
         self.memory.observe(obs, info)
         source = build_context(self.memory, "flat", max_tokens=self.max_tokens)
-        candidates = self.policy.generate([source], num_beams=self.num_beams, num_return_sequences=self.num_beams)[0]
-        action, self.changed_by = guarded_choice(candidates, info.get("valid_actions") or [], self.memory, self.guards)
+        valid = info.get("valid_actions") or []
+        candidates = propose(self.policy, source, lambda: valid or ["look around"], self.num_beams)
+        action, self.changed_by = guarded_choice(candidates, valid, self.memory, self.guards)
         self.memory.sent(action)
         return action
 

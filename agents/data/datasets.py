@@ -9,6 +9,7 @@ dropped first when the token budget is exceeded.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +32,18 @@ def trajectory_memory(trajectory: dict[str, Any]) -> EpisodeMemory:
     return memory
 
 
-def trajectory_examples(
+def trajectory_decisions(
     trajectory: dict[str, Any], subgoals: list[dict[str, Any]], max_tokens: int = 512, max_history: int = 10
-) -> dict[str, list[dict[str, str]]]:
-    """The planner, executor and flat examples of one annotated trajectory.
+) -> Iterator[tuple[str, int, str, str]]:
+    """Every decision of one annotated trajectory, in order, as ``(kind, state, source, target)``.
 
-    The trajectory is replayed through an ``EpisodeMemory`` exactly as an agent records its episode: each segment
-    is an option (``begin`` at its first step, ``end`` after its last), so every source is the context the agent
-    builds at that point (``agents.context.build_context``). Segments must be contiguous and cover every step
-    (``agents.data.annotate`` checks it). The executor's target after a segment's last step is ``END_SG``.
+    ``state`` is the index of the state the decision is taken in (``t``: before gold step ``t``; ``len(steps)``:
+    after the last). The trajectory is replayed through an ``EpisodeMemory`` exactly as an agent records its episode:
+    each segment is an option (``begin`` at its first step, ``end`` after its last), so every source is the context
+    the agent builds at that point (``agents.context.build_context``). Segments must be contiguous and cover every
+    step (``agents.data.annotate`` checks it). The executor's target after a segment's last step is ``END_SG``.
     """
     memory = trajectory_memory(trajectory)
-    out: dict[str, list[dict[str, str]]] = {kind: [] for kind in KINDS}
     starts = {segment["start"]: segment for segment in subgoals}
 
     def context(kind: str) -> str:
@@ -50,16 +51,26 @@ def trajectory_examples(
 
     segment = None
     for t, step in enumerate(trajectory["steps"]):
-        out["flat"].append({"source": context("flat"), "target": step["action"]})
+        yield "flat", t, context("flat"), step["action"]
         if t in starts:
             segment = starts[t]
-            out["planner"].append({"source": context("planner"), "target": segment["text"]})
+            yield "planner", t, context("planner"), segment["text"]
             memory.begin(segment["text"])
-        out["executor"].append({"source": context("executor"), "target": step["action"]})
+        yield "executor", t, context("executor"), step["action"]
         memory.record(step["action"], step, step)
         if segment is not None and t + 1 == segment["end"]:
-            out["executor"].append({"source": context("executor"), "target": END_SG})
+            yield "executor", t + 1, context("executor"), END_SG
             memory.end()
+
+
+def trajectory_examples(
+    trajectory: dict[str, Any], subgoals: list[dict[str, Any]], max_tokens: int = 512, max_history: int = 10
+) -> dict[str, list[dict[str, str]]]:
+    """The planner, executor and flat ``{source, target}`` examples of one annotated trajectory
+    (``trajectory_decisions``, by kind)."""
+    out: dict[str, list[dict[str, str]]] = {kind: [] for kind in KINDS}
+    for kind, _, source, target in trajectory_decisions(trajectory, subgoals, max_tokens, max_history):
+        out[kind].append({"source": source, "target": target})
     return out
 
 

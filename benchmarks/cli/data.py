@@ -66,8 +66,19 @@ def build_data_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def build_decisions_command(args: argparse.Namespace) -> int:
+    """Replay the gold paths with their candidates (decision data for scorers) and print how the choices matched."""
+    from agents.data.decisions import collect_candidates, coverage_table, decisions
+
+    done = collect_candidates(args.data, args.workers)
+    print(f"{args.data}/candidates: {done['replayed']} gold paths replayed, {done['reused']} reused")
+    _, counts = decisions(args.data, args.split, args.annotations)
+    print(coverage_table(counts))
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
-    """Add ``collect``, ``annotate`` and ``build-data``."""
+    """Add ``collect``, ``annotate``, ``build-data`` and ``build-decisions``."""
     p = commands.add_parser("collect", help="collect ScienceWorld gold trajectories into DATA/trajectories.jsonl")
     add_tasks(p)
     p.add_argument("--split", choices=SPLITS, default="train", help="variation split (default: train)")
@@ -99,3 +110,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--max-tokens", type=positive, default=512, help="source token budget (default: 512)")
     p.add_argument("--max-history", type=positive, default=10, help="most (action, observation) pairs kept (default: 10)")
     p.set_defaults(func=build_data_command)
+
+    p = commands.add_parser("build-decisions", help="candidate scorers' decision data: gold paths replayed with every "
+                            "state's accepted actions -> DATA/candidates/, and how the expert's choices match them")  # fmt: skip
+    p.add_argument("--data", default="data", help="data folder (default: data)")
+    p.add_argument("--workers", type=positive, default=2, help="worker processes, one JVM each (default: 2)")
+    p.add_argument(
+        "--annotations", choices=("rules", "llm", "import"), default="rules", help="which annotations (default: rules)"
+    )
+    p.add_argument("--split", choices=("train", "dev"), default="train", help="split of the match table (default: train)")
+    p.set_defaults(func=build_decisions_command)

@@ -34,6 +34,8 @@ def train_command(args: argparse.Namespace) -> int:
         summary = train_ppo(settings, args.out, timesteps=args.timesteps, max_minutes=getattr(args, "max_minutes", None),
                             envs=args.envs, seed=getattr(args, "seed", 0),
                             learning_rate=getattr(args, "learning_rate", 3e-4), warm_start=args.warm_start)  # fmt: skip
+    elif args.family == "scorer":
+        return train_scorer_command(args)
     else:
         examples = Path(args.data) / "examples" / f"{args.kind}.train.jsonl"
         if not examples.is_file() or examples.stat().st_size == 0:  # say so before importing torch and transformers
@@ -54,6 +56,37 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# The flags of sequence-model training that mean the same for a scorer (``agents.train_scorer.ScorerTrainSettings``).
+SCORER_SHARED_FLAGS = {"max_steps": "steps", "batch_size": "batch_size", "learning_rate": "learning_rate",
+                       "seed": "seed", "eval_steps": "eval_steps", "max_source_tokens": "max_source_tokens"}  # fmt: skip
+SCORER_IGNORED_FLAGS = ("preset", "init", "max_minutes", "epochs", "lora_rank", "precision", "vocab_size")
+
+
+def train_scorer_command(args: argparse.Namespace) -> int:
+    """``sgd train KIND --family scorer``: a candidate scorer on DATA's decisions (``agents.train_scorer``)."""
+    from agents.train_scorer import ScorerTrainSettings, train_scorer
+
+    if args.kind in PPO_KINDS:
+        print(f"sgd train: --family scorer trains a planner, executor or flat policy, not {args.kind}", file=sys.stderr)
+        return 2
+    given = [name for name in SCORER_IGNORED_FLAGS if name in vars(args)]
+    if given:
+        print(f"sgd train: --{given[0].replace('_', '-')} does not apply to --family scorer", file=sys.stderr)
+        return 2
+    shared = {target: vars(args)[name] for name, target in SCORER_SHARED_FLAGS.items() if name in vars(args)}
+    settings = ScorerTrainSettings(kind=args.kind, encoder=args.encoder, head=args.head, hidden=args.hidden,
+                                   annotations=args.annotations, **shared)  # fmt: skip
+    try:
+        settings.check()
+    except ValueError as error:
+        print(f"sgd train: {error}", file=sys.stderr)
+        return 2
+    command = shlex.join(["sgd", *sys.argv[1:]])
+    summary = train_scorer(settings, args.data, args.out, resume=args.resume, progress=args.progress, command=command)
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``train``: the flags of ``agents.train.TrainSettings`` and those of the PPO baselines."""
     from agents.train import KINDS, add_train_arguments
@@ -66,6 +99,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", "--no-resume", dest="resume", action="store_false",
                    help="discard what OUT holds (checkpoints, a policy of other settings) and start over")  # fmt: skip
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
+    p.add_argument("--family", choices=("generative", "scorer"), default="generative",
+                   help="generative: a sequence model that writes its target (T5 preset, or --init's family); scorer: "
+                        "scores the state's candidates (agents/policies/scorer.py; reads DATA/candidates/ from sgd "
+                        "build-decisions; --train-steps, --batch-size, --learning-rate, --seed, --eval-steps and "
+                        "--max-source-tokens apply, with defaults 2000, 32, 0.001, 0, 250, 512) (default: generative)")
+    scorer = p.add_argument_group("scorer (--family scorer; --encoder also applies)")
+    scorer.add_argument("--head", choices=("mlp", "dot"), default="mlp",
+                        help="mlp: an MLP over state, candidate, their product and match features; dot: DRRN's inner "
+                             "product plus a linear term of the features (default: mlp)")  # fmt: skip
+    scorer.add_argument("--hidden", type=positive, default=64, help="width of the scorer's layers (default: 64)")
+    scorer.add_argument("--annotations", choices=("rules", "llm", "import"), default="rules",
+                        help="which annotations the decisions come from (default: rules)")  # fmt: skip
     ppo = p.add_argument_group("ppo, ppo-options (trained in the env on train variations; --data is not used; --seed, "
                                "--train-minutes and --learning-rate apply, the latter with default 3e-4)")  # fmt: skip
     ppo.add_argument("--tasks", type=tasks, default=resolve_tasks("all"), help="training tasks, or 'all' (default: all)")
@@ -73,7 +118,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     ppo.add_argument("--envs", type=positive, default=2, help="parallel envs, one JVM each (default: 2)")
     ppo.add_argument("--episode-steps", type=positive, default=100, help="primitive steps per episode (default: 100)")
     ppo.add_argument("--encoder", choices=("bow", "minilm"), default="bow",
-                     help="observations as hashed bags of words, or all-MiniLM-L6-v2 embeddings (default: bow)")  # fmt: skip
+                     help="observations (ppo) or contexts and candidates (--family scorer) as hashed bags of words, or "
+                          "all-MiniLM-L6-v2 embeddings (default: bow)")  # fmt: skip
     ppo.add_argument("--policy", choices=("mlp", "drrn"), default="mlp",
                      help="mlp: SB3's MlpPolicy (a logit per index); drrn: each choice's text scored against the state "
                           "(baselines/drrn.py; needs --encoder bow) (default: mlp)")  # fmt: skip

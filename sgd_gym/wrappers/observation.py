@@ -12,14 +12,22 @@ from gymnasium import spaces
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
+def hashed_ngram_ids(text: str, dim: int, ngram: int = 2, prefix: str = "") -> list[int]:
+    """The bucket (``0..dim-1``) of each word n-gram (1..ngram) of ``text``, by a stable hash (crc32), in text order.
+
+    Words are runs of lowercase letters and digits (``navigate_to(kitchen)`` is three words). ``prefix`` is hashed
+    before each n-gram, so that the same words in two fields of a text (``current: ...`` and ``look: ...``) land in
+    different buckets; the default (none) gives ``hashed_ngrams``'s buckets.
+    """
+    words = _TOKEN.findall(text.lower())
+    seed = zlib.crc32(prefix.encode()) if prefix else 0
+    return [zlib.crc32(" ".join(words[i : i + n]).encode(), seed) % dim
+            for n in range(1, ngram + 1) for i in range(len(words) - n + 1)]  # fmt: skip
+
+
 def hashed_ngrams(text: str, dim: int, ngram: int = 2) -> np.ndarray:
     """Count the word n-grams (1..ngram) of ``text`` into ``dim`` buckets with a stable hash (crc32)."""
-    counts = np.zeros(dim, dtype=np.float32)
-    words = _TOKEN.findall(text.lower())
-    for n in range(1, ngram + 1):
-        for i in range(len(words) - n + 1):
-            counts[zlib.crc32(" ".join(words[i : i + n]).encode()) % dim] += 1.0
-    return counts
+    return np.bincount(hashed_ngram_ids(text, dim, ngram), minlength=dim).astype(np.float32)
 
 
 def observation_keys(wrapper: str, env: gym.Env, keys: tuple[str, ...] | None) -> tuple[str, ...]:

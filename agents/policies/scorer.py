@@ -1,0 +1,389 @@
+"""The scorer family: a policy that scores the candidates a state offers (context + candidates -> one score each).
+
+Generative policies write their sub-goal or action as text and ground it onto the valid list afterwards; a scorer
+reads the list and picks from it, the way text-game agents act on small budgets: DRRN (He et al. 2016, a state
+network and an action network meeting in an interaction), the ScienceWorld paper's 1.5M-parameter RL agent (Wang
+et al. 2022), a scorer of admissible actions distilled from a teacher (Yin et al. 2020). Here the teacher is the
+sub-goal annotation of the gold paths (Hashemzadeh et al. 2024 §3): the planner scores the state's sub-goal
+candidates, the executor the accepted actions plus ``END_SG`` with the current sub-goal in its context, the flat
+policy the accepted actions; each is trained listwise (cross-entropy over a decision's candidates,
+``agents.scorer_train``) on decisions replayed from the gold paths (``agents.data.decisions``).
+
+The model (``ScorerNet``) reads the same ``build_context`` source as the generative families, split into its fields
+(``agents.context.context_fields``):
+
+- **encoder** ``bow`` (default): hashed word n-grams (``sgd_gym.wrappers.observation.hashed_ngram_ids``, the
+  bag-of-words wrapper's hash, each field's n-grams hashed with the field's name) summed in one ``EmbeddingBag``;
+  the candidate's n-grams likewise, with their own prefix. ``minilm``: frozen all-MiniLM-L6-v2 sentence embeddings
+  of the context and of each candidate (``sgd_gym.wrappers.text_embedding.MiniLMEncoder``, cached per text) under a
+  linear layer.
+- **match features** (``candidate_features``): for each candidate, the share of its words found in each context
+  field (current sub-goal, task, observation, inventory, room, completed sub-goals, history), whether it was sent
+  before or last, whether it is ``END_SG``. Words carry no learned meaning here, so these hold for objects and rooms
+  no training state showed (a test variation's animal), which hashed embeddings alone cannot.
+- **head** ``mlp`` (default): an MLP over ``[s, c, s * c, features]``; ``dot``: DRRN's ``<s, c>`` plus a linear
+  term of the features.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.context import context_fields
+from sgd_gym.io import atomic_write_text, with_umask
+from sgd_gym.subgoals import END_SG
+from sgd_gym.wrappers.observation import hashed_ngram_ids
+
+SCORER = "scorer"
+ENCODERS = ("bow", "minilm")
+HEADS = ("mlp", "dot")
+KINDS = ("planner", "executor", "flat")
+WEIGHTS = "model.safetensors"
+POLICY_FILE = "sgd_policy.json"  # as every policy family's (agents.models)
+MODEL_CARD = "README.md"
+MATCH_FIELDS = ("current", "task", "observation", "inventory", "look", "completed", "history")
+FEATURES = (*(f"in_{name}" for name in MATCH_FIELDS), "sent_before", "sent_last", "is_end", "last_matches_current")
+_WORD = re.compile(r"[a-z0-9]+")
+_STOPWORDS = frozenset("a an the to in on of and at into with is it from".split())
+_HISTORY_ACTION = re.compile(r"(?:^|; )(.+?) -> ")
+
+
+@dataclass(frozen=True)
+class ScorerConfig:
+    """The shape of a ``ScorerNet`` (saved in ``sgd_policy.json``).
+
+    Args:
+        encoder: ``bow`` or ``minilm`` (module docstring).
+        head: ``mlp`` or ``dot``.
+        buckets: hash buckets of the ``bow`` encoder (rows of its embedding table).
+        dim: embedding width.
+        hidden: width of the state, candidate and head layers.
+        ngram: longest word n-gram hashed (``bow``).
+        max_source_tokens: the context budget of ``build_context`` (its approximate tokens).
+    """
+
+    encoder: str = "bow"
+    head: str = "mlp"
+    buckets: int = 1 << 15
+    dim: int = 64
+    hidden: int = 64
+    ngram: int = 2
+    max_source_tokens: int = 512
+
+    def check(self) -> None:
+        """Raise ``ValueError`` naming a bad setting and what is allowed."""
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"unknown encoder {self.encoder!r}: expected one of {list(ENCODERS)}")
+        if self.head not in HEADS:
+            raise ValueError(f"unknown head {self.head!r}: expected one of {list(HEADS)}")
+        for name in ("buckets", "dim", "hidden", "ngram", "max_source_tokens"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+
+
+_VOCABULARY: dict[str, int] = {}  # word -> id, grown as words are met (ids are only compared within a process)
+
+
+def _word_ids(text: str) -> np.ndarray:
+    """The distinct word ids of ``text`` (lower-cased letters and digits, a few stopwords dropped)."""
+    words = {word for word in _WORD.findall(text.lower()) if word not in _STOPWORDS}
+    return np.fromiter((_VOCABULARY.setdefault(word, len(_VOCABULARY)) for word in sorted(words)), dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _candidate_word_ids(text: str) -> np.ndarray:
+    ids = _word_ids(text)
+    ids.flags.writeable = False
+    return ids
+
+
+def _overlap(candidate: np.ndarray, words: np.ndarray) -> float:
+    return float(np.isin(candidate, words).mean()) if len(candidate) else 0.0
+
+
+def candidate_features(source: str, candidates: Sequence[str]) -> np.ndarray:
+    """The ``(N, len(FEATURES))`` float32 match features of ``candidates`` in the context ``source`` (module docstring).
+
+    ``in_<field>``: the share of a candidate's words (lower-cased letters and digits, a few stopwords dropped) that
+    occur in that field; ``sent_before``: the times the candidate appears as an action in the history (at most 3,
+    over 3); ``sent_last``: it is the history's last action; ``is_end``: it is ``END_SG``; ``last_matches_current``:
+    the share of the history's last action's words found in the current sub-goal (the same for every candidate: what
+    ``END_SG`` is scored against).
+    """
+    fields = context_fields(source)
+    sent = _HISTORY_ACTION.findall(fields.get("history", ""))
+    last = sent[-1] if sent else ""
+    words = [_candidate_word_ids(candidate) for candidate in candidates]
+    lengths = np.fromiter((len(ids) for ids in words), dtype=np.int64, count=len(words))
+    flat, owner = np.concatenate([np.zeros(0, np.int64), *words]), np.repeat(np.arange(len(words)), lengths)
+    rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float32)
+    for column, name in enumerate(MATCH_FIELDS):  # the share of each candidate's words found in the field
+        found = np.bincount(owner, weights=np.isin(flat, _word_ids(fields.get(name, ""))), minlength=len(words))
+        rows[:, column] = found / np.maximum(lengths, 1)
+    times = {action: min(sent.count(action), 3) / 3 for action in set(sent)}
+    rows[:, len(MATCH_FIELDS)] = [times.get(candidate, 0.0) for candidate in candidates]
+    rows[:, len(MATCH_FIELDS) + 1] = [candidate == last for candidate in candidates]
+    rows[:, len(MATCH_FIELDS) + 2] = [candidate == END_SG for candidate in candidates]
+    rows[:, len(MATCH_FIELDS) + 3] = _overlap(_word_ids(last), _word_ids(fields.get("current", "")))
+    return rows
+
+
+def context_ids(source: str, buckets: int, ngram: int) -> np.ndarray:
+    """The hashed n-gram buckets of a context, each field's hashed with the field's name (``hashed_ngram_ids``)."""
+    ids = [i for name, text in context_fields(source).items() for i in hashed_ngram_ids(text, buckets, ngram, prefix=name)]
+    return np.asarray(ids or [0], dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def candidate_ids(text: str, buckets: int, ngram: int) -> np.ndarray:
+    """The hashed n-gram buckets of one candidate text (prefix ``candidate``), cached: candidates repeat."""
+    ids = np.asarray(hashed_ngram_ids(text, buckets, ngram, prefix="candidate") or [0], dtype=np.int64)
+    ids.flags.writeable = False
+    return ids
+
+
+def _bag(rows: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``EmbeddingBag`` inputs (flat ids, offsets) of a list of id arrays."""
+    lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    return torch.from_numpy(np.concatenate(rows)), torch.from_numpy(offsets)
+
+
+@dataclass
+class DecisionBatch:
+    """Model inputs of B decisions with N_b candidates each, padded to N = max N_b.
+
+    ``context``: per decision, the ``bow`` ids (``(ids, offsets)``) or a ``(B, 384)`` MiniLM matrix; ``candidates``
+    likewise over the batch's D distinct candidate texts (row 0: padding); ``index``: ``(B, N)``, the row of each
+    candidate; ``features``: ``(B, N, F)``; ``mask``: ``(B, N)``, True on real candidates.
+    """
+
+    context: Any
+    candidates: Any
+    features: torch.Tensor
+    mask: torch.Tensor
+    index: torch.Tensor
+
+
+class ScorerNet(nn.Module):
+    """The network of ``ScorerPolicy`` (module docstring): ``forward(batch) -> (B, N)`` scores, -inf on padding."""
+
+    def __init__(self, config: ScorerConfig) -> None:
+        super().__init__()
+        config.check()
+        self.config = config
+        if config.encoder == "bow":
+            # sparse gradients: a dense one of the whole table costs most of a training step (measured: 0.5 vs 0.08 s)
+            self.embedding = nn.EmbeddingBag(config.buckets, config.dim, mode="mean", sparse=True)
+            width = config.dim
+        else:
+            from sgd_gym.wrappers.text_embedding import MINILM_DIM
+
+            self.embedding = None
+            width = MINILM_DIM
+        h = config.hidden
+        self.state = nn.Sequential(nn.Linear(width, h), nn.ReLU(), nn.Linear(h, h))
+        self.candidate = nn.Sequential(nn.Linear(width, h), nn.ReLU(), nn.Linear(h, h))
+        n_features = len(FEATURES)
+        if config.head == "mlp":
+            # The first layer over [s, c, s * c, f] as a sum of four maps, so that the state's and each distinct
+            # candidate's parts are computed once, not once per (decision, candidate) pair.
+            self.head_state = nn.Linear(h, h)
+            self.head_candidate = nn.Linear(h, h, bias=False)
+            self.head_product = nn.Linear(h, h, bias=False)
+            self.head_features = nn.Linear(n_features, h, bias=False)
+            self.head_out = nn.Sequential(nn.ReLU(), nn.Linear(h, 1))
+        else:
+            self.head_features = nn.Linear(n_features, 1)
+
+    def encode(self, inputs: Any) -> torch.Tensor:
+        """``(rows, width)`` encodings of bag inputs (``bow``) or of a ready embedding matrix (``minilm``)."""
+        if self.embedding is None:
+            return inputs
+        ids, offsets = inputs
+        return self.embedding(ids, offsets)
+
+    def forward(self, batch: DecisionBatch) -> torch.Tensor:
+        state = self.state(self.encode(batch.context)).unsqueeze(1)  # (B, 1, H)
+        distinct = self.candidate(self.encode(batch.candidates))  # (D, H)
+        candidates = distinct[batch.index]  # (B, N, H)
+        if self.config.head == "mlp":
+            hidden = (self.head_state(state) + self.head_candidate(distinct)[batch.index]
+                      + self.head_product(state * candidates) + self.head_features(batch.features))  # fmt: skip
+            scores = self.head_out(hidden).squeeze(-1)
+        else:
+            scores = (state * candidates).sum(-1) + self.head_features(batch.features).squeeze(-1)
+        return scores.masked_fill(~batch.mask, float("-inf"))
+
+
+class ScorerError(ValueError):
+    """A scorer checkpoint or input that cannot be used (the message says why)."""
+
+
+@dataclass
+class ScorerPolicy:
+    """A candidate-scoring policy of one kind (``planner``, ``executor`` or ``flat``).
+
+    ``score(source, candidates)`` gives one score per candidate (higher is better); ``propose(source, candidates,
+    k)`` the ``k`` best as ``(text, score)`` pairs, best first, the form ``Policy.generate`` returns, so the agents'
+    guards and grounding apply unchanged. Candidates are the caller's: the state's sub-goal candidates for the planner
+    (``sgd_gym.wrappers.subgoals.subgoal_candidates``), the accepted actions plus ``END_SG`` for the executor, the
+    accepted actions for the flat policy.
+
+    Args:
+        net: the ``ScorerNet``.
+        kind: ``planner``, ``executor`` or ``flat``.
+        metadata: training information, saved with the policy (data, dev metrics, the command).
+    """
+
+    family: ClassVar[str] = SCORER
+    scores_candidates: ClassVar[bool] = True
+    net: ScorerNet
+    kind: str = "flat"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown kind {self.kind!r}, expected one of {list(KINDS)}")
+        self.net.eval()
+        self._minilm: Any = None
+
+    @property
+    def config(self) -> ScorerConfig:
+        return self.net.config
+
+    @property
+    def max_source_tokens(self) -> int:
+        """The context budget the policy was trained with (agents build their contexts with it)."""
+        return self.config.max_source_tokens
+
+    def batch(self, sources: Sequence[str], candidates: Sequence[Sequence[str]]) -> DecisionBatch:
+        """The ``DecisionBatch`` of decisions ``(sources[i], candidates[i])``.
+
+        Raises:
+            ScorerError: a decision without candidates, or sources and candidate lists of different lengths.
+        """
+        if len(sources) != len(candidates):
+            raise ScorerError(f"{len(sources)} sources but {len(candidates)} candidate lists")
+        if not sources or any(len(row) == 0 for row in candidates):
+            raise ScorerError("every decision needs at least one candidate to score")
+        width = max(len(row) for row in candidates)
+        features = np.zeros((len(sources), width, len(FEATURES)), dtype=np.float32)
+        mask = np.zeros((len(sources), width), dtype=bool)
+        distinct: dict[str, int] = {"": 0}  # each text encoded once per batch; "" pads
+        index = np.zeros((len(sources), width), dtype=np.int64)
+        for i, (source, row) in enumerate(zip(sources, candidates)):
+            features[i, : len(row)] = candidate_features(source, row)
+            mask[i, : len(row)] = True
+            index[i, : len(row)] = [distinct.setdefault(text, len(distinct)) for text in row]
+        return DecisionBatch(self._encode_contexts(sources), self._encode_candidates(list(distinct)),
+                             torch.from_numpy(features), torch.from_numpy(mask), torch.from_numpy(index))  # fmt: skip
+
+    def _encode_contexts(self, sources: Sequence[str]) -> Any:
+        config = self.config
+        if config.encoder == "bow":
+            return _bag([context_ids(source, config.buckets, config.ngram) for source in sources])
+        return torch.from_numpy(np.stack([self.minilm.encode(source) for source in sources]))
+
+    def _encode_candidates(self, texts: Sequence[str]) -> Any:
+        config = self.config
+        if config.encoder == "bow":
+            return _bag([candidate_ids(text, config.buckets, config.ngram) for text in texts])
+        return torch.from_numpy(np.stack([self.minilm.encode(text) for text in texts]))
+
+    @property
+    def minilm(self) -> Any:
+        """The cached MiniLM encoder (``minilm`` scorers only), loaded on first use."""
+        if self._minilm is None:
+            from sgd_gym.wrappers.text_embedding import MiniLMEncoder
+
+            self._minilm = MiniLMEncoder(cache_size=1 << 16)
+        return self._minilm
+
+    def score(self, source: str, candidates: Sequence[str]) -> np.ndarray:
+        """The ``(N,)`` scores of ``candidates`` in the state whose context is ``source``, in their order."""
+        with torch.inference_mode():
+            return self.net(self.batch([source], [candidates]))[0].numpy().copy()
+
+    def propose(self, source: str, candidates: Sequence[str], k: int = 1) -> list[tuple[str, float]]:
+        """The ``k`` best candidates as ``(text, score)``, best first (ties keep the candidates' order).
+
+        Raises:
+            ScorerError: no candidates.
+        """
+        scores = self.score(source, candidates)
+        order = np.argsort(-scores, kind="stable")[: max(k, 1)]
+        return [(candidates[i], float(scores[i])) for i in order]
+
+    def settings(self) -> dict[str, Any]:
+        """What ``sgd_policy.json`` records."""
+        return {"kind": self.kind, "family": SCORER, "scorer": asdict(self.config), "max_source_tokens": self.max_source_tokens,
+                "metadata": self.metadata}  # fmt: skip
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``model.safetensors``, a model card and ``sgd_policy.json`` (last: its presence marks a complete
+        policy) into the folder ``path``."""
+        from safetensors.torch import save_file
+
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        tmp = path / (WEIGHTS + ".tmp")
+        save_file({name: tensor.detach().contiguous() for name, tensor in self.net.state_dict().items()}, str(tmp))
+        tmp.replace(path / WEIGHTS)
+        with_umask(path)
+        settings = self.settings()
+        atomic_write_text(path / MODEL_CARD, scorer_card(settings))
+        atomic_write_text(path / POLICY_FILE, json.dumps(settings, indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, settings: dict[str, Any] | None = None) -> ScorerPolicy:
+        """Load a folder written by ``save``.
+
+        Raises:
+            ScorerError: the folder is not a complete scorer policy, or its weights do not fit its settings.
+        """
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        path = Path(path)
+        if settings is None:
+            try:
+                settings = json.loads((path / POLICY_FILE).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as error:
+                raise ScorerError(f"{path}: no readable {POLICY_FILE} ({error})") from None
+        if settings.get("family") != SCORER:
+            raise ScorerError(f"{path}: holds a {settings.get('family', 'seq2seq')!r} policy, not a scorer one")
+        try:
+            config = ScorerConfig(**settings["scorer"])
+            net = ScorerNet(config)
+            net.load_state_dict(load_file(str(path / WEIGHTS)))
+        except (KeyError, TypeError, ValueError, RuntimeError, OSError, SafetensorError) as error:
+            raise ScorerError(f"{path}: not a loadable scorer policy ({type(error).__name__}: {error})") from None
+        return cls(net=net, kind=settings["kind"], metadata=dict(settings.get("metadata") or {}))
+
+
+def scorer_card(settings: dict[str, Any]) -> str:
+    """The model card (``README.md``) of a saved scorer: family, kind, encoder, data, dev metrics, the command."""
+    metadata = settings.get("metadata") or {}
+    lines = [f"# sgd-gym {settings['kind']} (scorer)", "",
+             f"A candidate-scoring {settings['kind']} policy of sgd-gym (sub-goal distillation on ScienceWorld): "
+             "context + the state's candidates -> one score each (`agents.policies.scorer`).", "",
+             f"- encoder / head: {settings['scorer']['encoder']} / {settings['scorer']['head']}",
+             f"- settings: `{json.dumps(settings['scorer'])}`"]  # fmt: skip
+    for key in ("parameters", "data", "decisions", "dev", "train_seconds", "steps", "command"):
+        if key in metadata:
+            lines.append(f"- {key}: `{json.dumps(metadata[key])}`")
+    lines += ["", "Load it with `agents.models.load_policy(path)`; evaluate with `sgd eval`."]
+    return "\n".join(lines) + "\n"
