@@ -1,0 +1,185 @@
+"""The scorer family on the real env: decision data from gold paths, a tiny scorer trained, saved, loaded and acting."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from agents.data.annotate import annotate_rules
+from agents.data.collect import collect
+from agents.data.decisions import (
+    StaleCandidates,
+    candidates_path,
+    collect_candidates,
+    decisions,
+    option_segments,
+)
+from agents.executor import LearnedExecutor
+from agents.hierarchical import HierarchicalAgent
+from agents.models import CheckpointError, load_policy
+from agents.policies.scorer import FEATURES, ScorerConfig, ScorerError, ScorerNet, ScorerPolicy, candidate_features
+from agents.train_scorer import ScorerTrainSettings, train_scorer
+from baselines.flat_bc import FlatBCAgent
+from benchmarks.protocol import EpisodeSpec, run_episode
+from benchmarks.registry import AgentConfig
+from sgd_gym.subgoals import END_SG
+
+TINY = dict(buckets=1024, dim=8, hidden=8, steps=30, eval_steps=15, batch_size=8, learning_rate=1e-2)
+
+
+@pytest.fixture(scope="module")
+def decision_data(tmp_path_factory):
+    """Gold paths of two find-living-thing train variations and one dev variation, rules-annotated, replayed with
+    their candidates."""
+    data = tmp_path_factory.mktemp("decisions")
+    collect(["find-living-thing"], "train", 2, data, workers=1)
+    collect(["find-living-thing"], "dev", 1, data, workers=1)
+    annotate_rules(data)
+    assert collect_candidates(data, workers=1) == {"replayed": 3, "reused": 0}
+    return data
+
+
+@pytest.fixture(scope="module")
+def scorers(decision_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("scorers")
+    for kind in ("planner", "executor", "flat"):
+        train_scorer(ScorerTrainSettings(kind=kind, **TINY), decision_data, out / kind, progress=False)
+    return out
+
+
+def test_decisions_hold_the_experts_choice_among_the_candidates(decision_data):
+    assert collect_candidates(decision_data, workers=1) == {"replayed": 0, "reused": 3}  # resumed, nothing replayed
+    found, counts = decisions(decision_data, "train")
+    assert all(found[kind] for kind in ("planner", "executor", "flat"))
+    for kind, rows in found.items():
+        for row in rows:
+            assert 0 <= row.target < len(row.candidates)
+            assert row.kind == kind and row.task == "find-living-thing"
+    assert all(row.candidates[-1] == END_SG for row in found["executor"])
+    assert any(row.candidates[row.target] == END_SG for row in found["executor"])
+    table = counts.table()["find-living-thing"]
+    # every gold step is one flat decision, counted once: exact, same meaning, grounded or missing; the missing ones
+    # here are the "open door" steps of easy mode, where every door is open already
+    records = [json.loads(line) for line in (decision_data / "trajectories.jsonl").read_text().splitlines()]
+    assert sum(table["flat"].values()) == sum(len(r["steps"]) for r in records if r["split"] == "train")
+    missing = counts.examples[("find-living-thing", "flat")]
+    assert len(missing) == table["flat"]["missing"] and all(text.startswith("open door") for text in missing)
+
+
+def test_a_stale_candidate_file_is_refused(decision_data, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(decision_data, copy)
+    path = copy / "trajectories.jsonl"
+    lines = path.read_text().splitlines()
+    record = json.loads(lines[0])
+    record["steps"][0]["observation"] += " (edited)"
+    path.write_text("\n".join([json.dumps(record), *lines[1:]]) + "\n")
+    with pytest.raises(StaleCandidates, match="another trajectory"):
+        collect_candidates(copy, workers=1)
+    with pytest.raises(StaleCandidates):
+        decisions(copy, record["split"])
+
+
+def test_option_segments_split_verbs_the_candidates_never_offer():
+    actions = ["examine water", "use thermometer on water", "wait1", "wait1", "pick up cup", "0"]
+    segments = [{"text": "measure(water, thermometer)", "start": 0, "end": 2}, {"text": "wait(2)", "start": 2, "end": 4},
+                {"text": "pick_up(cup)", "start": 4, "end": 6}]  # fmt: skip
+    assert option_segments(actions, segments) == [
+        {"text": "examine(water)", "start": 0, "end": 1}, {"text": "use(thermometer, water)", "start": 1, "end": 2},
+        {"text": "wait(1)", "start": 2, "end": 3}, {"text": "wait(1)", "start": 3, "end": 4},
+        {"text": "pick_up(cup)", "start": 4, "end": 6},
+    ]  # fmt: skip
+
+
+def test_reordering_the_candidates_reorders_the_scores():
+    policy = ScorerPolicy(ScorerNet(ScorerConfig(buckets=512, dim=8, hidden=8)), kind="flat")
+    source = "task: find a frog | step: 0 score: 0 | observation: hi | inventory: nothing | history: none | look: a frog"
+    candidates = ["focus on frog", "go to kitchen", "open door", "look around", "pick up frog"]
+    scores = policy.score(source, candidates)
+    order = np.random.default_rng(0).permutation(len(candidates))
+    assert np.allclose(policy.score(source, [candidates[i] for i in order]), scores[order])
+    best = policy.propose(source, candidates, k=2)
+    assert [text for text, _ in best] == [candidates[i] for i in np.argsort(-scores, kind="stable")[:2]]
+    with pytest.raises(ScorerError, match="at least one candidate"):
+        policy.score(source, [])
+
+
+def test_match_features_read_the_context_fields():
+    source = ("task: find a frog | step: 2 score: 0 | current: pick_up(frog) | observation: hi | inventory: nothing | "
+              "completed: none | history: look around -> room ; pick up frog -> done | look: a frog and a cup")  # fmt: skip
+    rows = candidate_features(source, ["pick up frog", "open cupboard", END_SG])
+    column = {name: i for i, name in enumerate(FEATURES)}
+    assert rows[0, column["in_current"]] == 1.0 and rows[1, column["in_current"]] == 0.0
+    assert rows[0, column["sent_last"]] == 1.0 and rows[2, column["is_end"]] == 1.0
+    assert rows[1, column["last_matches_current"]] == 1.0  # "pick up frog" is the current sub-goal's action
+
+
+def test_trained_scorers_save_load_and_both_agents_act(scorers, decision_data):
+    for kind in ("planner", "executor", "flat"):
+        policy = load_policy(scorers / kind)
+        assert isinstance(policy, ScorerPolicy) and policy.kind == kind
+        card = (scorers / kind / "README.md").read_text()
+        assert "scorer" in card and "dev" in card
+    summary = json.loads((scorers / "flat" / "train_summary.json").read_text())
+    assert summary["decisions"]["train"] > 0 and summary["dev"]["accuracy"] >= 0
+    flat = FlatBCAgent(load_policy(scorers / "flat"), num_beams=2)
+    executor = LearnedExecutor(load_policy(scorers / "executor"), num_beams=2)
+    hierarchical = HierarchicalAgent(load_policy(scorers / "planner"), executor, num_beams=2, max_option_steps=3)
+    for agent in (flat, hierarchical):
+        env = gym.make("sgd_gym/ScienceWorld-v1", split="test", valid_actions=True, listing="accepted", max_episode_steps=6)
+        try:
+            obs, info = env.reset(seed=0, options={"task": "find-living-thing", "variation": 0})
+            agent.reset(obs["task"])
+            for _ in range(4):  # every action is one of the accepted ones: a scorer picks from the list
+                action = agent.act(obs, info)
+                assert action in info["valid_actions"] or action == "look around"
+                obs, _, terminated, truncated, info = env.step(action)
+                if terminated or truncated:
+                    break
+            record = run_episode(agent, env, EpisodeSpec("find-living-thing", "test", 1, seed=1), max_steps=6)
+        finally:
+            env.close()
+        assert record["error"] is None and record["steps"] >= 1
+
+
+def test_executor_scorer_never_ends_a_subgoal_before_its_first_action(scorers):
+    class EndFirst(ScorerPolicy):  # a scorer whose best candidate is always END_SG
+        def score(self, source, candidates):
+            return np.asarray([1.0 if text == END_SG else 0.0 for text in candidates])
+
+    policy = load_policy(scorers / "executor")
+    executor = LearnedExecutor(EndFirst(policy.net, kind="executor"), num_beams=2)
+    executor.reset("find a frog")
+    obs = {"observation": "hi", "look": "This room is called the kitchen.", "inventory": "", "task": "find a frog"}
+    info = {"valid_actions": ["go to hallway", "look around"], "score": 0}
+    action = executor.act(obs, info, "navigate_to(hallway)")
+    assert action in info["valid_actions"]
+    assert executor.act(obs, info, "navigate_to(hallway)") == END_SG
+
+
+def test_wrong_kind_or_family_is_a_clear_error(scorers, tmp_path):
+    with pytest.raises(ValueError, match="holds a 'flat' checkpoint"):
+        AgentConfig(agent="hierarchical", planner=str(scorers / "flat"), executor=str(scorers / "executor")).check()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    settings = json.loads((scorers / "flat" / "sgd_policy.json").read_text())
+    (broken / "sgd_policy.json").write_text(json.dumps({**settings, "scorer": {**settings["scorer"], "dim": 3}}))
+    (broken / "model.safetensors").write_bytes((scorers / "flat" / "model.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match="not a loadable scorer"):
+        load_policy(broken)
+    with pytest.raises(ScorerError, match="not a scorer"):
+        ScorerPolicy.load(broken, {**settings, "family": "seq2seq"})
+
+
+def test_a_candidate_file_is_gzipped_json_with_texts_once(decision_data):
+    path = candidates_path(decision_data, ("find-living-thing", "train", 0))
+    with gzip.open(path, "rt") as handle:
+        record = json.load(handle)
+    assert len(record["texts"]) == len(set(record["texts"]))
+    assert all(max(state) < len(record["texts"]) for state in record["states"])
