@@ -218,13 +218,16 @@ def option_segments(actions: Sequence[str], segments: Sequence[dict[str, Any]]) 
 
 @dataclass
 class Decision:
-    """One expert decision: the context ``source``, the state's ``candidates`` and the index of the expert's choice."""
+    """One expert decision: the context ``source``, the state's ``candidates`` and the index of the expert's choice;
+    ``key`` is its trajectory's ``(task, split, variation)`` and ``state`` the state's index in it."""
 
     kind: str
     task: str
     source: str
     candidates: list[str]
     target: int
+    key: tuple[str, str, int] = ("", "", 0)
+    state: int = 0
 
 
 MATCHES = ("exact", "same_meaning", "grounded", "missing")
@@ -326,5 +329,5 @@ def decisions(
                 counts.examples[where].append(target)
                 continue
             (counts.grounded if grounded else counts.same_meaning if stand_in else counts.exact)[where] += 1
-            out[kind].append(Decision(kind, key[0], source, candidates, index))
+            out[kind].append(Decision(kind, key[0], source, candidates, index, key, t))
     return out, counts
