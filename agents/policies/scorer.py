@@ -52,7 +52,8 @@ WEIGHTS = "model.safetensors"
 POLICY_FILE = "sgd_policy.json"  # as every policy family's (agents.models)
 MODEL_CARD = "README.md"
 MATCH_FIELDS = ("current", "task", "observation", "inventory", "look", "completed", "history")
-FEATURES = (*(f"in_{name}" for name in MATCH_FIELDS), "sent_before", "sent_last", "is_end", "last_matches_current")
+FEATURES = (*(f"in_{name}" for name in MATCH_FIELDS), "sent_before", "sent_last", "is_end", "end_after_its_action",
+            "end_in_its_room")
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset("a an the to in on of and at into with is it from".split())
 _HISTORY_ACTION = re.compile(r"(?:^|; )(.+?) -> ")
@@ -117,9 +118,10 @@ def candidate_features(source: str, candidates: Sequence[str]) -> np.ndarray:
 
     ``in_<field>``: the share of a candidate's words (lower-cased letters and digits, a few stopwords dropped) that
     occur in that field; ``sent_before``: the times the candidate appears as an action in the history (at most 3,
-    over 3); ``sent_last``: it is the history's last action; ``is_end``: it is ``END_SG``; ``last_matches_current``:
-    the share of the history's last action's words found in the current sub-goal (the same for every candidate: what
-    ``END_SG`` is scored against).
+    over 3); ``sent_last``: it is the history's last action; ``is_end``: it is ``END_SG``; for ``END_SG`` only (0
+    elsewhere), what tells that its sub-goal is done: ``end_after_its_action``, the share of the current sub-goal's
+    words in the history's last action (``pick up frog`` after ``pick_up(frog)``), and ``end_in_its_room``, the share
+    of them in the room's name (the look's first sentence: ``navigate_to(kitchen)`` in the kitchen).
     """
     fields = context_fields(source)
     sent = _HISTORY_ACTION.findall(fields.get("history", ""))
@@ -134,8 +136,13 @@ def candidate_features(source: str, candidates: Sequence[str]) -> np.ndarray:
     times = {action: min(sent.count(action), 3) / 3 for action in set(sent)}
     rows[:, len(MATCH_FIELDS)] = [times.get(candidate, 0.0) for candidate in candidates]
     rows[:, len(MATCH_FIELDS) + 1] = [candidate == last for candidate in candidates]
-    rows[:, len(MATCH_FIELDS) + 2] = [candidate == END_SG for candidate in candidates]
-    rows[:, len(MATCH_FIELDS) + 3] = _overlap(_word_ids(last), _word_ids(fields.get("current", "")))
+    is_end = np.asarray([candidate == END_SG for candidate in candidates], dtype=np.float32)
+    rows[:, len(MATCH_FIELDS) + 2] = is_end
+    if is_end.any():
+        current = _word_ids(fields.get("current", ""))
+        room = fields.get("look", "").split(".", 1)[0]
+        rows[:, len(MATCH_FIELDS) + 3] = is_end * _overlap(current, _word_ids(last))
+        rows[:, len(MATCH_FIELDS) + 4] = is_end * _overlap(current, _word_ids(room))
     return rows
 
 

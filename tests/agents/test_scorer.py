@@ -117,7 +117,8 @@ def test_match_features_read_the_context_fields():
     column = {name: i for i, name in enumerate(FEATURES)}
     assert rows[0, column["in_current"]] == 1.0 and rows[1, column["in_current"]] == 0.0
     assert rows[0, column["sent_last"]] == 1.0 and rows[2, column["is_end"]] == 1.0
-    assert rows[1, column["last_matches_current"]] == 1.0  # "pick up frog" is the current sub-goal's action
+    # "pick up frog" was the current sub-goal's action: END_SG is told so, the other candidates are not
+    assert rows[2, column["end_after_its_action"]] == 1.0 and rows[:2, column["end_after_its_action"]].sum() == 0
 
 
 def test_trained_scorers_save_load_and_both_agents_act(scorers, decision_data):
