@@ -245,6 +245,12 @@ class DecisionCounts:
     missing: Counter = field(default_factory=Counter)
     examples: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
 
+    def count(self, task: str, kind: str, how: str, target: str) -> None:
+        """Count one decision of ``task`` and ``kind`` that matched ``how`` (one of ``MATCHES``)."""
+        getattr(self, how)[(task, kind)] += 1
+        if how == "missing":
+            self.examples[(task, kind)].append(target)
+
     def table(self) -> dict[str, dict[str, dict[str, int]]]:
         """``{task: {kind: {exact, same_meaning, grounded, missing}}}``."""
         keys = sorted(set(self.exact) | set(self.same_meaning) | set(self.grounded) | set(self.missing))
@@ -311,23 +317,32 @@ def decisions(
         states, equivalents = read_candidates(data, key, trajectory_digest(trajectory))
         looks = [trajectory["initial"]["look"]] + [step["look"] for step in trajectory["steps"]]
         gold = [step["action"] for step in trajectory["steps"]]
-        actions = [equivalents[t][0] if t in equivalents else action for t, action in enumerate(gold)]  # listed forms
-        segments = option_segments(actions, labels[key]["subgoals"])
+        listed = [listed_form(action, states[t], equivalents.get(t, ())) for t, action in enumerate(gold)]
+        segments = option_segments([text or action for (text, _), action in zip(listed, gold)], labels[key]["subgoals"])
         for kind, t, source, target in trajectory_decisions(trajectory, segments, max_tokens, max_history):
             if kind not in out:
                 continue
-            stand_in = kind != "planner" and t < len(gold) and target == gold[t] != actions[t]
-            target = actions[t] if stand_in else target
             if kind == "planner":
                 candidates = subgoal_candidates(states[t], looks[t])
+                index, grounded = match_choice(target, candidates, kind)
+                how = "missing" if index is None else "grounded" if grounded else "exact"
             else:
                 candidates = states[t] + ([END_SG] if kind == "executor" else [])
-            index, grounded = match_choice(target, candidates, kind)
-            where = (key[0], kind)
-            if index is None:
-                counts.missing[where] += 1
-                counts.examples[where].append(target)
-                continue
-            (counts.grounded if grounded else counts.same_meaning if stand_in else counts.exact)[where] += 1
-            out[kind].append(Decision(kind, key[0], source, candidates, index, key, t))
+                text, how = listed[t] if target != END_SG else (END_SG, "exact")
+                index = candidates.index(text) if text is not None else None
+            counts.count(key[0], kind, how, target)
+            if index is not None:
+                out[kind].append(Decision(kind, key[0], source, candidates, index, key, t))
     return out, counts
+
+
+def listed_form(action: str, accepted: Sequence[str], same: Sequence[str]) -> tuple[str | None, str]:
+    """How a gold ``action`` is expressed among the ``accepted`` actions of its state, and how it matched: itself
+    (``exact``), the first accepted action of the same meaning to the parser (``same``: ``same_meaning``), the
+    closest of the same verb by name (``grounded``, ``baselines.warm_start.ground_choice``), or none (``missing``)."""
+    if action in accepted:
+        return action, "exact"
+    if same:
+        return same[0], "same_meaning"
+    index, grounded = match_choice(action, list(accepted), "flat")
+    return (accepted[index], "grounded") if index is not None else (None, "missing")

@@ -16,7 +16,7 @@ The model (``ScorerNet``) reads the same ``build_context`` source as the generat
   bag-of-words wrapper's hash, each field's n-grams hashed with the field's name) summed in one ``EmbeddingBag``;
   the candidate's n-grams likewise, with their own prefix. ``minilm``: frozen all-MiniLM-L6-v2 sentence embeddings
   of the context and of each candidate (``sgd_gym.wrappers.text_embedding.MiniLMEncoder``, cached per text) under a
-  linear layer.
+  linear layer; a context is the mean of its fields' embeddings (MiniLM reads 256 word pieces).
 - **match features** (``candidate_features``): for each candidate, the share of its words found in each context
   field (current sub-goal, task, observation, inventory, room, completed sub-goals, history), whether it was sent
   before or last, whether it is ``END_SG``. Words carry no learned meaning here, so these hold for objects and rooms
@@ -301,13 +301,17 @@ class ScorerPolicy:
         config = self.config
         if config.encoder == "bow":
             return _bag([context_ids(source, config.buckets, config.ngram) for source in sources])
-        return torch.from_numpy(np.stack([self.minilm.encode(source) for source in sources]))
+        # each field on its own (MiniLM reads 256 word pieces; the fields repeat from state to state, so the cache
+        # holds them), then their mean
+        rows = [self.minilm.encode([f"{name}: {text}" for name, text in context_fields(source).items()]).mean(axis=0)
+                for source in sources]  # fmt: skip
+        return torch.from_numpy(np.stack(rows).astype(np.float32))
 
     def _encode_candidates(self, texts: Sequence[str]) -> Any:
         config = self.config
         if config.encoder == "bow":
             return _bag([candidate_ids(text, config.buckets, config.ngram) for text in texts])
-        return torch.from_numpy(np.stack([self.minilm.encode(text) for text in texts]))
+        return torch.from_numpy(self.minilm.encode(list(texts)))
 
     @property
     def minilm(self) -> Any:
