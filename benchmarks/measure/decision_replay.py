@@ -1,6 +1,6 @@
 """Can the candidates express the expert? The expert's matched choices replayed through the env, per task.
 
-python -m benchmarks.measure.decision_replay --data DATA --split train --workers 2 --out benchmarks/results/decision-replay
+python -m benchmarks.measure.decision_replay --data DATA --variations 2 --workers 2 --out benchmarks/results/decision-replay
 
 A candidate scorer picks from what a state lists, so its ceiling is the score of the expert's own choices *as
 candidates*. For every annotated gold path of the split (``agents.data.decisions``: exact, same meaning, grounded;
@@ -66,8 +66,9 @@ def _replay(envs: dict[tuple[str, str], Any], item: tuple[str, tuple, list[str]]
     return mode, (task, split, variation), float(info["score"])
 
 
-def measure(data: str | Path, split: str, workers: int) -> dict[str, Any]:
-    """Replay the matched choices of every annotated gold path of ``split``; per-task results (module docstring)."""
+def measure(data: str | Path, split: str, workers: int, variations: int | None = None) -> dict[str, Any]:
+    """Replay the matched choices of the annotated gold paths of ``split`` (the first ``variations`` of each task
+    in the data, all when None); per-task results (module docstring)."""
     found, counts = decisions(data, split, kinds=("planner", "flat"))
     trajectories = load_trajectories(data)
     choices: dict[tuple[str, tuple], list[tuple[int, str]]] = defaultdict(list)
@@ -75,6 +76,8 @@ def measure(data: str | Path, split: str, workers: int) -> dict[str, Any]:
         for row in found[kind]:
             choices[(mode, row.key)].append((row.state, row.candidates[row.target]))
     keys = sorted({key for key in trajectories if key[1] == split and any((m, key) in choices for m in MODES)})
+    if variations is not None:
+        keys = [key for key in keys if key[2] in sorted(k[2] for k in keys if k[0] == key[0])[:variations]]
     items = [(mode, key, [text for _, text in sorted(choices[(mode, key)])]) for mode in MODES for key in keys]
     scores = {(mode, key): score for mode, key, score in run_in_workers(_envs, (), _replay, items, workers, "replay")}
     per_task: dict[str, dict[str, Any]] = {}
@@ -116,9 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", required=True, help="data folder with trajectories, annotations and candidates/")
     parser.add_argument("--split", choices=("train", "dev"), default="train", help="split replayed (default: train)")
     parser.add_argument("--workers", type=positive, default=2, help="worker processes, one JVM each (default: 2)")
+    parser.add_argument("--variations", type=positive, default=None, help="first N variations per task (default: all)")
     parser.add_argument("--out", required=True, help="folder for replay.json")
     args = parser.parse_args(argv)
-    result = measure(args.data, args.split, args.workers)
+    result = measure(args.data, args.split, args.workers, args.variations)
     command = command_line("benchmarks.measure.decision_replay", argv)
     result["command"], result["machine"] = command, machine_summary()
     Path(args.out).mkdir(parents=True, exist_ok=True)
