@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from agents.agent import Agent
 from agents.context import EpisodeMemory, build_context
 from agents.guards import Guard
 from sgd_gym.subgoals import END_SG, SubgoalError, parse_subgoal
@@ -14,7 +15,7 @@ FALLBACK_SUBGOAL = "look_around()"
 NOOP_ACTION = "look around"
 
 
-class HierarchicalAgent:
+class HierarchicalAgent(Agent):
     """Planner + executor behind the common ``Agent`` interface (one primitive action per ``act``).
 
     The agent owns the episode memory (``agents.context.EpisodeMemory``): it records every step and the option
@@ -32,8 +33,11 @@ class HierarchicalAgent:
         max_option_steps: primitive steps before the planner is asked again.
         num_beams: planner beam width.
         guards: sub-goal guards for the planner (``agents.guards``; give action guards to the executor).
+        listing: the list its planner's guards and its executor see (``Agent.listing``): ``"accepted"``, or ``"raw"``
+            to replay a run made before the agent declared one (those runs were given ScienceWorld's raw list).
     """
 
+    listing = "accepted"
     needs_valid_actions = True
     needs_gold_path = False
 
@@ -45,11 +49,15 @@ class HierarchicalAgent:
         max_option_steps: int = 10,
         num_beams: int = 3,
         guards: Sequence[Guard] = (),
+        listing: str = "accepted",
     ) -> None:
+        from sgd_gym.wrappers.discrete import check_listing
+
         if replan not in REPLAN_MODES:
             raise ValueError(f"unknown replan mode {replan!r}: expected one of {list(REPLAN_MODES)}")
         self.planner, self.executor, self.guards = planner, executor, list(guards)
         self.replan, self.max_option_steps, self.num_beams = replan, max_option_steps, num_beams
+        self.listing = check_listing(listing)
         self.max_tokens = getattr(planner, "max_source_tokens", 512)
         self.planner_calls = 0
         self.reset("")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from agents.agent import Agent
 from agents.context import EpisodeMemory, build_context
 from agents.grounding import guarded_choice
 from agents.guards import Guard
 
 
-class FlatBCAgent:
+class FlatBCAgent(Agent):
     """A sequence model policy from context to the next primitive action, grounded to the valid actions.
 
     Uses the same episode memory, context builder, grounding and guards as the hierarchical agent.
@@ -19,13 +20,19 @@ class FlatBCAgent:
         policy: a ``Policy`` (``agents.models``, either family) trained on flat examples.
         num_beams: beam width (1 = greedy).
         guards: action guards (``agents.guards``), none by default.
+        listing: the list it grounds onto (``Agent.listing``): ``"accepted"``, or ``"raw"`` to replay a run made before
+            the agent declared one (those runs were given ScienceWorld's raw list).
     """
 
+    listing = "accepted"
     needs_valid_actions = True
     needs_gold_path = False
 
-    def __init__(self, policy: Any, num_beams: int = 3, guards: Sequence[Guard] = ()) -> None:
+    def __init__(self, policy: Any, num_beams: int = 3, guards: Sequence[Guard] = (), listing: str = "accepted") -> None:
+        from sgd_gym.wrappers.discrete import check_listing
+
         self.policy, self.num_beams, self.guards = policy, num_beams, list(guards)
+        self.listing = check_listing(listing)
         self.max_tokens = getattr(policy, "max_source_tokens", 512)
         self.reset("")
 
