@@ -27,7 +27,7 @@ class HierarchicalAgent(Agent):
     info)`` alone gives one sub-goal, so the planner can drive ``ScienceWorldOptions-v0`` with any executor.
 
     Args:
-        planner: a ``Policy`` (``agents.models``, either family) trained on planner examples.
+        planner: a ``Policy`` (``agents.policies``, either family) trained on planner examples.
         executor: an executor (``sgd_gym.executors.Executor``): ``agents.executor.LearnedExecutor`` or the scripted one.
         replan: ``"boundary"`` or ``"every-step"``.
         max_option_steps: primitive steps before the planner is asked again.
@@ -159,7 +159,7 @@ class HierarchicalAgent(Agent):
         """
         from agents.executor import LearnedExecutor
         from agents.guards import ACTIONS, SUBGOALS
-        from agents.models import load_policy
+        from agents.policies import load_policy
         from sgd_gym.executors import ScriptedExecutor
 
         action_guards = [guard for guard in guards if ACTIONS in guard.filters]

@@ -17,7 +17,7 @@ class FlatBCAgent(Agent):
     Uses the same episode memory, context builder, grounding and guards as the hierarchical agent.
 
     Args:
-        policy: a ``Policy`` (``agents.models``, either family) trained on flat examples.
+        policy: a ``Policy`` (``agents.policies``, either family) trained on flat examples.
         num_beams: beam width (1 = greedy).
         guards: action guards (``agents.guards``), none by default.
         listing: the list it grounds onto (``Agent.listing``): ``"accepted"``, or ``"raw"`` to replay a run made before
@@ -39,7 +39,7 @@ class FlatBCAgent(Agent):
     @classmethod
     def from_pretrained(cls, path: str, **kwargs: Any) -> FlatBCAgent:
         """Load a flat checkpoint folder (``sgd train flat --out PATH``)."""
-        from agents.models import load_policy
+        from agents.policies import load_policy
 
         return cls(load_policy(path), **kwargs)
 

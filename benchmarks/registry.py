@@ -211,7 +211,7 @@ def read_checkpoint(path: str) -> tuple[str, int]:
     """
     from pathlib import Path
 
-    from agents.models import ADAPTER_CONFIG, POLICY_FILE, policy_parameters, read_policy_settings
+    from agents.policies.checkpoint import ADAPTER_CONFIG, POLICY_FILE, policy_parameters, read_policy_settings
 
     folder = Path(path)
     if not folder.is_dir():
