@@ -25,7 +25,7 @@ class LearnedExecutor:
     ``reset(task)`` and then ``act`` with each observation), the executor keeps a memory of its own.
 
     Args:
-        policy: a ``Policy`` (``agents.models``, either family) trained on executor examples.
+        policy: a ``Policy`` (``agents.policies``, either family) trained on executor examples.
         num_beams: beam width (1 = greedy).
         guards: action guards (``agents.guards``), none by default.
         max_tokens: the context budget (default: the policy's ``max_source_tokens``).
@@ -41,7 +41,7 @@ class LearnedExecutor:
     @classmethod
     def from_pretrained(cls, path: str, **kwargs: Any) -> LearnedExecutor:
         """Load an executor checkpoint folder (``sgd train executor --out PATH``)."""
-        from agents.models import load_policy
+        from agents.policies import load_policy
 
         return cls(load_policy(path), **kwargs)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from agents.agent import Agent
 from agents.context import EpisodeMemory, build_context
 from agents.grounding import propose
 from agents.guards import Guard
@@ -16,7 +17,7 @@ FALLBACK_SUBGOAL = "look_around()"
 NOOP_ACTION = "look around"
 
 
-class HierarchicalAgent:
+class HierarchicalAgent(Agent):
     """Planner + executor behind the common ``Agent`` interface (one primitive action per ``act``).
 
     The agent owns the episode memory (``agents.context.EpisodeMemory``): it records every step and the option
@@ -28,14 +29,17 @@ class HierarchicalAgent:
     info)`` alone gives one sub-goal, so the planner can drive ``ScienceWorldOptions-v0`` with any executor.
 
     Args:
-        planner: a ``Policy`` (``agents.models``, either family) trained on planner examples.
+        planner: a ``Policy`` (``agents.policies``, either family) trained on planner examples.
         executor: an executor (``sgd_gym.executors.Executor``): ``agents.executor.LearnedExecutor`` or the scripted one.
         replan: ``"boundary"`` or ``"every-step"``.
         max_option_steps: primitive steps before the planner is asked again.
         num_beams: planner beam width.
         guards: sub-goal guards for the planner (``agents.guards``; give action guards to the executor).
+        listing: the list its planner's guards and its executor see (``Agent.listing``): ``"accepted"``, or ``"raw"``
+            to replay a run made before the agent declared one (those runs were given ScienceWorld's raw list).
     """
 
+    listing = "accepted"
     needs_valid_actions = True
     needs_gold_path = False
 
@@ -47,11 +51,15 @@ class HierarchicalAgent:
         max_option_steps: int = 10,
         num_beams: int = 3,
         guards: Sequence[Guard] = (),
+        listing: str = "accepted",
     ) -> None:
+        from sgd_gym.wrappers.discrete import check_listing
+
         if replan not in REPLAN_MODES:
             raise ValueError(f"unknown replan mode {replan!r}: expected one of {list(REPLAN_MODES)}")
         self.planner, self.executor, self.guards = planner, executor, list(guards)
         self.replan, self.max_option_steps, self.num_beams = replan, max_option_steps, num_beams
+        self.listing = check_listing(listing)
         self.max_tokens = getattr(planner, "max_source_tokens", 512)
         self.planner_calls = 0
         self.reset("")
@@ -154,7 +162,7 @@ class HierarchicalAgent:
         """
         from agents.executor import LearnedExecutor
         from agents.guards import ACTIONS, SUBGOALS
-        from agents.models import load_policy
+        from agents.policies import load_policy
         from sgd_gym.executors import ScriptedExecutor
 
         action_guards = [guard for guard in guards if ACTIONS in guard.filters]

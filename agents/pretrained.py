@@ -14,7 +14,7 @@ done once, into a safetensors folder under the cache (``cache_dir()``: ``$SGD_GY
 half-written cache is never used. To move the cache, move its folder and point ``SGD_GYM_CACHE`` at the new place;
 a deleted cache is converted again at the next use. Adapters record the name ``smollm2-135m``, not the cache path.
 
-Nothing here imports ``agents.models``: this module sits below it.
+Nothing here imports ``agents.policies``: this module sits below it.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ machines (``--batch-size`` is per device; the batch of an optimizer step is ``--
 ``tests/agents/test_train_distributed.py`` does with two).
 
 Layout: ``out`` is a whole Hugging Face model and nothing else: the final policy (the checkpoint with the lowest dev
-loss; ``AutoModelFor...``/``AutoTokenizer.from_pretrained(out)`` load it, ``agents.models.load_policy`` too; only the
+loss; ``AutoModelFor...``/``AutoTokenizer.from_pretrained(out)`` load it, ``agents.policies.load_policy`` too; only the
 adapter for LoRA), its model card ``README.md`` (input format with an example, dev metrics, the command), the tokenizer
 with ``model_max_length`` set to the source budget, ``sgd_policy.json``, ``train_config.json`` and ``train_summary.json``.
 What only training needs lives beside it in ``OUT.training/`` (``training_folder``): ``checkpoints/`` (the Trainer's,
@@ -68,14 +68,12 @@ from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_callback import PrinterCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from agents.models import (
+from agents.policies import POLICY_CLASSES
+from agents.policies.base import count_parameters
+from agents.policies.checkpoint import KINDS, POLICY_FILE
+from agents.policies.seq2seq import PRESETS, build_model
+from agents.policies.tokenizer import (
     CAUSAL_SEPARATOR,
-    KINDS,
-    POLICY_CLASSES,
-    POLICY_FILE,
-    PRESETS,
-    build_model,
-    count_parameters,
     encode_causal_prompt,
     encode_causal_target,
     load_tokenizer_for_init,

@@ -5,35 +5,42 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from agents.agent import Agent
 from agents.context import EpisodeMemory, build_context
 from agents.grounding import guarded_choice, propose
 from agents.guards import Guard
 
 
-class FlatBCAgent:
+class FlatBCAgent(Agent):
     """A policy from context to the next primitive action: a sequence model's beams grounded to the valid actions,
     or a candidate scorer's ranking of the valid actions (``agents.policies.scorer``).
 
     Uses the same episode memory, context builder, grounding and guards as the hierarchical agent.
 
     Args:
-        policy: a ``Policy`` (``agents.models``, either family) trained on flat examples.
+        policy: a ``Policy`` (``agents.policies``, either family) trained on flat examples.
         num_beams: beam width (1 = greedy).
         guards: action guards (``agents.guards``), none by default.
+        listing: the list it grounds onto (``Agent.listing``): ``"accepted"``, or ``"raw"`` to replay a run made before
+            the agent declared one (those runs were given ScienceWorld's raw list).
     """
 
+    listing = "accepted"
     needs_valid_actions = True
     needs_gold_path = False
 
-    def __init__(self, policy: Any, num_beams: int = 3, guards: Sequence[Guard] = ()) -> None:
+    def __init__(self, policy: Any, num_beams: int = 3, guards: Sequence[Guard] = (), listing: str = "accepted") -> None:
+        from sgd_gym.wrappers.discrete import check_listing
+
         self.policy, self.num_beams, self.guards = policy, num_beams, list(guards)
+        self.listing = check_listing(listing)
         self.max_tokens = getattr(policy, "max_source_tokens", 512)
         self.reset("")
 
     @classmethod
     def from_pretrained(cls, path: str, **kwargs: Any) -> FlatBCAgent:
         """Load a flat checkpoint folder (``sgd train flat --out PATH``)."""
-        from agents.models import load_policy
+        from agents.policies import load_policy
 
         return cls(load_policy(path), **kwargs)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from agents.agent import Agent
 from agents.data.annotate_llm import ChatClient, LLMConfig, resolve_config
 from sgd_gym.grounding import ground_action
 
@@ -36,20 +37,26 @@ EXAMPLE = [
 ]
 
 
-class LLMAgent:
+class LLMAgent(Agent):
     """Asks a chat model for each action; answers that are not valid actions are grounded by fuzzy match.
 
     Args:
         client: a ``ChatClient`` (endpoint, cache and usage counts).
         history: most recent (action, observation) pairs shown.
         max_listed: most valid actions listed in the prompt (shortest first).
+        listing: the list it is shown (``Agent.listing``): ``"raw"`` (ScienceWorld's own, what its runs have used)
+            or ``"accepted"``.
     """
 
+    listing = "raw"
     needs_valid_actions = True
     needs_gold_path = False
 
-    def __init__(self, client: ChatClient, history: int = 8, max_listed: int = 150) -> None:
+    def __init__(self, client: ChatClient, history: int = 8, max_listed: int = 150, listing: str = "raw") -> None:
+        from sgd_gym.wrappers.discrete import check_listing
+
         self.client, self.history, self.max_listed = client, history, max_listed
+        self.listing = check_listing(listing)
         self.requests = 0
         self.reset("")
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.agent import Agent
 
-class OracleAgent:
+
+class OracleAgent(Agent):
     """Replays the gold path given in ``info["gold_path"]`` at reset, then waits (``look around``).
 
-    Gold paths longer than the step budget show as scores below 100: the ceiling under that budget.
+    Gold paths longer than the step budget show as scores below 100: the ceiling under that budget. It reads no
+    action list (``listing`` is moot; ``"raw"``, as before the agent contract).
     """
 
+    listing = "raw"
     needs_valid_actions = False
     needs_gold_path = True
 

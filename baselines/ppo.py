@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.agent import Agent
 from sgd_gym.folders import ConfigMismatch, differences, writer
 from sgd_gym.io import atomic_write_text
 
@@ -350,7 +351,7 @@ def load_ppo(path: str | Path) -> tuple[Any, PPOSettings]:
     return model, settings
 
 
-class PPOAgent:
+class PPOAgent(Agent):
     """A trained ``ppo`` or ``ppo-options`` policy behind the common ``Agent`` interface.
 
     ``ppo``: each step, the valid actions in ``ValidActionDiscrete``'s order, the policy's masked
@@ -358,10 +359,12 @@ class PPOAgent:
     candidates, and the scripted executor carries the sub-goal out one primitive action per call
     (at most ``max_option_steps``), as in ``ScienceWorldOptions-v1``.
 
-    ``listing`` (the checkpoint's) tells an evaluation harness which list ``info["valid_actions"]`` must
-    hold; ``act`` raises ``ValueError`` when the env says it lists the other way.
+    ``listing`` (the checkpoint's, ``settings.listing``: ``"accepted"`` for checkpoints trained since v1, ``"raw"``
+    for older ones) tells an evaluation harness which list ``info["valid_actions"]`` must hold; ``act`` raises
+    ``ValueError`` when the env says it lists the other way.
     """
 
+    listing = "accepted"  # the class's default; each agent takes its checkpoint's
     needs_valid_actions = True
     needs_gold_path = False
 

@@ -6,8 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from agents.agent import Agent
 
-class RandomAgent:
+
+class RandomAgent(Agent):
     """Picks uniformly among ``info["valid_actions"]``, seeded, so runs repeat exactly.
 
     Args:
@@ -19,6 +21,7 @@ class RandomAgent:
             (``ScienceWorldEnv.accepted_actions``), a floor that does not waste steps on rejected commands.
     """
 
+    listing = "raw"
     needs_valid_actions = True
     needs_gold_path = False
 

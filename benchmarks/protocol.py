@@ -3,8 +3,9 @@
 The paper's protocol: split ``test``, simplifications ``easy``, 100 primitive steps, the first 10
 test variations of each task, stop early after 50 steps without a score change. Episode score is
 the final score clipped to 0..100; task score is the mean over its variations; overall is the mean
-over tasks. Every episode has its own seed (derived from the task and variation), and agents with a
-``seed(int)`` method are re-seeded per episode, so results do not depend on the number of workers.
+over tasks. Every episode has its own seed (derived from the task and variation), and every agent is re-seeded
+(``Agent.seed``) per episode, so results do not depend on the number of workers. Agents are ``agents.agent.Agent``
+subclasses: the loop reads what they declare (``listing``, ``needs_valid_actions``, ``needs_gold_path``) as it is.
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ from typing import Any
 import gymnasium as gym
 
 import sgd_gym  # noqa: F401  (registers the ids)
+from agents.agent import Agent
 from sgd_gym.parallel import run_in_workers
 from sgd_gym.tasks import check_split, get_task
 
-AgentFactory = Callable[[], Any]
+AgentFactory = Callable[[], Agent]
+# The listing of a run whose recorded agent settings name none: before agents declared one (agents.agent.Agent), every
+# agent but PPO (whose checkpoint records its own) was given ScienceWorld's raw list.
+UNRECORDED_LISTING = "raw"
 
 
 @dataclass(frozen=True)
@@ -50,38 +55,49 @@ def plan_episodes(tasks: Iterable[str], split: str = "test", variations: int | N
     return specs
 
 
-def make_eval_env(agent: Any, split: str, max_steps: int, simplifications: str = "easy") -> gym.Env:
+def check_agent(agent: object) -> Agent:
+    """``agent`` itself, when it is an ``agents.agent.Agent``; ``TypeError`` saying what an agent must be otherwise."""
+    if not isinstance(agent, Agent):
+        raise TypeError(
+            f"an evaluated agent must subclass agents.agent.Agent (it declares listing, needs_valid_actions and "
+            f"needs_gold_path), got {type(agent).__name__}"
+        )
+    return agent
+
+
+def make_eval_env(agent: Agent, split: str, max_steps: int, simplifications: str = "easy") -> gym.Env:
     """A flat env that gives ``agent`` what it declares it needs.
 
-    ``info["valid_actions"]`` is the list the agent's ``listing`` names (``"accepted"``: the actions the game's
-    parser accepts; ``"raw"``, for agents that declare none: ScienceWorld's own list, as ``ScienceWorld-v0``).
+    ``info["valid_actions"]`` (when the agent ``needs_valid_actions``) is the list the agent's ``listing`` names:
+    ``"accepted"``, the actions the game's parser accepts, or ``"raw"``, ScienceWorld's own list (as
+    ``ScienceWorld-v0``).
     """
+    agent = check_agent(agent)
     return gym.make(
         "sgd_gym/ScienceWorld-v1",
         split=split,
         simplifications=simplifications,
-        valid_actions=bool(getattr(agent, "needs_valid_actions", False)),
-        listing=getattr(agent, "listing", "raw"),
+        valid_actions=agent.needs_valid_actions,
+        listing=agent.listing,
         max_episode_steps=max_steps,
     )
 
 
-def run_episode(agent: Any, env: gym.Env, spec: EpisodeSpec, max_steps: int = 100, patience: int | None = 50) -> dict:
+def run_episode(agent: Agent, env: gym.Env, spec: EpisodeSpec, max_steps: int = 100, patience: int | None = 50) -> dict:
     """Play one episode; returns its record (``sgd_gym.records.Episode``: score, steps, wall time, actions, error if
     the agent raised, and per action the score after it, whether the game understood it, and the agent's ``trace()``
-    when it has one)."""
+    when it records one (``Agent.records_trace``); ``llm_calls``/``llm_tokens`` when its ``usage()`` counts them)."""
     start = time.perf_counter()
+    agent = check_agent(agent)
     options = {"task": spec.task, "variation": spec.variation}
-    if getattr(agent, "needs_gold_path", False):
+    if agent.needs_gold_path:
         options["gold_path"] = True
     obs, info = env.reset(seed=spec.seed, options=options)
-    if hasattr(agent, "seed"):
-        agent.seed(spec.seed)
+    agent.seed(spec.seed)
     agent.reset(obs["task"])
-    usage = getattr(agent, "usage", None)
-    before = usage() if callable(usage) else {}
+    before = agent.usage()
     record: dict[str, Any] = {**asdict(spec), "variation_id": info["variation_id"], "actions": [], "error": None}
-    trace = agent.trace if callable(getattr(agent, "trace", None)) else None
+    trace = agent.records_trace()
     steps: dict[str, list] = {"step_scores": [], "step_valid": [], **({"step_trace": []} if trace else {})}
     score, last_change, failed = info["score"], 0, False
     for step in range(1, max_steps + 1):
@@ -91,7 +107,7 @@ def run_episode(agent: Any, env: gym.Env, spec: EpisodeSpec, max_steps: int = 10
             record["error"] = f"{type(error).__name__}: {error}"
             break
         if trace:
-            steps["step_trace"].append(trace())
+            steps["step_trace"].append(agent.trace())
         obs, _, terminated, truncated, info = env.step(action)
         record["actions"].append(action)
         steps["step_scores"].append(info["score"])
@@ -108,7 +124,7 @@ def run_episode(agent: Any, env: gym.Env, spec: EpisodeSpec, max_steps: int = 10
         wall_time=time.perf_counter() - start,
         **steps,
     )
-    after = usage() if callable(usage) else {}
+    after = agent.usage()
     record.update({name: after[name] - before.get(name, 0) for name in ("llm_calls", "llm_tokens") if name in after})
     return record
 
@@ -118,7 +134,7 @@ def run_episode(agent: Any, env: gym.Env, spec: EpisodeSpec, max_steps: int = 10
 class _Worker:
     """What one worker holds: an agent and an env (one JVM)."""
 
-    agent: Any
+    agent: Agent
     env: gym.Env
     max_steps: int
     patience: int | None
@@ -139,7 +155,7 @@ def _worker_run(worker: _Worker, spec: EpisodeSpec) -> dict:
     return play_episode(worker.agent, worker.env, spec, worker.max_steps, worker.patience)
 
 
-def play_episode(agent: Any, env: gym.Env, spec: EpisodeSpec, max_steps: int = 100, patience: int | None = 50,
+def play_episode(agent: Agent, env: gym.Env, spec: EpisodeSpec, max_steps: int = 100, patience: int | None = 50,
                  attempts: int = EPISODE_ATTEMPTS) -> dict:  # fmt: skip
     """``run_episode``, played again from its start when the JVM dies or hangs (``sgd_gym.backend.BackendError``).
 
@@ -271,7 +287,8 @@ def run_evaluation(
     episodes_path = out / "episodes.jsonl"
     with writer(out):
         config = run_config(specs, name, max_steps, patience, identity or factory_identity(agent_factory))
-        check_config(out, "run", config, "an evaluation run", overwrite, ignore=("code",), content=[episodes_path])
+        check_config(out, "run", config, "an evaluation run", overwrite, ignore=("code",), content=[episodes_path],
+                     absent_means={"agent.settings.listing": UNRECORDED_LISTING})  # fmt: skip
         if overwrite:
             episodes_path.unlink(missing_ok=True)
         done = {_spec_key(r): r for r in read_jsonl(episodes_path, Episode)} if episodes_path.exists() else {}

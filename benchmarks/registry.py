@@ -6,20 +6,26 @@
 to build it, which checkpoint fields it needs and of which kind, which other fields it reads and which guards
 apply. ``AgentConfig.check()`` validates a config against its spec from the checkpoints' saved metadata (no
 weights loaded), so a wrong checkpoint fails before any episode; ``AgentConfig.build`` is the picklable factory
-the evaluation workers call, each loading the models once.
+the evaluation workers call, each loading the models once. ``AgentConfig.from_settings`` rebuilds the config a run
+recorded, so that the run can be played again.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from agents.guards import ACTIONS, GUARDS, SUBGOALS, check_guard_names
+from benchmarks.protocol import UNRECORDED_LISTING
+from sgd_gym.envs.scienceworld import LISTINGS
 
 SCRIPTED = "scripted"  # --executor scripted: the rule-based executor (sgd_gym.executors.ScriptedExecutor)
 REPLAN_MODES = ("boundary", "every-step")
+# Inference switches of the code before the registry, recorded as booleans in old agent_settings: the guard each became.
+OLD_GUARD_SWITCHES = {"safe_focus": "safe-focus", "avoid_cycles": "avoid-cycles", "named_focus": "named-focus"}
 
 
 @dataclass(frozen=True)
@@ -44,11 +50,51 @@ class AgentConfig:
     )
     num_beams: int = field(default=3, metadata={"help": "beam width of the models"})
     llm_cache: str | None = field(default=None, metadata={"help": "folder of cached answers; endpoint from $SGD_LLM_*"})
+    listing: str | None = field(
+        default=None,
+        metadata={
+            "help": "which list info['valid_actions'] holds: accepted (the actions the game's parser accepts) or raw "
+            "(ScienceWorld's own list; runs whose settings record no listing were given it)",
+            "choices": LISTINGS,
+        },
+    )
 
     def __post_init__(self) -> None:
         order = list(GUARDS)  # guards act together (their union), so their order carries no meaning: keep one
         guards = sorted(self.guards, key=lambda name: order.index(name) if name in order else len(order))
         object.__setattr__(self, "guards", tuple(guards))
+        spec = AGENTS.get(self.agent)
+        if self.listing is None and spec is not None and "listing" in spec.reads:
+            object.__setattr__(self, "listing", spec.agent_class().listing)  # recorded as the agent's own default
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> AgentConfig:
+        """The config of a run's recorded settings (``summary.json["agent_settings"]``), to play the run again.
+
+        Settings that name no ``listing`` were recorded before it was a setting, when the agents were given
+        ScienceWorld's raw list: the config gets ``listing="raw"`` (``benchmarks.protocol.UNRECORDED_LISTING``) where
+        its agent reads one. Settings from before the registry (``name`` for ``agent``, guards as boolean switches)
+        are read too.
+
+        Args:
+            settings: the recorded settings.
+
+        Returns:
+            The config (not checked: see ``check``).
+
+        Raises:
+            ValueError: a setting this code no longer has is switched on (the run cannot be played again as it was).
+        """
+        settings = dict(settings) if "agent" in settings else _pre_registry_settings(settings)
+        known = {item.name for item in dataclasses.fields(cls)}
+        gone = sorted(name for name, value in settings.items() if name not in known and value)
+        if gone:
+            raise ValueError(f"recorded settings {gone} are no longer agent settings: the run cannot be played again as it was")
+        given = {name: value for name, value in settings.items() if name in known}
+        spec = AGENTS.get(given.get("agent", ""))
+        if spec is not None and "listing" in spec.reads:
+            given.setdefault("listing", UNRECORDED_LISTING)
+        return cls(**{**given, "guards": tuple(given.get("guards") or ())})
 
     @property
     def spec(self) -> AgentSpec:
@@ -63,8 +109,11 @@ class AgentConfig:
         return dataclasses.replace(self, **changes)
 
     def settings(self) -> dict[str, Any]:
-        """Every field, as written to ``summary.json["agent_settings"]``."""
-        return {**dataclasses.asdict(self), "guards": list(self.guards)}
+        """Every field, as written to ``summary.json["agent_settings"]`` (``listing`` only for agents that read it)."""
+        settings = {**dataclasses.asdict(self), "guards": list(self.guards)}
+        if self.listing is None:
+            del settings["listing"]  # an agent without the setting: runs recorded before it have no key either
+        return settings
 
     def check(self, checkpoints: bool = True) -> None:
         """Fail before any work when this config cannot build its agent.
@@ -129,6 +178,22 @@ class AgentConfig:
         return self.spec.build(self)
 
 
+def _pre_registry_settings(old: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings recorded before the registry, in ``AgentConfig``'s terms: ``name`` is the agent, the guard switches
+    its guards, ``cache_dir`` the LLM cache (every agent recorded one); the evaluation ``seed`` is no agent setting."""
+    settings = {key: value for key, value in old.items() if key not in ("name", "seed", "cache_dir", *OLD_GUARD_SWITCHES)}
+    settings["agent"] = old.get("name")
+    settings["guards"] = [guard for switch, guard in OLD_GUARD_SWITCHES.items() if old.get(switch)]
+    if old.get("name") == "llm":
+        settings["llm_cache"] = old.get("cache_dir")
+    return settings
+
+
+def default_listings() -> dict[str, str]:
+    """The listing each agent that reads the setting is given when its config names none (its class's ``listing``)."""
+    return {spec.name: spec.agent_class().listing for spec in AGENTS.values() if "listing" in spec.reads}
+
+
 def flag(name: str) -> str:
     """The ``sgd eval`` flag of an ``AgentConfig`` field."""
     return "--" + name.replace("_", "-")
@@ -146,7 +211,7 @@ def read_checkpoint(path: str) -> tuple[str, int]:
     """
     from pathlib import Path
 
-    from agents.models import ADAPTER_CONFIG, POLICY_FILE, policy_parameters, read_policy_settings
+    from agents.policies.checkpoint import ADAPTER_CONFIG, POLICY_FILE, policy_parameters, read_policy_settings
 
     folder = Path(path)
     if not folder.is_dir():
@@ -166,7 +231,7 @@ def read_checkpoint(path: str) -> tuple[str, int]:
 def _random(config: AgentConfig) -> Any:
     from baselines.random_agent import RandomAgent
 
-    return RandomAgent()
+    return RandomAgent(listing=config.listing)
 
 
 def _oracle(config: AgentConfig) -> Any:
@@ -179,7 +244,8 @@ def _flat(config: AgentConfig) -> Any:
     from agents.guards import make_guards
     from baselines.flat_bc import FlatBCAgent
 
-    return FlatBCAgent.from_pretrained(config.checkpoint, num_beams=config.num_beams, guards=make_guards(config.guards))
+    guards = make_guards(config.guards)
+    return FlatBCAgent.from_pretrained(config.checkpoint, num_beams=config.num_beams, guards=guards, listing=config.listing)
 
 
 def _hierarchical(config: AgentConfig) -> Any:
@@ -187,7 +253,8 @@ def _hierarchical(config: AgentConfig) -> Any:
     from agents.hierarchical import HierarchicalAgent
 
     guards = make_guards(config.guards)
-    return HierarchicalAgent.from_pretrained(config.planner, config.executor, guards, config.num_beams, replan=config.replan)
+    return HierarchicalAgent.from_pretrained(config.planner, config.executor, guards, config.num_beams, replan=config.replan,
+                                             listing=config.listing)  # fmt: skip
 
 
 def _ppo(config: AgentConfig) -> Any:
@@ -199,7 +266,7 @@ def _ppo(config: AgentConfig) -> Any:
 def _llm(config: AgentConfig) -> Any:
     from baselines.llm_agent import LLMAgent
 
-    return LLMAgent.from_environment(cache_dir=config.llm_cache)
+    return LLMAgent.from_environment(cache_dir=config.llm_cache, listing=config.listing)
 
 
 def _llm_endpoint(config: AgentConfig) -> None:
@@ -216,6 +283,8 @@ class AgentSpec:
         name: its ``--agent`` name.
         build: makes the agent from a config (a top-level function).
         about: one line for ``--help``.
+        agent_class_path: where its ``agents.agent.Agent`` subclass lives (``"module:Class"``); its ``listing`` is the
+            default of ``AgentConfig.listing`` for agents that read it.
         checkpoints: ``AgentConfig`` fields that name its checkpoints -> the kind each must hold.
         options: the other ``AgentConfig`` fields it reads.
         guard_filters: what it chooses by model that guards may filter (``agents.guards.ACTIONS``/``SUBGOALS``).
@@ -225,10 +294,16 @@ class AgentSpec:
     name: str
     build: Callable[[AgentConfig], Any]
     about: str
+    agent_class_path: str
     checkpoints: Mapping[str, str] = field(default_factory=dict)
     options: tuple[str, ...] = ()
     guard_filters: frozenset[str] = frozenset()
     check: Callable[[AgentConfig], None] | None = None
+
+    def agent_class(self) -> type:
+        """The agent's class (imported on demand: a model agent's module is not loaded before it is needed)."""
+        module, name = self.agent_class_path.split(":")
+        return getattr(importlib.import_module(module), name)
 
     @property
     def reads(self) -> tuple[str, ...]:
@@ -239,28 +314,50 @@ class AgentSpec:
 AGENTS: dict[str, AgentSpec] = {
     spec.name: spec
     for spec in (
-        AgentSpec("random", _random, "a uniformly random valid action (the floor)"),
-        AgentSpec("oracle", _oracle, "ScienceWorld's gold path (the ceiling under the step budget)"),
+        AgentSpec(
+            "random",
+            _random,
+            "a uniformly random valid action (the floor)",
+            "baselines.random_agent:RandomAgent",
+            options=("listing",),
+        ),
+        AgentSpec(
+            "oracle", _oracle, "ScienceWorld's gold path (the ceiling under the step budget)", "baselines.oracle:OracleAgent"
+        ),
         AgentSpec(
             "flat",
             _flat,
             "flat imitation (Swift-only): one model, context -> action",
+            "baselines.flat_bc:FlatBCAgent",
             {"checkpoint": "flat"},
-            ("num_beams",),
+            ("num_beams", "listing"),
             frozenset({ACTIONS}),
         ),
         AgentSpec(
             "hierarchical",
             _hierarchical,
             "sub-goal distillation: planner -> sub-goal, executor -> actions",
+            "agents.hierarchical:HierarchicalAgent",
             {"planner": "planner", "executor": "executor"},
-            ("num_beams", "replan"),
+            ("num_beams", "replan", "listing"),
             frozenset({ACTIONS, SUBGOALS}),
         ),
-        AgentSpec("ppo", _ppo, "MaskablePPO over primitive actions", {"checkpoint": "ppo"}),
-        AgentSpec("ppo-options", _ppo, "MaskablePPO over sub-goals, scripted executor", {"checkpoint": "ppo-options"}),
+        # PPO agents play the listing their checkpoint was trained on (settings.json), so they read no listing setting
+        AgentSpec("ppo", _ppo, "MaskablePPO over primitive actions", "baselines.ppo:PPOAgent", {"checkpoint": "ppo"}),
         AgentSpec(
-            "llm", _llm, "an OpenAI-compatible chat model, one call per action", options=("llm_cache",), check=_llm_endpoint
+            "ppo-options",
+            _ppo,
+            "MaskablePPO over sub-goals, scripted executor",
+            "baselines.ppo:PPOAgent",
+            {"checkpoint": "ppo-options"},
+        ),
+        AgentSpec(
+            "llm",
+            _llm,
+            "an OpenAI-compatible chat model, one call per action",
+            "baselines.llm_agent:LLMAgent",
+            options=("llm_cache", "listing"),
+            check=_llm_endpoint,
         ),
     )
 }

@@ -96,9 +96,19 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: value}
 
 
-def differences(recorded: Mapping[str, Any], wanted: Mapping[str, Any], ignore: Iterable[str] = ()) -> list[str]:
-    """One line per key whose value differs: ``key: recorded X, now Y`` (keys in ``ignore`` and below them skipped)."""
+def differences(
+    recorded: Mapping[str, Any],
+    wanted: Mapping[str, Any],
+    ignore: Iterable[str] = (),
+    absent_means: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """One line per key whose value differs: ``key: recorded X, now Y`` (keys in ``ignore`` and below them skipped).
+
+    ``absent_means`` maps keys (dotted) that later code records to the value a record without them stands for; it
+    applies where ``wanted`` has the key and ``recorded`` lacks it.
+    """
     old, new = _flatten(json.loads(json.dumps(recorded))), _flatten(json.loads(json.dumps(wanted)))
+    old |= {key: value for key, value in (absent_means or {}).items() if key in new and key not in old}
     skipped = tuple(ignore)
     lines = []
     for key in sorted(old.keys() | new.keys()):
@@ -117,6 +127,7 @@ def check_config(
     overwrite: bool = False,
     ignore: Iterable[str] = (),
     content: Iterable[str | Path] = (),
+    absent_means: Mapping[str, Any] | None = None,
 ) -> bool:
     """Record ``config`` as ``FOLDER/NAME.json``, or check it against the one recorded there.
 
@@ -129,6 +140,7 @@ def check_config(
         ignore: keys (dotted) recorded but not compared, e.g. the code version or a budget that may grow.
         content: paths (in the folder) of results; if any exists while no configuration is recorded, the folder was
             written by code that did not record one, and is refused too (its results cannot be told apart).
+        absent_means: keys (dotted) that later code added, with the value a record without them stands for.
 
     Returns:
         True when a matching configuration was recorded before (the caller resumes), False when none was.
@@ -148,7 +160,7 @@ def check_config(
             recorded = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
             raise ConfigMismatch(f"{path}: unreadable ({error.msg}); use another folder or --overwrite") from None
-        lines = differences(recorded, config, ignore)
+        lines = differences(recorded, config, ignore, absent_means)
         if lines:
             listed = "\n  ".join(lines)
             raise ConfigMismatch(

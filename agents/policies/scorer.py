@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from agents.context import context_fields
+from agents.policies.checkpoint import POLICY_FILE, CheckpointError, read_policy_settings
 from sgd_gym.io import atomic_write_text, with_umask
 from sgd_gym.subgoals import END_SG
 from sgd_gym.wrappers.observation import hashed_ngram_ids
@@ -49,7 +50,6 @@ ENCODERS = ("bow", "minilm")
 HEADS = ("mlp", "dot")
 KINDS = ("planner", "executor", "flat")
 WEIGHTS = "model.safetensors"
-POLICY_FILE = "sgd_policy.json"  # as every policy family's (agents.models)
 MODEL_CARD = "README.md"
 MATCH_FIELDS = ("current", "task", "observation", "inventory", "look", "completed", "history")
 FEATURES = (*(f"in_{name}" for name in MATCH_FIELDS), "sent_before", "sent_last", "is_end", "end_after_its_action",
@@ -234,7 +234,7 @@ class ScorerNet(nn.Module):
         return scores.masked_fill(~batch.mask, float("-inf"))
 
 
-class ScorerError(ValueError):
+class ScorerError(CheckpointError):
     """A scorer checkpoint or input that cannot be used (the message says why)."""
 
 
@@ -359,21 +359,24 @@ class ScorerPolicy:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, settings: dict[str, Any] | None = None) -> ScorerPolicy:
-        """Load a folder written by ``save``.
+    def checkpoint_files(cls, path: Path, settings: dict[str, Any]) -> tuple[str, ...]:
+        """The files besides ``sgd_policy.json`` of a complete scorer checkpoint: its weights (no tokenizer: a scorer
+        hashes words)."""
+        return (WEIGHTS,)
+
+    @classmethod
+    def load(cls, path: str | Path, device: Any = None) -> ScorerPolicy:
+        """Load a folder written by ``save`` (on the CPU, whatever ``device`` says: a scorer is small).
 
         Raises:
-            ScorerError: the folder is not a complete scorer policy, or its weights do not fit its settings.
+            CheckpointError: the folder is missing, incomplete or holds another family; ``ScorerError`` (one) when
+                its weights do not fit its settings.
         """
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
         path = Path(path)
-        if settings is None:
-            try:
-                settings = json.loads((path / POLICY_FILE).read_text(encoding="utf-8"))
-            except (OSError, ValueError) as error:
-                raise ScorerError(f"{path}: no readable {POLICY_FILE} ({error})") from None
+        settings = read_policy_settings(path)
         if settings.get("family") != SCORER:
             raise ScorerError(f"{path}: holds a {settings.get('family', 'seq2seq')!r} policy, not a scorer one")
         try:

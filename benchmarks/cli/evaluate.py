@@ -10,7 +10,7 @@ from pathlib import Path
 
 from benchmarks.cli.common import add_tasks, positive, variations
 from benchmarks.protocol import BACKENDS
-from benchmarks.registry import AGENTS, AgentConfig, flag
+from benchmarks.registry import AGENTS, AgentConfig, default_listings, flag
 from sgd_gym.tasks import SPLITS, resolve_tasks
 
 
@@ -35,7 +35,9 @@ def add_agent_arguments(parser: argparse.ArgumentParser) -> None:
             continue
         users = [spec.name for spec in AGENTS.values() if item.name in spec.reads]
         named = ", ".join(users[:-1]) + " and " + users[-1] if len(users) > 1 else users[0]
-        shown = {(): "none", None: "RUN/llm_cache" if item.name == "llm_cache" else "none"}.get(item.default, item.default)
+        unset = {"llm_cache": "RUN/llm_cache", "listing": "the agent's own: " + ", ".join(
+            f"{agent} {listing}" for agent, listing in default_listings().items())}.get(item.name, "none")  # fmt: skip
+        shown = {(): "none", None: unset}.get(item.default, item.default)
         options: dict = {"default": item.default, "help": f"{named}: {item.metadata['help']} (default: {shown})"}
         if item.name == "guards":
             options["type"] = guard_list

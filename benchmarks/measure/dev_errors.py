@@ -93,7 +93,7 @@ def measure(
     chunk: int = 32,
 ) -> dict[str, Any]:
     """Generate for each model's examples of ``split`` and score the best candidates (see ``score_predictions``)."""
-    from agents.models import load_policy
+    from agents.policies import load_policy
 
     result: dict[str, Any] = {"split": split, "num_beams": num_beams, "models": {}}
     for kind in kinds:

@@ -34,7 +34,8 @@ def measure(data: str | Path, checkpoints: str | Path, sources_per_kind: int = 3
     """Latency at batch 1 and batch ``sources_per_kind`` for each model, plus its training summary."""
     import torch
 
-    from agents.models import load_policy, policy_parameter_counts
+    from agents.policies import load_policy
+    from agents.policies.checkpoint import policy_parameter_counts
 
     torch.manual_seed(0)
     out: dict[str, Any] = {"threads": torch.get_num_threads(), "num_beams": num_beams, "models": {}}

@@ -66,7 +66,9 @@ def full_fine_tune_step(data: Path, work: Path, batch_size: int, steps: int = 3)
 def load_times(work: Path, lora_ranks: Sequence[int]) -> dict[str, Any]:
     """SmolLM2: first load (GGUF conversion into ``work/cache``) and cached load, trainable parameters per LoRA rank;
     the tiny T5 policy's load time."""
-    from agents.models import count_parameters, load_policy, load_tokenizer_for_init
+    from agents.policies import load_policy
+    from agents.policies.base import count_parameters
+    from agents.policies.tokenizer import load_tokenizer_for_init
     from agents.pretrained import CAUSAL_LM, SMOLLM2, LoraSettings, apply_lora, convert_packaged, load_pretrained_model
 
     cache = work / "cache" / SMOLLM2
@@ -100,7 +102,7 @@ LATENCY_SETTINGS = ((1, 1), (1, "all"), (3, 1))  # (beams, batch): greedy alone 
 def latencies(data: Path, work: Path, sources: int = 8, repeats: int = 2) -> dict[str, dict[str, float]]:
     """ms per action of the trained flat models (median of ``repeats`` passes over ``sources`` dev contexts): greedy
     at batch 1 and batch ``sources``, and beam 3 at batch 1."""
-    from agents.models import load_policy
+    from agents.policies import load_policy
 
     texts = [record["source"] for record in read_jsonl(data / "examples" / "flat.dev.jsonl")[:sources]]
     result: dict[str, dict[str, float]] = {}

@@ -8,7 +8,7 @@ import pytest
 from agents.data.datasets import build_data
 from agents.executor import LearnedExecutor
 from agents.hierarchical import HierarchicalAgent
-from agents.models import Seq2SeqPolicy
+from agents.policies import Seq2SeqPolicy
 from agents.train import TrainSettings, train
 from baselines.flat_bc import FlatBCAgent
 from benchmarks.protocol import EpisodeSpec, run_episode

@@ -9,23 +9,22 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from agents.models import (
-    CAUSAL_SEPARATOR,
-    PRESETS,
-    CausalLMPolicy,
+from agents.policies import POLICY_CLASSES, CausalLMPolicy, Policy, Seq2SeqPolicy, load_policy
+from agents.policies.base import count_parameters
+from agents.policies.checkpoint import (
     CheckpointError,
     ParameterCounts,
-    Seq2SeqPolicy,
-    build_model,
-    count_parameters,
-    encode_causal_prompt,
-    encode_causal_target,
-    load_policy,
-    normalize_whitespace,
     policy_parameter_counts,
     policy_parameters,
-    prepare_causal_tokenizer,
     read_policy_settings,
+)
+from agents.policies.seq2seq import PRESETS, build_model
+from agents.policies.tokenizer import (
+    CAUSAL_SEPARATOR,
+    encode_causal_prompt,
+    encode_causal_target,
+    normalize_whitespace,
+    prepare_causal_tokenizer,
     train_tokenizer,
 )
 from agents.pretrained import LoraSettings, apply_lora
@@ -191,6 +190,46 @@ def test_load_reports_what_is_missing_or_corrupt(policy, tmp_path):
 
 def test_presets_are_t5_configs():
     assert {"tiny", "small"} <= set(PRESETS)
+
+
+def test_a_family_is_one_entry_of_the_registry(monkeypatch, tmp_path):
+    """A family the registry does not hold is refused; registered (one entry), its checkpoints validate and load."""
+
+    class EchoFamily:
+        family = "echo"
+
+        @classmethod
+        def checkpoint_files(cls, path, settings):
+            return ("echo.txt",)
+
+        @classmethod
+        def load(cls, path, device=None):
+            return (path / "echo.txt").read_text()
+
+    (tmp_path / "sgd_policy.json").write_text(json.dumps({"kind": "flat", "family": "echo"}))
+    with pytest.raises(CheckpointError, match=r"family 'echo', expected one of \['seq2seq', 'causal-lm'\]"):
+        read_policy_settings(tmp_path)
+    monkeypatch.setitem(POLICY_CLASSES, "echo", EchoFamily)
+    with pytest.raises(CheckpointError, match=r"missing echo\.txt"):  # the family's own files
+        read_policy_settings(tmp_path)
+    (tmp_path / "echo.txt").write_text("hello")
+    assert read_policy_settings(tmp_path)["family"] == "echo"
+    assert load_policy(tmp_path) == Policy.load(tmp_path) == "hello"
+
+
+def test_agents_models_still_exports_every_name_it_had():
+    import agents.models
+    import agents.policies.checkpoint
+
+    had = {"ADAPTER_CONFIG", "ADAPTER_WEIGHTS", "CAUSAL_SEPARATOR", "KINDS", "MODEL_CARD", "POLICY_CLASSES", "POLICY_FILE",
+           "PRESETS", "SPECIAL_TOKENS", "CausalLMPolicy", "CheckpointError", "ParameterCounts", "Policy", "Seq2SeqPolicy",
+           "build_model", "count_parameters", "default_device", "encode_causal_prompt", "encode_causal_target",
+           "load_policy", "load_tokenizer_for_init", "model_card", "normalize_whitespace", "policy_parameter_counts",
+           "policy_parameters", "prepare_causal_tokenizer", "read_policy_settings", "train_tokenizer"}  # fmt: skip
+    assert had <= set(agents.models.__all__)
+    assert all(hasattr(agents.models, name) for name in agents.models.__all__)
+    assert agents.models.load_policy is load_policy and agents.models.Seq2SeqPolicy is Seq2SeqPolicy
+    assert agents.models.POLICY_CLASSES is POLICY_CLASSES is agents.policies.checkpoint.POLICY_CLASSES
 
 
 # The causal LM family: a tiny random Llama with the domain tokenizer (tests/agents/tiny_llama.py).

@@ -14,7 +14,8 @@ from transformers import BertConfig, T5Config
 import sgd_gym  # noqa: F401  (registers the ids)
 from agents import pretrained
 from agents.context import EpisodeMemory, build_context
-from agents.models import CausalLMPolicy, load_tokenizer_for_init
+from agents.policies import CausalLMPolicy
+from agents.policies.tokenizer import load_tokenizer_for_init
 from agents.pretrained import (
     CONVERTED_FILE,
     PACKAGED,

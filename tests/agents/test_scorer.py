@@ -20,7 +20,8 @@ from agents.data.decisions import (
 )
 from agents.executor import LearnedExecutor
 from agents.hierarchical import HierarchicalAgent
-from agents.models import CheckpointError, load_policy
+from agents.policies import load_policy
+from agents.policies.checkpoint import CheckpointError
 from agents.policies.scorer import FEATURES, ScorerConfig, ScorerError, ScorerNet, ScorerPolicy, candidate_features
 from agents.train_scorer import ScorerTrainSettings, train_scorer
 from baselines.flat_bc import FlatBCAgent
@@ -174,8 +175,11 @@ def test_wrong_kind_or_family_is_a_clear_error(scorers, tmp_path):
     (broken / "model.safetensors").write_bytes((scorers / "flat" / "model.safetensors").read_bytes())
     with pytest.raises(CheckpointError, match="not a loadable scorer"):
         load_policy(broken)
-    with pytest.raises(ScorerError, match="not a scorer"):
-        ScorerPolicy.load(broken, {**settings, "family": "seq2seq"})
+    (broken / "sgd_policy.json").write_text(json.dumps({**settings, "family": "seq2seq"}))
+    with pytest.raises(CheckpointError, match="missing config.json"):  # a seq2seq folder needs its model files
+        load_policy(broken)
+    with pytest.raises(CheckpointError, match="not a complete policy"):
+        ScorerPolicy.load(broken)
 
 
 def test_a_candidate_file_is_gzipped_json_with_texts_once(decision_data):

@@ -12,7 +12,9 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from transformers import EvalPrediction, T5ForConditionalGeneration
 
-from agents.models import PRESETS, CausalLMPolicy, Seq2SeqPolicy, load_policy, policy_parameter_counts, read_policy_settings
+from agents.policies import CausalLMPolicy, Seq2SeqPolicy, load_policy
+from agents.policies.checkpoint import policy_parameter_counts, read_policy_settings
+from agents.policies.seq2seq import PRESETS
 from agents.train import (
     TrainSettings,
     causal_next_token_predictions,

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agents.models import CausalLMPolicy, load_policy
+from agents.policies import CausalLMPolicy, load_policy
 from agents.train import training_folder
 from sgd_gym.io import write_jsonl
 from tests.agents.tiny_llama import save_tiny_llama

@@ -6,12 +6,13 @@ import functools
 
 import pytest
 
+from agents.agent import Agent
 from baselines import RandomAgent
 from benchmarks.protocol import evaluate, plan_episodes, run_evaluation
 from benchmarks.report import summarize
 
 
-class ExplodingAgent:
+class ExplodingAgent(Agent):
     """Raises on its third action."""
 
     def reset(self, task_description: str) -> None:

@@ -12,7 +12,9 @@ import pytest
 import torch
 
 from agents.guards import GUARDS, Guard, register_guard
-from agents.models import Seq2SeqPolicy, build_model, count_parameters, train_tokenizer
+from agents.policies.base import count_parameters
+from agents.policies.seq2seq import Seq2SeqPolicy, build_model
+from agents.policies.tokenizer import train_tokenizer
 from baselines.flat_bc import FlatBCAgent
 from benchmarks.protocol import plan_episodes, run_evaluation
 from benchmarks.registry import AGENTS, AgentConfig, read_checkpoint

@@ -74,7 +74,8 @@ def test_resume_into_a_folder_of_another_agent_or_protocol_is_refused(tmp_path):
 
 
 def test_a_retrained_checkpoint_at_the_same_path_is_another_agent(tmp_path):
-    from agents.models import Seq2SeqPolicy, build_model, train_tokenizer
+    from agents.policies.seq2seq import Seq2SeqPolicy, build_model
+    from agents.policies.tokenizer import train_tokenizer
     from tests.benchmarks.test_registry import MICRO
 
     def save(seed: int) -> None:
