@@ -42,7 +42,7 @@ from torch import nn
 from agents.context import context_fields
 from agents.policies.checkpoint import POLICY_FILE, CheckpointError, read_policy_settings
 from sgd_gym.io import atomic_write_text, with_umask
-from sgd_gym.subgoals import END_SG
+from sgd_gym.subgoals import END_SG, PATTERNS, WAIT_ACTION, SubgoalError, expand, match_action, parse_subgoal, unescape_name
 from sgd_gym.wrappers.observation import hashed_ngram_ids
 
 SCORER = "scorer"
@@ -53,9 +53,14 @@ WEIGHTS = "model.safetensors"
 MODEL_CARD = "README.md"
 MATCH_FIELDS = ("current", "task", "observation", "inventory", "look", "completed", "history")
 FEATURES = (*(f"in_{name}" for name in MATCH_FIELDS), "sent_before", "sent_last", "is_end", "end_after_its_action",
-            "end_in_its_room")
+            "end_in_its_room", "current_verb", "current_action")
 _WORD = re.compile(r"[a-z0-9]+")
-_STOPWORDS = frozenset("a an the to in on of and at into with is it from".split())
+_NAVIGATION = ("go to ", "teleport to ", "open door to ")
+# Words of the action templates (``focus on X``, ``move X to Y``, ...): left out of the overlaps, which then count the
+# objects a candidate names (every task says "focus on", so "focus on paint" would otherwise half-match any task).
+_TEMPLATE_WORDS = frozenset(word for templates in PATTERNS.values() for template in templates
+                            for word in _WORD.findall(template)) | {"go", "teleport", "dunk", "put", "down", "wait1"}  # fmt: skip
+_STOPWORDS = frozenset("a an the to in on of and at into with is it from".split()) | _TEMPLATE_WORDS
 _HISTORY_ACTION = re.compile(r"(?:^|; )(.+?) -> ")
 
 
@@ -121,7 +126,11 @@ def candidate_features(source: str, candidates: Sequence[str]) -> np.ndarray:
     over 3); ``sent_last``: it is the history's last action; ``is_end``: it is ``END_SG``; for ``END_SG`` only (0
     elsewhere), what tells that its sub-goal is done: ``end_after_its_action``, the share of the current sub-goal's
     words in the history's last action (``pick up frog`` after ``pick_up(frog)``), and ``end_in_its_room``, the share
-    of them in the room's name (the look's first sentence: ``navigate_to(kitchen)`` in the kitchen).
+    of them in the room's name (the look's first sentence: ``navigate_to(kitchen)`` in the kitchen);
+    ``current_verb``: the candidate action expresses the current sub-goal's verb (``move x to y`` for ``put``, any
+    navigation for ``navigate_to``); ``current_action``: it is one of the current sub-goal's own actions
+    (``sgd_gym.subgoals.expand``: ``move counter to green box`` for ``put(counter, green box)``). The overlaps leave
+    out the words of the action templates (``focus``, ``move``, ``to``, ...): they count the objects a candidate names.
     """
     fields = context_fields(source)
     sent = _HISTORY_ACTION.findall(fields.get("history", ""))
@@ -136,6 +145,10 @@ def candidate_features(source: str, candidates: Sequence[str]) -> np.ndarray:
     times = {action: min(sent.count(action), 3) / 3 for action in set(sent)}
     rows[:, len(MATCH_FIELDS)] = [times.get(candidate, 0.0) for candidate in candidates]
     rows[:, len(MATCH_FIELDS) + 1] = [candidate == last for candidate in candidates]
+    verb, actions = _current_actions(fields.get("current", ""))
+    if verb:
+        rows[:, len(MATCH_FIELDS) + 5] = [_action_verb(candidate) == verb for candidate in candidates]
+        rows[:, len(MATCH_FIELDS) + 6] = [candidate in actions for candidate in candidates]
     is_end = np.asarray([candidate == END_SG for candidate in candidates], dtype=np.float32)
     rows[:, len(MATCH_FIELDS) + 2] = is_end
     if is_end.any():
@@ -144,6 +157,34 @@ def candidate_features(source: str, candidates: Sequence[str]) -> np.ndarray:
         rows[:, len(MATCH_FIELDS) + 3] = is_end * _overlap(current, _word_ids(last))
         rows[:, len(MATCH_FIELDS) + 4] = is_end * _overlap(current, _word_ids(room))
     return rows
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _action_verb(action: str) -> str:
+    """The sub-goal verb an action expresses (``move x to y`` -> ``put``; navigation -> ``navigate_to``), or ''."""
+    if action.startswith(_NAVIGATION):
+        return "navigate_to"
+    if action == WAIT_ACTION:
+        return "wait"
+    found = match_action(action)
+    return found.verb if found is not None else ""
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _current_actions(current: str) -> tuple[str, frozenset[str]]:
+    """The verb of the sub-goal ``current`` and the actions that carry it out (``sgd_gym.subgoals.expand``; for
+    ``navigate_to(r)``: going or teleporting to ``r``); ``('', {})`` when it is not a sub-goal."""
+    try:
+        subgoal = parse_subgoal(current)
+    except SubgoalError:
+        return "", frozenset()
+    if subgoal.verb == "navigate_to":
+        room = unescape_name(subgoal.args[0])
+        return subgoal.verb, frozenset({f"go to {room}", f"teleport to {room}"})
+    try:
+        return subgoal.verb, frozenset(expand(subgoal))
+    except (ValueError, KeyError):
+        return subgoal.verb, frozenset()
 
 
 def context_ids(source: str, buckets: int, ngram: int) -> np.ndarray:
