@@ -100,7 +100,8 @@ def markdown_section(result: dict[str, Any], command: str) -> str:
     """The RESULTS.md section: per task, the share of variations whose replay reaches the gold score, and misses."""
     lines = ["## Can the candidates express the expert? (decision replay)", "", f"`{command}`", "",
              "Share of variations whose replayed expert choices reach the gold path's score (mean replay score); "
-             "missing: expert choices that no candidate stands for (planner / flat).", "",
+             "missing: expert choices that no candidate stands for (planner / flat), over all variations of the split in "
+             "the data.", "",
              "| task | variations | primitive | options | missing (planner / flat) |", "|---|---:|---:|---:|---:|"]  # fmt: skip
     for task, row in result["per_task"].items():
         missing = " / ".join(str(row["choices"].get(kind, {}).get("missing", 0)) for kind in ("planner", "flat"))
