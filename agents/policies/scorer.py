@@ -440,5 +440,6 @@ def scorer_card(settings: dict[str, Any]) -> str:
     for key in ("parameters", "data", "decisions", "dev", "train_seconds", "steps", "command"):
         if key in metadata:
             lines.append(f"- {key}: `{json.dumps(metadata[key])}`")
-    lines += ["", "Load it with `agents.models.load_policy(path)`; evaluate with `sgd eval`."]
+    lines += ["", "Load it with `agents.policies.load_policy(path)`; evaluate it with `sgd eval` (`--agent flat "
+              "--checkpoint`, or `--agent hierarchical --planner --executor`)."]
     return "\n".join(lines) + "\n"
