@@ -4,7 +4,7 @@ Each decision contributes ``-log softmax(scores)[expert]`` over its own candidat
 behaviour cloning and learning-to-rank's ListNet with a one-hot target), Adam, a budget in optimizer steps. Every
 ``eval_steps`` steps the policy is scored on the dev decisions (loss and top-1 accuracy: the expert's choice
 ranked first) and the best so far by accuracy (then loss) is kept; the saved policy is that one, so dev selects the
-checkpoint (DESIGN.md section 7). TensorBoard scalars ``train/loss``, ``eval/loss``, ``eval/accuracy`` go to
+checkpoint (never the test split). TensorBoard scalars ``train/loss``, ``eval/loss``, ``eval/accuracy`` go to
 ``OUT.training/tb``; a resumable state (model, optimizer, step, best, random generators) to ``OUT.training/state.pt``
 after each evaluation, so an interrupted run continues where it stopped and ends bit-identical to an uninterrupted
 one; the folder records its settings and a re-run with others is refused (``sgd_gym.folders.check_config``).

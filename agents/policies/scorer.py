@@ -7,7 +7,7 @@ et al. 2022), a scorer of admissible actions distilled from a teacher (Yin et al
 sub-goal annotation of the gold paths (Hashemzadeh et al. 2024 §3): the planner scores the state's sub-goal
 candidates, the executor the accepted actions plus ``END_SG`` with the current sub-goal in its context, the flat
 policy the accepted actions; each is trained listwise (cross-entropy over a decision's candidates,
-``agents.scorer_train``) on decisions replayed from the gold paths (``agents.data.decisions``).
+``agents.train_scorer``) on decisions replayed from the gold paths (``agents.data.decisions``).
 
 The model (``ScorerNet``) reads the same ``build_context`` source as the generative families, split into its fields
 (``agents.context.context_fields``):
