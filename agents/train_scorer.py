@@ -5,9 +5,10 @@ behaviour cloning and learning-to-rank's ListNet with a one-hot target), Adam, a
 ``eval_steps`` steps the policy is scored on the dev decisions (loss and top-1 accuracy: the expert's choice
 ranked first) and the best so far by accuracy (then loss) is kept; the saved policy is that one, so dev selects the
 checkpoint (never the test split). TensorBoard scalars ``train/loss``, ``eval/loss``, ``eval/accuracy`` go to
-``OUT.training/tb``; a resumable state (model, optimizer, step, best, random generators) to ``OUT.training/state.pt``
-after each evaluation, so an interrupted run continues where it stopped and ends bit-identical to an uninterrupted
-one; the folder records its settings and a re-run with others is refused (``sgd_gym.folders.check_config``).
+``OUT.training/tb``; a resumable state (model, optimizer, step, best so far, position in the data order, which is a
+function of the seed and the pass) to ``OUT.training/state.pt`` after each evaluation, so an interrupted run, or one
+given a larger ``--train-steps``, continues where it stopped with the same data order; the folder records its
+settings and a re-run with others is refused (``sgd_gym.folders.check_config``).
 """
 
 from __future__ import annotations
