@@ -17,7 +17,7 @@ import contextlib
 import json
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ class ScorerTrainSettings:
 
     Args:
         kind: ``planner``, ``executor`` or ``flat``.
-        encoder, head, buckets, dim, hidden, ngram, max_source_tokens: the ``ScorerConfig``.
+        model: the ``ScorerConfig`` (encoder, head, sizes, context budget).
         annotations: which annotations of DATA the decisions come from (``rules``, ``llm``, ``import``).
         steps: optimizer steps.
         batch_size: decisions per step.
@@ -52,13 +52,7 @@ class ScorerTrainSettings:
     """
 
     kind: str = "flat"
-    encoder: str = "bow"
-    head: str = "mlp"
-    buckets: int = 1 << 15
-    dim: int = 64
-    hidden: int = 64
-    ngram: int = 2
-    max_source_tokens: int = 512
+    model: ScorerConfig = field(default_factory=ScorerConfig)
     annotations: str = "rules"
     steps: int = 2000
     batch_size: int = 32
@@ -67,14 +61,11 @@ class ScorerTrainSettings:
     max_dev: int = 3000
     seed: int = 0
 
-    def config(self) -> ScorerConfig:
-        return ScorerConfig(self.encoder, self.head, self.buckets, self.dim, self.hidden, self.ngram, self.max_source_tokens)
-
     def check(self) -> None:
         """Raise ``ValueError`` naming a bad setting and what is allowed."""
         if self.kind not in KINDS:
             raise ValueError(f"unknown kind {self.kind!r}, expected one of {list(KINDS)}")
-        self.config().check()
+        self.model.check()
         for name in ("steps", "batch_size", "eval_steps", "max_dev"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -131,8 +122,8 @@ def evaluate(policy: ScorerPolicy, dev: list[Decision], batch_size: int = 64) ->
 
 def _load_decisions(settings: ScorerTrainSettings, data: Path) -> tuple[list[Decision], list[Decision], DecisionCounts]:
     kinds = (settings.kind,)
-    train, counts = decisions(data, "train", settings.annotations, kinds, settings.max_source_tokens)
-    dev, _ = decisions(data, "dev", settings.annotations, kinds, settings.max_source_tokens)
+    train, counts = decisions(data, "train", settings.annotations, kinds, settings.model.max_source_tokens)
+    dev, _ = decisions(data, "dev", settings.annotations, kinds, settings.model.max_source_tokens)
     train_rows, dev_rows = train[settings.kind], dev[settings.kind]
     if not train_rows:
         raise DataFileError(f"{data}: no {settings.kind} decisions in the train split (collect, annotate and "
@@ -189,7 +180,7 @@ def _train(
     started = time.monotonic()
     train, dev, counts = _load_decisions(settings, data)
     _seed(settings.seed)
-    policy = ScorerPolicy(ScorerNet(settings.config()), kind=settings.kind)
+    policy = ScorerPolicy(ScorerNet(settings.model), kind=settings.kind)
     optimizer = ScorerOptimizer(policy.net, settings.learning_rate)
     state: dict[str, Any] = {"step": 0, "best": None, "best_step": 0, "seconds": 0.0, "epoch": -1, "position": 0}
     best_net = None
@@ -259,7 +250,7 @@ def _finish(
     table = counts.table()
     choices = {name: sum(row.get(settings.kind, {}).get(name, 0) for row in table.values())
                for name in MATCHES}  # fmt: skip
-    summary = {"kind": settings.kind, "family": "scorer", "encoder": settings.encoder, "head": settings.head,
+    summary = {"kind": settings.kind, "family": "scorer", "encoder": settings.model.encoder, "head": settings.model.head,
                "decisions": {"train": len(train), "dev": len(dev)}, "choices": choices, "parameters": parameters,
                "steps": state["step"], "best_step": state["best_step"], "dev": state.get("dev"),
                "train_seconds": round(state["seconds"], 1), "data": str(data), "out": str(out)}  # fmt: skip

@@ -64,6 +64,7 @@ SCORER_IGNORED_FLAGS = ("preset", "init", "max_minutes", "epochs", "lora_rank", 
 
 def train_scorer_command(args: argparse.Namespace) -> int:
     """``sgd train KIND --family scorer``: a candidate scorer on DATA's decisions (``agents.train_scorer``)."""
+    from agents.policies.scorer import ScorerConfig
     from agents.train_scorer import ScorerTrainSettings, train_scorer
 
     if args.kind in PPO_KINDS:
@@ -74,9 +75,10 @@ def train_scorer_command(args: argparse.Namespace) -> int:
         print(f"sgd train: --{given[0].replace('_', '-')} does not apply to --family scorer", file=sys.stderr)
         return 2
     shared = {target: vars(args)[name] for name, target in SCORER_SHARED_FLAGS.items() if name in vars(args)}
-    settings = ScorerTrainSettings(kind=args.kind, encoder=args.encoder, head=args.head, hidden=args.hidden,
-                                   annotations=args.annotations, **shared)  # fmt: skip
+    tokens = {"max_source_tokens": shared.pop("max_source_tokens")} if "max_source_tokens" in shared else {}
     try:
+        model = ScorerConfig(encoder=args.encoder, head=args.head, hidden=args.hidden, **tokens)
+        settings = ScorerTrainSettings(kind=args.kind, model=model, annotations=args.annotations, **shared)
         settings.check()
     except ValueError as error:
         print(f"sgd train: {error}", file=sys.stderr)

@@ -29,7 +29,7 @@ from benchmarks.protocol import EpisodeSpec, run_episode
 from benchmarks.registry import AgentConfig
 from sgd_gym.subgoals import END_SG
 
-TINY = dict(buckets=1024, dim=8, hidden=8, steps=30, eval_steps=15, batch_size=8, learning_rate=1e-2)
+TINY = dict(model=ScorerConfig(buckets=1024, dim=8, hidden=8), steps=30, eval_steps=15, batch_size=8, learning_rate=1e-2)
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +188,19 @@ def test_a_candidate_file_is_gzipped_json_with_texts_once(decision_data):
         record = json.load(handle)
     assert len(record["texts"]) == len(set(record["texts"]))
     assert all(max(state) < len(record["texts"]) for state in record["states"])
+
+
+def test_sgd_train_family_scorer_trains_and_refuses_generative_flags(decision_data, tmp_path, capsys):
+    from benchmarks.cli import main
+
+    out = tmp_path / "flat"
+    args = ["train", "flat", "--family", "scorer", "--data", str(decision_data), "--out", str(out), "--train-steps", "4",
+            "--eval-steps", "2", "--batch-size", "4", "--hidden", "8", "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert (summary["family"], summary["steps"], summary["kind"]) == ("scorer", 4, "flat")
+    assert isinstance(load_policy(out), ScorerPolicy)
+    assert main([*args, "--preset", "small"]) == 2
+    assert "--preset does not apply to --family scorer" in capsys.readouterr().err
+    assert main([*args, "--head", "dot"]) == 2  # the folder holds a run of other settings: refused, not mixed
+    assert "head" in capsys.readouterr().err
