@@ -207,7 +207,7 @@ def test_a_family_is_one_entry_of_the_registry(monkeypatch, tmp_path):
             return (path / "echo.txt").read_text()
 
     (tmp_path / "sgd_policy.json").write_text(json.dumps({"kind": "flat", "family": "echo"}))
-    with pytest.raises(CheckpointError, match=r"family 'echo', expected one of \['seq2seq', 'causal-lm'\]"):
+    with pytest.raises(CheckpointError, match=r"family 'echo', expected one of \['seq2seq', 'causal-lm', 'scorer'\]"):
         read_policy_settings(tmp_path)
     monkeypatch.setitem(POLICY_CLASSES, "echo", EchoFamily)
     with pytest.raises(CheckpointError, match=r"missing echo\.txt"):  # the family's own files
