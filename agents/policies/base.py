@@ -62,6 +62,7 @@ class Policy:
     """
 
     family: ClassVar[str] = ""
+    scores_candidates: ClassVar[bool] = False  # generative: writes its target (a scorer ranks the candidates given)
     auto_model_class: ClassVar[Any] = None  # the transformers Auto class that loads a saved model of the family
     model: Any
     tokenizer: PreTrainedTokenizerBase
