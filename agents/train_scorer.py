@@ -47,7 +47,7 @@ class ScorerTrainSettings:
         batch_size: decisions per step.
         learning_rate: Adam's step size.
         eval_steps: evaluate on dev (and save the resumable state) every this many steps.
-        max_dev: dev decisions evaluated (the first ones, a fixed sample; all when fewer).
+        max_dev: dev decisions evaluated (a fixed random sample, seed 0; all when fewer).
         seed: initialisation and data order.
     """
 
