@@ -27,6 +27,7 @@ The model (``ScorerNet``) reads the same ``build_context`` source as the generat
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
@@ -42,7 +43,17 @@ from torch import nn
 from agents.context import context_fields
 from agents.policies.checkpoint import POLICY_FILE, CheckpointError, read_policy_settings
 from sgd_gym.io import atomic_write_text, with_umask
-from sgd_gym.subgoals import END_SG, PATTERNS, WAIT_ACTION, SubgoalError, expand, match_action, parse_subgoal, unescape_name
+from sgd_gym.subgoals import (
+    END_SG,
+    PATTERNS,
+    VERBS,
+    WAIT_ACTION,
+    SubgoalError,
+    expand,
+    match_action,
+    parse_subgoal,
+    unescape_name,
+)
 from sgd_gym.wrappers.observation import hashed_ngram_ids
 
 SCORER = "scorer"
@@ -52,8 +63,25 @@ KINDS = ("planner", "executor", "flat")
 WEIGHTS = "model.safetensors"
 MODEL_CARD = "README.md"
 MATCH_FIELDS = ("current", "task", "observation", "inventory", "look", "completed", "history")
-FEATURES = (*(f"in_{name}" for name in MATCH_FIELDS), "sent_before", "sent_last", "is_end", "end_after_its_action",
-            "end_in_its_room", "current_verb", "current_action")
+# Feature sets by version (``ScorerConfig.features``): a checkpoint keeps the set it was trained with; each set
+# extends the one before, so version 1 checkpoints (saved before versions existed) load and act unchanged.
+FEATURE_SETS: dict[int, tuple[str, ...]] = {
+    1: (
+        *(f"in_{name}" for name in MATCH_FIELDS),
+        "sent_before",
+        "sent_last",
+        "is_end",
+        "end_after_its_action",
+        "end_in_its_room",
+        "current_verb",
+        "current_action",
+    ),
+}
+FEATURE_SETS[2] = (*FEATURE_SETS[1], "repeat_completed", "in_last_step")
+FEATURES = FEATURE_SETS[max(FEATURE_SETS)]  # the newest set, the default of new scorers
+# The verbs of the verb-pair term (version >= 2): "" for none or unknown, every sub-goal verb, END_SG.
+PAIR_VERBS = ("", *sorted(VERBS), END_SG)
+_PAIR_INDEX = {verb: i for i, verb in enumerate(PAIR_VERBS)}
 _WORD = re.compile(r"[a-z0-9]+")
 _NAVIGATION = ("go to ", "teleport to ", "open door to ")
 # Words of the action templates (``focus on X``, ``move X to Y``, ...): left out of the overlaps, which then count the
@@ -76,6 +104,8 @@ class ScorerConfig:
         hidden: width of the state, candidate and head layers.
         ngram: longest word n-gram hashed (``bow``).
         max_source_tokens: the context budget of ``build_context`` (its approximate tokens).
+        features: the version of the match features (``FEATURE_SETS``; from 2 on also the verb-pair term,
+            ``verb_pairs``). Checkpoints saved before versions existed hold version 1.
     """
 
     encoder: str = "bow"
@@ -85,6 +115,7 @@ class ScorerConfig:
     hidden: int = 64
     ngram: int = 2
     max_source_tokens: int = 512
+    features: int = max(FEATURE_SETS)
 
     def check(self) -> None:
         """Raise ``ValueError`` naming a bad setting and what is allowed."""
@@ -96,6 +127,8 @@ class ScorerConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if self.features not in FEATURE_SETS:
+            raise ValueError(f"unknown features version {self.features!r}: expected one of {sorted(FEATURE_SETS)}")
 
 
 _VOCABULARY: dict[str, int] = {}  # word -> id, grown as words are met (ids are only compared within a process)
@@ -118,8 +151,9 @@ def _overlap(candidate: np.ndarray, words: np.ndarray) -> float:
     return float(np.isin(candidate, words).mean()) if len(candidate) else 0.0
 
 
-def candidate_features(source: str, candidates: Sequence[str]) -> np.ndarray:
-    """The ``(N, len(FEATURES))`` float32 match features of ``candidates`` in the context ``source`` (module docstring).
+def candidate_features(source: str, candidates: Sequence[str], version: int = max(FEATURE_SETS)) -> np.ndarray:
+    """The ``(N, len(FEATURE_SETS[version]))`` float32 match features of ``candidates`` in the context ``source``
+    (module docstring).
 
     ``in_<field>``: the share of a candidate's words (lower-cased letters and digits, a few stopwords dropped) that
     occur in that field; ``sent_before``: the times the candidate appears as an action in the history (at most 3,
@@ -131,14 +165,22 @@ def candidate_features(source: str, candidates: Sequence[str]) -> np.ndarray:
     navigation for ``navigate_to``); ``current_action``: it is one of the current sub-goal's own actions
     (``sgd_gym.subgoals.expand``: ``move counter to green box`` for ``put(counter, green box)``). The overlaps leave
     out the words of the action templates (``focus``, ``move``, ``to``, ...): they count the objects a candidate names.
+    Version 2 adds ``repeat_completed``, the times the candidate is among the completed sub-goals shown (at most 3,
+    over 3: a planner that repeats itself is stuck), and ``in_last_step``, the share of its words in the step before
+    (``_previous_step``: ``pick_up(frog)`` after ``focus_on(frog)``).
+
+    Raises:
+        ValueError: an unknown ``version``.
     """
+    if version not in FEATURE_SETS:
+        raise ValueError(f"unknown features version {version!r}: expected one of {sorted(FEATURE_SETS)}")
     fields = context_fields(source)
     sent = _HISTORY_ACTION.findall(fields.get("history", ""))
     last = sent[-1] if sent else ""
     words = [_candidate_word_ids(candidate) for candidate in candidates]
     lengths = np.fromiter((len(ids) for ids in words), dtype=np.int64, count=len(words))
     flat, owner = np.concatenate([np.zeros(0, np.int64), *words]), np.repeat(np.arange(len(words)), lengths)
-    rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float32)
+    rows = np.zeros((len(candidates), len(FEATURE_SETS[version])), dtype=np.float32)
     for column, name in enumerate(MATCH_FIELDS):  # the share of each candidate's words found in the field
         found = np.bincount(owner, weights=np.isin(flat, _word_ids(fields.get(name, ""))), minlength=len(words))
         rows[:, column] = found / np.maximum(lengths, 1)
@@ -156,7 +198,50 @@ def candidate_features(source: str, candidates: Sequence[str]) -> np.ndarray:
         room = fields.get("look", "").split(".", 1)[0]
         rows[:, len(MATCH_FIELDS) + 3] = is_end * _overlap(current, _word_ids(last))
         rows[:, len(MATCH_FIELDS) + 4] = is_end * _overlap(current, _word_ids(room))
+    if version >= 2:
+        completed = _completed(fields.get("completed", ""))
+        first = len(FEATURE_SETS[1])
+        rows[:, first] = [min(completed.count(candidate), 3) / 3 for candidate in candidates]
+        previous = _word_ids(_previous_step(fields, completed, last))
+        rows[:, first + 1] = [_overlap(ids, previous) for ids in words]
     return rows
+
+
+def _completed(text: str) -> list[str]:
+    """The completed sub-goals a ``completed`` field shows, oldest first (``build_context``: ``(n earlier) a; b``)."""
+    text = re.sub(r"^\(\d+ earlier\) ", "", text.strip())
+    return [] if text in ("", "none") else text.split("; ")
+
+
+def _previous_step(fields: dict[str, str], completed: list[str], last_action: str) -> str:
+    """What came just before the decision: the last completed sub-goal for a planner context (it has ``completed``
+    and no ``current``), else the last action sent."""
+    if "completed" in fields and "current" not in fields:
+        return completed[-1] if completed else ""
+    return last_action
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _candidate_verb(text: str) -> str:
+    """The verb of a candidate: ``END_SG``, a sub-goal's verb, or the verb an action expresses (``_action_verb``)."""
+    if text == END_SG:
+        return END_SG
+    if text.endswith(")"):
+        with contextlib.suppress(SubgoalError):
+            return parse_subgoal(text).verb
+    return _action_verb(text)
+
+
+def verb_pairs(source: str, candidates: Sequence[str]) -> np.ndarray:
+    """The ``(N,)`` int64 index of (verb of the step before, verb of the candidate) pairs, into ``PAIR_VERBS``
+    squared: the scorer learns a bias per pair (``focus_on`` then ``pick_up``; ``go to`` then ``look around``), what a
+    bag of words cannot tell from the order of the context. The step before is ``_previous_step``'s."""
+    fields = context_fields(source)
+    sent = _HISTORY_ACTION.findall(fields.get("history", ""))
+    previous = _previous_step(fields, _completed(fields.get("completed", "")), sent[-1] if sent else "")
+    row = _PAIR_INDEX.get(_candidate_verb(previous), 0) * len(PAIR_VERBS)
+    return np.fromiter((row + _PAIR_INDEX.get(_candidate_verb(c), 0) for c in candidates), dtype=np.int64,
+                       count=len(candidates))  # fmt: skip
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -214,7 +299,8 @@ class DecisionBatch:
 
     ``context``: per decision, the ``bow`` ids (``(ids, offsets)``) or a ``(B, 384)`` MiniLM matrix; ``candidates``
     likewise over the batch's D distinct candidate texts (row 0: padding); ``index``: ``(B, N)``, the row of each
-    candidate; ``features``: ``(B, N, F)``; ``mask``: ``(B, N)``, True on real candidates.
+    candidate; ``features``: ``(B, N, F)``; ``mask``: ``(B, N)``, True on real candidates; ``pairs``: ``(B, N)``, the
+    ``verb_pairs`` index of each candidate (feature versions >= 2; None before).
     """
 
     context: Any
@@ -222,6 +308,7 @@ class DecisionBatch:
     features: torch.Tensor
     mask: torch.Tensor
     index: torch.Tensor
+    pairs: torch.Tensor | None = None
 
 
 class ScorerNet(nn.Module):
@@ -243,7 +330,11 @@ class ScorerNet(nn.Module):
         h = config.hidden
         self.state = nn.Sequential(nn.Linear(width, h), nn.ReLU(), nn.Linear(h, h))
         self.candidate = nn.Sequential(nn.Linear(width, h), nn.ReLU(), nn.Linear(h, h))
-        n_features = len(FEATURES)
+        n_features = len(FEATURE_SETS[config.features])
+        # a learned bias per (verb before, candidate verb) pair: into the head's hidden layer, or the score (dot)
+        self.pair = nn.Embedding(len(PAIR_VERBS) ** 2, h if config.head == "mlp" else 1) if config.features >= 2 else None
+        if self.pair is not None:
+            nn.init.zeros_(self.pair.weight)
         if config.head == "mlp":
             # The first layer over [s, c, s * c, f] as a sum of four maps, so that the state's and each distinct
             # candidate's parts are computed once, not once per (decision, candidate) pair.
@@ -269,9 +360,13 @@ class ScorerNet(nn.Module):
         if self.config.head == "mlp":
             hidden = (self.head_state(state) + self.head_candidate(distinct)[batch.index]
                       + self.head_product(state * candidates) + self.head_features(batch.features))  # fmt: skip
+            if self.pair is not None:
+                hidden = hidden + self.pair(batch.pairs)
             scores = self.head_out(hidden).squeeze(-1)
         else:
             scores = (state * candidates).sum(-1) + self.head_features(batch.features).squeeze(-1)
+            if self.pair is not None:
+                scores = scores + self.pair(batch.pairs).squeeze(-1)
         return scores.masked_fill(~batch.mask, float("-inf"))
 
 
@@ -326,17 +421,21 @@ class ScorerPolicy:
             raise ScorerError(f"{len(sources)} sources but {len(candidates)} candidate lists")
         if not sources or any(len(row) == 0 for row in candidates):
             raise ScorerError("every decision needs at least one candidate to score")
-        width = max(len(row) for row in candidates)
-        features = np.zeros((len(sources), width, len(FEATURES)), dtype=np.float32)
+        width, version = max(len(row) for row in candidates), self.config.features
+        features = np.zeros((len(sources), width, len(FEATURE_SETS[version])), dtype=np.float32)
         mask = np.zeros((len(sources), width), dtype=bool)
         distinct: dict[str, int] = {"": 0}  # each text encoded once per batch; "" pads
         index = np.zeros((len(sources), width), dtype=np.int64)
+        pairs = np.zeros((len(sources), width), dtype=np.int64)
         for i, (source, row) in enumerate(zip(sources, candidates)):
-            features[i, : len(row)] = candidate_features(source, row)
+            features[i, : len(row)] = candidate_features(source, row, version)
             mask[i, : len(row)] = True
             index[i, : len(row)] = [distinct.setdefault(text, len(distinct)) for text in row]
+            if version >= 2:
+                pairs[i, : len(row)] = verb_pairs(source, row)
         return DecisionBatch(self._encode_contexts(sources), self._encode_candidates(list(distinct)),
-                             torch.from_numpy(features), torch.from_numpy(mask), torch.from_numpy(index))  # fmt: skip
+                             torch.from_numpy(features), torch.from_numpy(mask), torch.from_numpy(index),
+                             torch.from_numpy(pairs) if version >= 2 else None)  # fmt: skip
 
     def _encode_contexts(self, sources: Sequence[str]) -> Any:
         config = self.config
@@ -421,7 +520,7 @@ class ScorerPolicy:
         if settings.get("family") != SCORER:
             raise ScorerError(f"{path}: holds a {settings.get('family', 'seq2seq')!r} policy, not a scorer one")
         try:
-            config = ScorerConfig(**settings["scorer"])
+            config = ScorerConfig(**{"features": 1, **settings["scorer"]})  # saved before feature versions: 1
             net = ScorerNet(config)
             net.load_state_dict(load_file(str(path / WEIGHTS)))
         except (KeyError, TypeError, ValueError, RuntimeError, OSError, SafetensorError) as error:
@@ -440,6 +539,9 @@ def scorer_card(settings: dict[str, Any]) -> str:
     for key in ("parameters", "data", "decisions", "dev", "train_seconds", "steps", "command"):
         if key in metadata:
             lines.append(f"- {key}: `{json.dumps(metadata[key])}`")
-    lines += ["", "Load it with `agents.policies.load_policy(path)`; evaluate it with `sgd eval` (`--agent flat "
-              "--checkpoint`, or `--agent hierarchical --planner --executor`)."]
+    lines += [
+        "",
+        "Load it with `agents.policies.load_policy(path)`; evaluate it with `sgd eval` (`--agent flat "
+        "--checkpoint`, or `--agent hierarchical --planner --executor`).",
+    ]
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ import json
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 
 from agents.data.annotate import annotate_rules
 from agents.data.collect import collect
@@ -22,7 +23,17 @@ from agents.executor import LearnedExecutor
 from agents.hierarchical import HierarchicalAgent
 from agents.policies import load_policy
 from agents.policies.checkpoint import CheckpointError
-from agents.policies.scorer import FEATURES, ScorerConfig, ScorerError, ScorerNet, ScorerPolicy, candidate_features
+from agents.policies.scorer import (
+    FEATURE_SETS,
+    FEATURES,
+    PAIR_VERBS,
+    ScorerConfig,
+    ScorerError,
+    ScorerNet,
+    ScorerPolicy,
+    candidate_features,
+    verb_pairs,
+)
 from agents.train_scorer import ScorerTrainSettings, train_scorer
 from baselines.flat_bc import FlatBCAgent
 from benchmarks.protocol import EpisodeSpec, run_episode
@@ -120,6 +131,44 @@ def test_match_features_read_the_context_fields():
     assert rows[0, column["sent_last"]] == 1.0 and rows[2, column["is_end"]] == 1.0
     # "pick up frog" was the current sub-goal's action: END_SG is told so, the other candidates are not
     assert rows[2, column["end_after_its_action"]] == 1.0 and rows[:2, column["end_after_its_action"]].sum() == 0
+    # version 1 (checkpoints saved before versions) is the prefix of the newest set
+    assert np.array_equal(candidate_features(source, ["pick up frog"], version=1), rows[:1, : len(FEATURE_SETS[1])])
+    with pytest.raises(ValueError, match="unknown features version 7"):
+        candidate_features(source, ["pick up frog"], version=7)
+
+
+def test_planner_features_see_the_step_before_and_repeats():
+    source = ("task: find a frog | step: 5 score: 50 | observation: hi | inventory: nothing | completed: (2 earlier) "
+              "navigate_to(outside); focus_on(frog) | history: focus on frog -> ok | look: a frog and a cup")  # fmt: skip
+    candidates = ["pick_up(frog)", "navigate_to(outside)", "pick_up(cup)", "look_around()"]
+    rows = candidate_features(source, candidates)
+    column = {name: i for i, name in enumerate(FEATURES)}
+    assert list(rows[:, column["repeat_completed"]]) == [0, pytest.approx(1 / 3), 0, 0]
+    assert list(rows[:, column["in_last_step"]]) == [1, 0, 0, 0]  # frog: the last completed sub-goal's object
+    pairs = verb_pairs(source, candidates)
+    width = len(PAIR_VERBS)
+    assert {PAIR_VERBS[i // width] for i in pairs} == {"focus_on"}
+    assert [PAIR_VERBS[i % width] for i in pairs] == ["pick_up", "navigate_to", "pick_up", "look_around"]
+    # the executor's and the flat policy's step before is the last action sent
+    flat = "task: t | step: 1 score: 0 | observation: o | inventory: i | history: focus on frog -> ok | look: l"
+    assert PAIR_VERBS[verb_pairs(flat, ["pick up frog"])[0] // width] == "focus_on"
+
+
+def test_a_version_1_checkpoint_loads_and_scores_as_saved(tmp_path):
+    torch.manual_seed(0)
+    policy = ScorerPolicy(ScorerNet(ScorerConfig(buckets=512, dim=8, hidden=8, features=1)), kind="planner")
+    policy.save(tmp_path / "v1")
+    settings_file = tmp_path / "v1" / "sgd_policy.json"
+    settings = json.loads(settings_file.read_text())
+    del settings["scorer"]["features"]  # as saved before feature versions existed
+    settings_file.write_text(json.dumps(settings))
+    loaded = load_policy(tmp_path / "v1")
+    source = "task: t | step: 0 score: 0 | observation: o | inventory: i | completed: none | history: none | look: l"
+    assert loaded.config.features == 1 and loaded.net.pair is None
+    assert np.allclose(loaded.score(source, ["look_around()", "focus_on(frog)"]),
+                       policy.score(source, ["look_around()", "focus_on(frog)"]))  # fmt: skip
+    with pytest.raises(ValueError, match="unknown features version 9"):
+        ScorerConfig(features=9).check()
 
 
 def test_trained_scorers_save_load_and_both_agents_act(scorers, decision_data):
