@@ -5,10 +5,13 @@ planner, executor and flat models with equal budgets, train the PPO baselines wh
 every agent on test variations, print the comparison table and write the plot. Every stage skips
 what is already on disk, so a re-run after Ctrl-C picks up where it stopped.
 
-``sgd quickstart`` runs the defaults below (small enough for 2 CPU cores in under 20 minutes);
-``sgd reproduce --config configs/cpu-tiny.yaml`` (or ``configs/paper.yaml``) the full recipe. A
-config is a YAML mapping of ``RecipeConfig`` fields; unknown keys are an error. Its ``ablations`` name
-more runs on the same checkpoints, each a mapping of ``benchmarks.registry.AgentConfig`` fields::
+``sgd quickstart`` runs the defaults below: candidate scorers (``family: scorer``, ``agents.policies.scorer``) on
+the quickstart's 10 tasks, small enough for 2 CPU cores in under 10 minutes; ``sgd quickstart --config
+configs/quickstart-t5.yaml`` the same with tiny T5s that write their sub-goals and actions (``family: generative``,
+the quickstart before scorers); ``sgd reproduce --config configs/cpu-tiny.yaml`` (or ``configs/paper.yaml``) a full
+recipe. A config is a YAML mapping of ``RecipeConfig`` fields; unknown keys are an error, and so are the settings of
+the other family (``preset`` with ``family: scorer``). Its ``ablations`` name more runs on the same checkpoints, each
+a mapping of ``benchmarks.registry.AgentConfig`` fields::
 
     ablations:
       hierarchical-scripted-executor: {executor: scripted}
@@ -29,6 +32,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from agents.guards import GUARDS, SUBGOALS
 from benchmarks.registry import AGENTS, SCRIPTED, AgentConfig
 from sgd_gym.io import atomic_write_text
 from sgd_gym.tasks import TASK_NAMES, get_task
@@ -40,6 +44,12 @@ QUICK_TASKS = (
 )  # fmt: skip
 MODEL_KINDS = ("planner", "executor", "flat")
 MODEL_KEYS = ("learning_rate", "epochs", "max_steps", "minutes", "batch_size")
+FAMILIES = ("scorer", "generative")
+# Settings that only models writing text have (agents.train.TrainSettings); a scorer trains to a step budget.
+GENERATIVE_KEYS = ("preset", "init", "lora_rank", "gradient_accumulation_steps", "gradient_checkpointing", "precision",
+                   "max_target_tokens", "config_overrides", "minutes_per_model", "epochs")  # fmt: skip
+# The guards the scorer-cpu study chose on dev (benchmarks/RESULTS.md, section scorer_cpu) for both agents.
+SCORER_GUARDS = ["safe-focus", "avoid-cycles", "named-focus"]
 RECIPE_AGENTS = ("hierarchical", "flat", "random", "oracle", "ppo", "ppo-options")
 RECIPE_CHECKPOINTS = {"checkpoint", "planner", "executor"}  # set by the recipe: its own trained models
 RESULT_FILES = ("summary.json", "episodes.jsonl", "table.md", "scores.csv")
@@ -55,24 +65,27 @@ class RecipeConfig:
     (pydantic) before any work."""
 
     tasks: list[str] = dataclasses.field(default_factory=lambda: list(QUICK_TASKS))
-    train_variations: Positive | None = 8  # None (YAML: all): the whole train split
-    dev_variations: Positive | None = 1
-    test_variations: Positive | None = 1
+    train_variations: Positive | None = 16  # None (YAML: all): the whole train split
+    dev_variations: Positive | None = 2
+    test_variations: Positive | None = 5
     data: str | None = None  # data folder (default: OUT/data); point several runs at one collection
+    family: str = "scorer"  # scorer: score the state's candidates; generative: T5s or causal LMs that write text
+    scorer: dict[str, Any] = dataclasses.field(default_factory=dict)  # ScorerConfig fields (encoder, head, hidden, ...)
+    guards: list[str] | None = None  # inference guards of the hierarchical and flat runs (None: SCORER_GUARDS for scorers)
     preset: str = "tiny"
     init: str | None = None  # pretrained start instead of the preset: a T5 or causal LM folder, a hub name, smollm2-135m
     lora_rank: Positive | None = None  # train LoRA adapters of this rank over the init model (None: all its weights)
     gradient_accumulation_steps: Positive = 1  # batches per optimizer step
     gradient_checkpointing: bool = False  # recompute activations in the backward pass (less memory, more time)
     minutes_per_model: PositiveNumber | None = None  # a wall-clock cap: the models then depend on the machine's speed
-    max_steps_per_model: Positive | None = 100  # a step budget: a re-run trains the same models (~2.5 min each on 2 cores)
-    epochs: PositiveNumber = 10  # used when neither a step nor a minute budget is set
-    batch_size: Positive = 16
+    max_steps_per_model: Positive | None = 600  # a step budget: a re-run trains the same models
+    epochs: PositiveNumber = 10  # used when neither a step nor a minute budget is set (generative)
+    batch_size: Positive = 32
     learning_rate: PositiveNumber = 1e-3
     precision: str = "fp32"  # or bf16 (mixed precision, for GPUs)
     models: dict[str, dict[str, Any]] | None = None  # per-model overrides of MODEL_KEYS (the paper's lrs/epochs)
-    eval_steps: Positive = 50
-    max_source_tokens: Positive = 256
+    eval_steps: Positive = 200
+    max_source_tokens: Positive = 512
     max_target_tokens: Positive = 32
     agents: list[str] = dataclasses.field(default_factory=lambda: ["hierarchical", "flat", "random", "oracle"])
     ablations: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # run name -> AgentConfig fields
@@ -109,6 +122,7 @@ class RecipeConfig:
                 values[key] = None
         if isinstance(values.get("tasks"), str):  # `tasks: boil` or `tasks: boil,melt` or `tasks: all`
             values["tasks"] = list(TASK_NAMES) if values["tasks"] == "all" else values["tasks"].split(",")
+        _check_family_keys(values, path)
         try:
             config = cls(**values)
         except ValidationError as error:
@@ -122,6 +136,11 @@ class RecipeConfig:
     def check(self) -> None:
         """Validate names and per-model settings before any work starts."""
         self.tasks = [get_task(task).name for task in self.tasks]  # unknown names fail here
+        if self.family not in FAMILIES:
+            raise ValueError(f"unknown family {self.family!r}: expected one of {list(FAMILIES)}")
+        if self.family == "scorer" and any(self.model_settings(kind)["max_steps"] is None for kind in MODEL_KINDS):
+            raise ValueError("family scorer trains to a step budget: max_steps_per_model (or models.KIND.max_steps) "
+                             "must be set")  # fmt: skip
         for name in self.agents:
             if name not in RECIPE_AGENTS:
                 raise ValueError(f"unknown agent {name!r} in agents: expected some of {list(RECIPE_AGENTS)}")
@@ -147,10 +166,17 @@ class RecipeConfig:
                 raise type(error)(f"models.{kind}: {error}") from None
 
     def train_settings(self, kind: str) -> Any:
-        """The ``agents.train.TrainSettings`` of one model (equal budgets unless ``models:`` says otherwise)."""
+        """The training settings of one model (equal budgets unless ``models:`` says otherwise): an
+        ``agents.train_scorer.ScorerTrainSettings`` for ``family: scorer``, else an ``agents.train.TrainSettings``.
+
+        Raises:
+            ValueError: a ``scorer`` field ``ScorerConfig`` lacks (scorer family).
+        """
         from agents.train import TrainSettings
 
         budget = self.model_settings(kind)
+        if self.family == "scorer":
+            return self._scorer_settings(kind, budget)
         return TrainSettings(
             kind, preset=self.preset, init=self.init, max_steps=budget["max_steps"], max_minutes=budget["minutes"],
             epochs=budget["epochs"], learning_rate=budget["learning_rate"], batch_size=budget["batch_size"], seed=self.seed,
@@ -159,11 +185,42 @@ class RecipeConfig:
             gradient_accumulation_steps=self.gradient_accumulation_steps, gradient_checkpointing=self.gradient_checkpointing,
         )  # fmt: skip
 
+    def _scorer_settings(self, kind: str, budget: dict[str, Any]) -> Any:
+        from agents.policies.scorer import ScorerConfig
+        from agents.train_scorer import ScorerTrainSettings
+
+        known = {item.name for item in dataclasses.fields(ScorerConfig)}
+        unknown = sorted(set(self.scorer) - known)
+        if unknown:
+            raise ValueError(f"unknown setting(s) {unknown} in scorer: expected some of {sorted(known)}")
+        model = ScorerConfig(**{"max_source_tokens": self.max_source_tokens, **self.scorer})
+        return ScorerTrainSettings(kind, model=model, steps=budget["max_steps"], batch_size=budget["batch_size"],
+                                   learning_rate=budget["learning_rate"], eval_steps=self.eval_steps, seed=self.seed)  # fmt: skip
+
+    def run_guards(self) -> list[str]:
+        """The guards of the hierarchical and flat runs: ``guards``, or for scorers the ones dev chose (``SCORER_GUARDS``)."""
+        if self.guards is not None:
+            return list(self.guards)
+        return list(SCORER_GUARDS) if self.family == "scorer" else []
+
     def model_settings(self, kind: str) -> dict[str, Any]:
         """Training settings of one model: the shared ones, then ``models[kind]``."""
         shared = {"learning_rate": self.learning_rate, "epochs": self.epochs, "max_steps": self.max_steps_per_model,
                   "minutes": self.minutes_per_model, "batch_size": self.batch_size}  # fmt: skip
         return {**shared, **(self.models or {}).get(kind, {})}
+
+
+def _check_family_keys(values: dict[str, Any], path: str | Path | None) -> None:
+    """Refuse the settings of the other family (a T5 ``preset`` in a scorer recipe would silently do nothing)."""
+    family = values.get("family", "scorer")
+    where = path or "quickstart settings"
+    given = [key for key in GENERATIVE_KEYS if values.get(key) is not None]
+    if family == "scorer" and given:
+        raise ValueError(f"{where}: setting(s) {given} apply to family: generative (models that write text), but the "
+                         "recipe's family is scorer (the default since the scorer quickstart): add 'family: generative' "
+                         "(as configs/quickstart-t5.yaml does) or drop them")  # fmt: skip
+    if family == "generative" and values.get("scorer"):
+        raise ValueError(f"{where}: scorer settings apply to family: scorer, not {family!r}")
 
 
 def _stage(name: str, marker: Path, work) -> Any:
@@ -209,17 +266,23 @@ def agent_configs(config: RecipeConfig, ckpt: Path) -> dict[str, AgentConfig]:
             raise ValueError(f"unknown agent {fields['agent']!r} in run {name!r}: expected one of {list(AGENTS)}")
         given = {"num_beams": config.num_beams, "replan": config.replan}
         given = {key: value for key, value in given.items() if key in spec.reads}
+        if fields["agent"] in ("hierarchical", "flat"):
+            given["guards"] = config.run_guards()
+            if fields.get("executor") == SCRIPTED:  # it chooses its actions by rule: only the sub-goal guards apply
+                given["guards"] = [name for name in given["guards"] if SUBGOALS in GUARDS[name].filters]
         given |= {key: str(ckpt / (key if fields["agent"] == "hierarchical" else fields["agent"])) for key in spec.checkpoints}
-        configs[name] = AgentConfig(**{**given, **fields, "guards": tuple(fields.get("guards", ()))})
+        configs[name] = AgentConfig(**{**given, **fields, "guards": tuple(fields.get("guards", given.get("guards", ())))})
     return configs
 
 
 def _train_models(config: RecipeConfig, data: Path, ckpt: Path, stages: Path) -> None:
     """Train the planner, executor and flat models (equal budgets unless ``models:`` says otherwise)."""
     from agents.train import train
+    from agents.train_scorer import train_scorer
 
+    trainer = train_scorer if config.family == "scorer" else train
     for kind in MODEL_KINDS:
-        work = functools.partial(train, config.train_settings(kind), data, ckpt / kind)
+        work = functools.partial(trainer, config.train_settings(kind), data, ckpt / kind)
         _stage(f"train {kind}", stages / f"train-{kind}.json", work)
 
 
@@ -234,10 +297,12 @@ def _train_ppo(config: RecipeConfig, kind: str, ckpt: Path, stages: Path) -> Non
 
 
 def _prepare_data(config: RecipeConfig, data: Path, stages: Path) -> None:
-    """Collect gold paths (train and dev), annotate them with the rules, build the examples."""
+    """Collect gold paths (train and dev), annotate them with the rules, build the examples (generative) or replay
+    the gold paths with each state's candidates (scorer: ``agents.data.decisions``)."""
     from agents.data.annotate import annotate_rules
     from agents.data.collect import collect
     from agents.data.datasets import build_data
+    from agents.data.decisions import collect_candidates
 
     def collect_all() -> dict:
         collect(config.tasks, "train", config.train_variations, data, config.workers)
@@ -246,7 +311,10 @@ def _prepare_data(config: RecipeConfig, data: Path, stages: Path) -> None:
 
     _stage("collect", stages / "collect.json", collect_all)
     _stage("annotate", stages / "annotate.json", lambda: {"annotations": str(annotate_rules(data))})
-    _stage("build-data", stages / "build-data.json", lambda: build_data(data, max_tokens=config.max_source_tokens))
+    if config.family == "scorer":
+        _stage("build-decisions", stages / "build-decisions.json", lambda: collect_candidates(data, config.workers))
+    else:
+        _stage("build-data", stages / "build-data.json", lambda: build_data(data, max_tokens=config.max_source_tokens))
 
 
 def run_recipe(config: RecipeConfig) -> dict[str, dict]:
@@ -263,6 +331,7 @@ def run_recipe(config: RecipeConfig) -> dict[str, dict]:
     )
     configs = agent_configs(config, ckpt)
     models = f"{config.init} (LoRA rank {config.lora_rank})" if config.lora_rank else config.init or config.preset
+    models = "candidate-scoring" if config.family == "scorer" else models
     log.info(f"[recipe] {len(config.tasks)} tasks, {counts} variations each; {models} models; "
              f"runs {', '.join(configs)}; output in {out}")  # fmt: skip
     started = time.perf_counter()

@@ -15,18 +15,23 @@ from safetensors.torch import load_file
 from benchmarks.replay import check_replay
 from sgd_gym.io import read_jsonl
 
-MICRO_CONFIG = {
+MICRO_CONFIG = {  # the quickstart's default family (scorer) at micro size
     "tasks": ["find-non-living-thing", "find-living-thing"],
     "train_variations": 2,
     "dev_variations": 1,
     "test_variations": 1,
-    "max_steps_per_model": 12,
-    "minutes_per_model": None,  # a step budget, like the default: a re-run trains the same models
+    "max_steps_per_model": 12,  # a step budget, like the default: a re-run trains the same models
     "eval_steps": 6,
     "batch_size": 8,
     "learning_rate": 0.01,
     "eval_max_steps": 8,
     "num_beams": 1,
+    "scorer": {"buckets": 4096, "dim": 16, "hidden": 16},
+}
+T5_MICRO_CONFIG = {  # the generative family (configs/quickstart-t5.yaml) at micro size
+    **{key: value for key, value in MICRO_CONFIG.items() if key != "scorer"},
+    "family": "generative",
+    "minutes_per_model": None,
     "config_overrides": {"d_model": 32, "d_ff": 64, "num_layers": 1, "num_decoder_layers": 1, "num_heads": 2, "d_kv": 16},
 }
 
@@ -46,8 +51,8 @@ def test_quickstart_runs_end_to_end_resumes_and_repeats(tmp_path):
     unlabelled = [line for line in bars if not re.match(r"^\s*[a-z][\w -]*: +\d+%\|", line)]
     assert bars and not unlabelled, unlabelled[:5]  # every bar names its stage
     assert {re.match(r"^\s*([a-z][\w -]*):", line).group(1) for line in bars} == {
-        "collect train", "collect dev", "train planner", "train executor", "train flat", "hierarchical", "flat", "random",
-        "oracle"}  # one bar per stage  # fmt: skip
+        "collect train", "collect dev", "candidates", "train planner scorer", "train executor scorer", "train flat scorer",
+        "hierarchical", "flat", "random", "oracle"}  # one bar per stage  # fmt: skip
     for name in ("comparison.md", "comparison.png", "gap.json"):
         assert (out / name).stat().st_size > 0
     gap = json.loads((out / "gap.json").read_text())
@@ -57,7 +62,10 @@ def test_quickstart_runs_end_to_end_resumes_and_repeats(tmp_path):
         assert summary["episodes"] == 2 and len(read_jsonl(out / "runs" / agent / "episodes.jsonl")) == 2
     oracle = json.loads((out / "runs" / "oracle" / "summary.json").read_text())
     assert oracle["per_task"]["find-non-living-thing"] == 100.0
-    assert (out / "checkpoints" / "planner" / "sgd_policy.json").exists()
+    planner = json.loads((out / "checkpoints" / "planner" / "sgd_policy.json").read_text())
+    assert planner["family"] == "scorer" and planner["scorer"]["hidden"] == 16
+    hierarchical = json.loads((out / "runs" / "hierarchical" / "summary.json").read_text())
+    assert hierarchical["agent_settings"]["guards"] == ["safe-focus", "avoid-cycles", "named-focus"]  # dev's choice
 
     again = subprocess.run(command, capture_output=True, text=True, timeout=900)  # every stage is on disk: nothing redone
     assert again.returncode == 0, again.stderr[-3000:]
@@ -90,7 +98,7 @@ def test_bad_config_is_rejected_before_work(tmp_path):
 
 def test_reproduce_runs_ppo_rows_ablations_and_publishes_results(tmp_path):
     config = {
-        **MICRO_CONFIG,
+        **T5_MICRO_CONFIG,
         "tasks": ["find-non-living-thing"],
         "agents": ["oracle", "hierarchical", "ppo-options"],
         "ablations": {"hierarchical-scripted-executor": {"executor": "scripted"}},
@@ -127,14 +135,20 @@ def test_reproduce_needs_a_config_and_rejects_bad_values(tmp_path):
         ("agents: [oracle, genius]\n", "unknown agent 'genius' in agents"),
         ("ablations: [no-planner]\n", "ablations: Input should be a valid dictionary (got ['no-planner'])"),
         ("batch_size: 0\n", "batch_size: Input should be greater than 0 (got 0)"),
-        ("lora_rank: 0\n", "lora_rank: Input should be greater than 0 (got 0)"),
+        ("family: generative\nlora_rank: 0\n", "lora_rank: Input should be greater than 0 (got 0)"),
         ("ablations: {smart: {wisdom: 3}}\n", "ablation 'smart': unknown setting(s) ['wisdom']"),
         ("ablations: {mine: {planner: my/planner}}\n", "ablation 'mine': unknown setting(s) ['planner']"),
         ("ablations: {careful: {guards: [careful]}}\n", "run 'careful': unknown guard 'careful'"),
         ("ablations: {odd: {agent: random, num_beams: 2}}\n", "run 'odd': --num-beams applies to --agent flat or hierarchical"),
         ("models: {planner: {lr: 0.1}}\n", "unknown setting(s) ['lr'] for models.planner"),
         ("replan: sometimes\n", "unknown replan 'sometimes'"),
-        ("precision: fp8\n", "unknown precision 'fp8'"),
+        ("family: generative\nprecision: fp8\n", "unknown precision 'fp8'"),
+        ("family: scorers\n", "unknown family 'scorers': expected one of ['scorer', 'generative']"),
+        ("preset: tiny\n", "setting(s) ['preset'] apply to family: generative"),
+        ("scorer: {width: 3}\n", "unknown setting(s) ['width'] in scorer"),
+        ("scorer: {head: deep}\n", "unknown head 'deep'"),
+        ("family: generative\nscorer: {head: dot}\n", "scorer settings apply to family: scorer"),
+        ("max_steps_per_model: null\n", "family scorer trains to a step budget"),
     ):
         path = tmp_path / "bad.yaml"
         path.write_text(text)
@@ -147,6 +161,10 @@ def test_reproduce_needs_a_config_and_rejects_bad_values(tmp_path):
     for shipped in ("cpu-tiny.yaml", "gpu-tiny.yaml", "gpu-tiny-bf16.yaml", "paper.yaml", "smollm2-gpu.yaml"):
         config = RecipeConfig.load(Path(__file__).parents[2] / "configs" / shipped)
         assert len(config.tasks) == 30 and config.train_variations is None and config.test_variations == 10
+        assert config.family == "generative" and config.run_guards() == []
+    old = RecipeConfig.load(Path(__file__).parents[2] / "configs" / "quickstart-t5.yaml")  # the quickstart before scorers
+    assert (old.family, old.preset, old.max_steps_per_model, old.train_variations, old.test_variations) == (
+        "generative", "tiny", 100, 8, 1)  # fmt: skip
     smoke = RecipeConfig.load(Path(__file__).parents[2] / "configs" / "smollm2-cpu-smoke.yaml")
     assert (smoke.init, smoke.lora_rank, smoke.train_settings("executor").lora_rank) == ("smollm2-135m", 8, 8)
 
@@ -173,10 +191,12 @@ def test_ablations_change_only_their_setting(tmp_path):
     assert (flat.agent, flat.checkpoint, flat.guards, flat.num_beams) == ("flat", str(tmp_path / "flat"), ("safe-focus",), 5)
 
 
-def test_default_quickstart_trains_to_a_step_budget():
+def test_default_quickstart_trains_scorers_to_a_step_budget():
+    from agents.train_scorer import ScorerTrainSettings
     from benchmarks.recipes import MODEL_KINDS, RecipeConfig
 
     config = RecipeConfig.load(None)  # what `sgd quickstart` runs: no wall-clock cap, so a re-run trains the same models
     for kind in MODEL_KINDS:
-        settings = config.model_settings(kind)
-        assert settings["minutes"] is None and settings["max_steps"] == 100, kind
+        settings = config.train_settings(kind)
+        assert isinstance(settings, ScorerTrainSettings) and settings.steps == config.max_steps_per_model, kind
+    assert config.family == "scorer" and config.test_variations >= 3  # several test variations: the gap has an interval
