@@ -13,6 +13,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+
+from benchmarks.protocol import episode_spec, make_eval_env, play_episode
 from benchmarks.registry import SCRIPTED, AgentConfig
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "scorer-cpu"  # in the source tree, not in the wheel
@@ -59,10 +62,6 @@ def play_demo(config: AgentConfig, task: str, variation: int, max_steps: int = 1
     Raises:
         ValueError: an unknown task, or a variation out of the test split's range.
     """
-    import gymnasium as gym
-
-    from benchmarks.protocol import episode_spec, make_eval_env, play_episode
-
     spec = episode_spec(task, SPLIT, variation)
     agent = config.build()
     env = make_eval_env(agent, SPLIT, max_steps)
@@ -101,14 +100,16 @@ def format_transcript(record: dict, max_steps: int = 100) -> list[str]:
 
     Returns:
         One header line per sub-goal the planner opened, under it one line per primitive action (step, action, score
-        after it, the guards that changed a model's choice, whether the game understood it), and how the option
-        ended; then a last line with the score and the steps.
+        after it, its gain over the step before, whether the game understood it, the guards that changed a model's
+        choice), and how the option ended; then a last line with the score and the steps.
     """
     actions = record["actions"]
     traces = record.get("step_trace") or [{}] * len(actions)
     width = max(map(len, actions), default=0)
-    lines, current, opened, previous = [], None, 0, 0.0
-    for step, (action, trace, score, valid) in enumerate(zip(actions, traces, record["step_scores"], record["step_valid"])):
+    lines, current, opened = [], None, 0
+    previous = None  # the score before the first step: records do not keep it (a variation may start with points)
+    scores, valid = record.get("step_scores") or [], record.get("step_valid") or []  # none when the JVM failed throughout
+    for step, (action, trace, score, understood) in enumerate(zip(actions, traces, scores, valid)):
         for subgoal, how in trace.get("ended", []):
             if subgoal != current:  # an option that ended before it sent any action
                 opened += 1
@@ -120,7 +121,8 @@ def format_transcript(record: dict, max_steps: int = 100) -> list[str]:
             opened += subgoal is not None
             lines.append(f"sub-goal {opened}: {subgoal}" if subgoal else "(no sub-goal: two options in a row ended at once)")
             current = subgoal
-        notes = [f"+{score - previous:g}" if score > previous else "", "not understood" if not valid else ""]
+        notes = [f"+{score - previous:g}" if previous is not None and score > previous else ""]
+        notes.append("not understood" if not understood else "")
         notes.append(f"guards: {', '.join(trace['guards'])}" if trace.get("guards") else "")
         shown = "  ".join(note for note in notes if note)
         lines.append(f"  {step + 1:3d}. {action:<{width}}  score {score:3g}  {shown}".rstrip())
