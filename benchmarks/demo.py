@@ -45,6 +45,17 @@ def demo_config(planner: str | None = None, executor: str | None = None, guards:
     return AgentConfig("hierarchical", planner=planner, executor=executor, guards=tuple(guards))
 
 
+class _ResetScore(gym.Wrapper):
+    """Keeps ``info["score"]`` at reset (episode records start after the first action)."""
+
+    score: float | None = None
+
+    def reset(self, **kwargs: Any) -> tuple[dict, dict]:
+        obs, info = self.env.reset(**kwargs)
+        self.score = info["score"]
+        return obs, info
+
+
 def play_demo(config: AgentConfig, task: str, variation: int, max_steps: int = 100, patience: int | None = 50) -> dict:
     """Play one test episode as ``sgd eval`` would, in this process.
 
@@ -57,14 +68,14 @@ def play_demo(config: AgentConfig, task: str, variation: int, max_steps: int = 1
 
     Returns:
         The episode's record (``sgd_gym.records.Episode``: actions, ``step_scores``, ``step_valid``, ``step_trace``,
-        score, steps, failed) and its ``task_description``.
+        score, steps, failed), its ``task_description`` and ``initial_score`` (at reset).
 
     Raises:
         ValueError: an unknown task, or a variation out of the test split's range.
     """
     spec = episode_spec(task, SPLIT, variation)
     agent = config.build()
-    env = make_eval_env(agent, SPLIT, max_steps)
+    env = _ResetScore(make_eval_env(agent, SPLIT, max_steps))
     try:
         record = play_episode(agent, env, spec, max_steps, patience)
         try:
@@ -73,7 +84,7 @@ def play_demo(config: AgentConfig, task: str, variation: int, max_steps: int = 1
             description = ""
     finally:
         env.close()
-    return {**record, "task_description": description}
+    return {**record, "task_description": description, "initial_score": env.score}
 
 
 def _last_ending(record: dict, max_steps: int) -> str:
@@ -107,7 +118,7 @@ def format_transcript(record: dict, max_steps: int = 100) -> list[str]:
     traces = record.get("step_trace") or [{}] * len(actions)
     width = max(map(len, actions), default=0)
     lines, current, opened = [], None, 0
-    previous = None  # the score before the first step: records do not keep it (a variation may start with points)
+    previous = record.get("initial_score")  # episodes.jsonl records lack it: no gain is shown for their first step
     scores, valid = record.get("step_scores") or [], record.get("step_valid") or []  # none when the JVM failed throughout
     for step, (action, trace, score, understood) in enumerate(zip(actions, traces, scores, valid)):
         for subgoal, how in trace.get("ended", []):

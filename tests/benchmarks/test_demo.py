@@ -35,7 +35,9 @@ def test_the_default_episode_is_the_one_sgd_eval_recorded():
     committed = committed_episode(DEMO_TASK, DEMO_VARIATION)
     actions = [match.group(1) for line in lines if (match := ACTION_LINE.match(line))]
     assert actions == committed["actions"]
-    assert any(line.startswith("sub-goal 1: ") for line in lines) and "    -> done (the executor said END_SG)" in lines
+    opened = [line.split(": ", 1)[1] for line in lines if line.startswith("sub-goal ")]
+    assert opened and opened == [trace["subgoal"] for trace in committed["step_trace"] if trace.get("opened")]
+    assert "    -> done (the executor said END_SG)" in lines
     assert lines[-1] == f"score {committed['score']:g} after {committed['steps']} steps"
 
 
@@ -84,3 +86,6 @@ def test_the_transcript_groups_actions_under_their_sub_goals():
     assert lines[8] == "sub-goal 3: open(fridge)" and lines[9].endswith("not understood")
     assert lines[10:12] == ["    -> budget (the option's step budget was spent)", "sub-goal 4: look_around()"]
     assert lines[-2:] == ["    -> the episode ended: the 5-step budget was spent", "score 5 after 5 steps"]
+    started = {**record, "step_scores": [3, 5, 5, 5, 5]}  # the first step's gain needs the score at reset
+    assert format_transcript(started)[1].endswith("score   3")
+    assert format_transcript({**started, "initial_score": 1})[1].endswith("score   3  +2")
