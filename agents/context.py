@@ -4,8 +4,8 @@
 inventory), step and score, the (action, observation) history, and the sub-goals begun so far (completed, and the
 one being carried out). An agent records every step into it; its planner and executor read the memory they are
 handed and keep no copy of the episode. ``build_context(memory, kind)`` turns it into a model source for the
-planner, the executor or the flat policy (DESIGN.md section 7), at inference and, replayed over a gold
-trajectory (``agents.data.datasets``), for the training examples.
+planner, the executor or the flat policy (docs/architecture.md, "The context builder"), at inference and, replayed
+over a gold trajectory (``agents.data.datasets``), for the training examples.
 """
 
 from __future__ import annotations

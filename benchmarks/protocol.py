@@ -40,6 +40,25 @@ class EpisodeSpec:
     seed: int
 
 
+def episode_spec(task: str, split: str, variation: int) -> EpisodeSpec:
+    """One episode of the protocol: a task variation and the seed every evaluation gives it.
+
+    Args:
+        task: a task name or id (``sgd_gym.tasks.get_task``).
+        split: ``train``, ``dev`` or ``test``.
+        variation: the index inside ``split``.
+
+    Returns:
+        The episode, its seed derived from the task's name, the split and the variation.
+
+    Raises:
+        ValueError: an unknown task or split, or a variation out of the split's range (naming the range).
+    """
+    info = get_task(task)
+    info.variation_id(check_split(split), variation)  # raises naming the range
+    return EpisodeSpec(info.name, split, variation, zlib.crc32(f"{info.name}/{split}/{variation}".encode()))
+
+
 def plan_episodes(tasks: Iterable[str], split: str = "test", variations: int | None = 10) -> list[EpisodeSpec]:
     """The first ``variations`` variations of ``split`` for each task (all when None or fewer exist)."""
     check_split(split)
@@ -47,11 +66,9 @@ def plan_episodes(tasks: Iterable[str], split: str = "test", variations: int | N
         raise ValueError(f"variations must be >= 1 or None (all), got {variations!r}")
     specs = []
     for task in tasks:
-        info = get_task(task)
-        count = info.split_size(split) if variations is None else min(variations, info.split_size(split))
-        for variation in range(count):
-            seed = zlib.crc32(f"{info.name}/{split}/{variation}".encode())
-            specs.append(EpisodeSpec(info.name, split, variation, seed))
+        size = get_task(task).split_size(split)
+        count = size if variations is None else min(variations, size)
+        specs += [episode_spec(task, split, variation) for variation in range(count)]
     return specs
 
 

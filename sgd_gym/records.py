@@ -1,4 +1,4 @@
-"""One schema per record type that sgd-gym writes and reads back (DESIGN.md section 7), checked when read.
+"""One schema per record type that sgd-gym writes and reads back (docs/architecture.md), checked when read.
 
 ``sgd_gym.io.read_jsonl(path, schema=Trajectory)`` names the file, the line and the field of the first problem. The
 schemas are strict about types (an int is not a string) and allow extra fields, so records written by newer code

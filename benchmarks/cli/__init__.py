@@ -8,9 +8,9 @@ import os
 import signal
 import sys
 
-from benchmarks.cli import bench, compare, data, evaluate, recipes, train, view
+from benchmarks.cli import bench, compare, data, demo, evaluate, recipes, train, view
 
-GROUPS = (evaluate, data, train, compare, view, recipes, bench)  # in the order ``sgd --help`` lists them
+GROUPS = (demo, evaluate, data, train, compare, view, recipes, bench)  # in the order ``sgd --help`` lists them
 
 
 def version() -> str:

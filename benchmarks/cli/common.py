@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sgd_gym.tasks import resolve_tasks
+from sgd_gym.tasks import SPLITS, get_task, resolve_tasks
 
 DEMO_TASKS = "find-living-thing,power-component,chemistry-mix,boil"
 
@@ -13,6 +13,14 @@ def tasks(value: str) -> list[str]:
     """``--tasks``: comma-separated names or ids, or ``all``."""
     try:
         return resolve_tasks(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def task_name(value: str) -> str:
+    """``--task``: one task name or id; its name."""
+    try:
+        return get_task(value).name
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -50,7 +58,35 @@ def variations(value: str) -> int | None:
     return None if value == "all" else positive(value)
 
 
-def add_tasks(parser: argparse.ArgumentParser, default: str = DEMO_TASKS) -> None:
+def add_tasks(parser: argparse.ArgumentParser | argparse._ArgumentGroup, default: str = DEMO_TASKS) -> None:
     """``--tasks`` with its default."""
     help_text = f"comma-separated task names or ids, or 'all' (default: {default})"
     parser.add_argument("--tasks", type=tasks, default=resolve_tasks(default), help=help_text)
+
+
+def guard_list(value: str) -> tuple[str, ...]:
+    """``--guards``: comma-separated guard names (checked against the registry of ``agents.guards``)."""
+    from agents.guards import check_guard_names
+
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    try:
+        check_guard_names(names)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return names
+
+
+def add_protocol_arguments(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, variations_default: int | None, workers_help: str
+) -> None:
+    """``--split``, ``--variations``, ``--max-steps`` and ``--workers`` of the protocol (on a parser or a group)."""
+    shown = "all" if variations_default is None else variations_default
+    parser.add_argument("--split", choices=SPLITS, default="test", help="variation split (default: test)")
+    parser.add_argument(
+        "--variations",
+        type=variations,
+        default=variations_default,
+        help=f"first N variations per task, or 'all' (default: {shown})",
+    )
+    parser.add_argument("--max-steps", type=positive, default=100, help="primitive step budget per episode (default: 100)")
+    parser.add_argument("--workers", type=positive, default=1, help=f"{workers_help} (default: 1)")

@@ -1,29 +1,16 @@
-"""``sgd eval`` (an agent under the protocol, into a run folder) and ``sgd demo`` (oracle and random, no models)."""
+"""``sgd eval``: an agent under the protocol, into a run folder."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import sys
-import time
 from pathlib import Path
 
-from benchmarks.cli.common import add_tasks, positive, variations
+from benchmarks.cli.common import add_protocol_arguments, add_tasks, guard_list, positive
 from benchmarks.protocol import BACKENDS
 from benchmarks.registry import AGENTS, AgentConfig, default_listings, flag
-from sgd_gym.tasks import SPLITS, resolve_tasks
-
-
-def guard_list(value: str) -> tuple[str, ...]:
-    """``--guards``: comma-separated guard names (checked against the registry of ``agents.guards``)."""
-    from agents.guards import check_guard_names
-
-    names = tuple(name.strip() for name in value.split(",") if name.strip())
-    try:
-        check_guard_names(names)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return names
+from sgd_gym.tasks import resolve_tasks
 
 
 def add_agent_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,48 +64,8 @@ def eval_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def demo_command(args: argparse.Namespace) -> int:
-    """Oracle and random agents on a few tasks through gym.make, then a score table."""
-    from benchmarks.protocol import evaluate, plan_episodes
-    from benchmarks.report import markdown_table, summarize
-
-    specs = plan_episodes(args.tasks, args.split, args.variations)
-    print(
-        f"sgd demo: {len(args.tasks)} tasks x {args.variations} {args.split} variations, {args.max_steps} steps, "
-        f"{args.workers} worker(s)"
-    )
-    summaries = {}
-    for name in ("oracle", "random"):
-        start = time.perf_counter()
-        records = evaluate(AgentConfig(name).build, specs, max_steps=args.max_steps, workers=args.workers, desc=name)
-        summaries[name] = summarize(records)
-        print(f"  {name}: {len(records)} episodes in {time.perf_counter() - start:.1f} s")
-    print()
-    print(markdown_table(summaries))
-    return 0
-
-
-def add_protocol_arguments(parser: argparse.ArgumentParser, variations_default: int | None, workers_help: str) -> None:
-    """``--split``, ``--variations``, ``--max-steps`` and ``--workers`` of the protocol."""
-    shown = "all" if variations_default is None else variations_default
-    parser.add_argument("--split", choices=SPLITS, default="test", help="variation split (default: test)")
-    parser.add_argument(
-        "--variations",
-        type=variations,
-        default=variations_default,
-        help=f"first N variations per task, or 'all' (default: {shown})",
-    )
-    parser.add_argument("--max-steps", type=positive, default=100, help="primitive step budget per episode (default: 100)")
-    parser.add_argument("--workers", type=positive, default=1, help=f"{workers_help} (default: 1)")
-
-
 def register(commands: argparse._SubParsersAction) -> None:
-    """Add ``demo`` and ``eval``."""
-    p = commands.add_parser("demo", help="oracle + random agents on a few tasks; prints a score table")
-    add_tasks(p)
-    add_protocol_arguments(p, 2, "worker processes, one JVM each")
-    p.set_defaults(func=demo_command)
-
+    """Add ``eval``."""
     p = commands.add_parser("eval", help="evaluate an agent under the paper's protocol into a run folder")
     add_agent_arguments(p)
     add_tasks(p, "all")

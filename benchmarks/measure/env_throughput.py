@@ -1,6 +1,7 @@
 """Env throughput: stock ScienceWorld against our JVM backend and env, on the same gold actions.
 
-What is measured (DESIGN.md section 10; ratios are computed within one run, speed is reported, never asserted):
+What is measured (docs/architecture.md, "Speed targets"; ratios are computed within one run, speed is reported, never
+asserted):
 
 * ms/step of stock ``scienceworld.ScienceWorldEnv.step`` (it builds look, inventory and valid actions every step),
   of our bare JVM step (``ScienceWorldBackend._call("step", ...)``), of ``sgd_gym/ScienceWorld-v0`` and of the
@@ -468,7 +469,7 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         ratios["speedup_vs_stock_valid"] >= 1.5,
     )
     ratio_row(
-        "speedup vs stock, with valid actions (DESIGN.md target)",
+        "speedup vs stock, with valid actions (project target)",
         ratios["speedup_vs_stock_valid"],
         ">= 5x",
         ratios["speedup_vs_stock_valid"] >= 5,

@@ -12,7 +12,7 @@ def sgd(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_demo_prints_a_score_table():
-    done = sgd("demo", "--tasks", "find-non-living-thing,4-1", "--variations", "1")
+    done = sgd("demo", "--table", "--tasks", "find-non-living-thing,4-1", "--variations", "1")
     assert done.returncode == 0, done.stderr
     assert "| task | oracle | random |" in done.stdout
     assert "| find-non-living-thing | 100.0 |" in done.stdout and "| find-living-thing | 100.0 |" in done.stdout
@@ -23,24 +23,25 @@ def test_version_and_quiet_output():
 
     done = sgd("--version")
     assert done.returncode == 0 and done.stdout.strip() == f"sgd-gym {version('sgd-gym')}"
-    done = sgd("-q", "demo", "--tasks", "find-non-living-thing", "--variations", "1", "--max-steps", "5")
+    done = sgd("-q", "demo", "--table", "--tasks", "find-non-living-thing", "--variations", "1", "--max-steps", "5")
     assert done.returncode == 0 and "| task | oracle | random |" in done.stdout and done.stderr == ""
     done = sgd("-q", "-v", "demo")
     assert done.returncode == 2 and "not allowed with argument" in done.stderr
 
 
 def test_bad_flag_values_fail_before_any_work():
-    done = sgd("demo", "--tasks", "boiling")
+    done = sgd("demo", "--table", "--tasks", "boiling")
     assert done.returncode == 2 and "unknown task 'boiling'" in done.stderr
-    done = sgd("demo", "--variations", "0")
+    done = sgd("demo", "--table", "--variations", "0")
     assert done.returncode == 2 and "expected a positive integer, got '0'" in done.stderr
-    done = sgd("demo", "--split", "val")
+    done = sgd("demo", "--table", "--split", "val")
     assert done.returncode == 2 and "invalid choice: 'val'" in done.stderr
 
 
 def test_help_documents_every_flag():
     done = sgd("demo", "--help")
-    for flag in ("--tasks", "--split", "--variations", "--max-steps", "--workers"):
+    for flag in ("--task", "--variation", "--planner", "--executor", "--guards", "--table", "--tasks", "--split",
+                 "--variations", "--max-steps", "--workers"):  # fmt: skip
         assert flag in done.stdout
     done = sgd("eval", "--help")  # a flag per AgentConfig field, each naming the agents that read it
     expected = ("--guards", "flat and hierarchical: comma-separated inference guards", "safe-focus, avoid-cycles, named-focus",

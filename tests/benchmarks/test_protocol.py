@@ -8,7 +8,7 @@ import pytest
 
 from agents.agent import Agent
 from baselines import RandomAgent
-from benchmarks.protocol import evaluate, plan_episodes, run_evaluation
+from benchmarks.protocol import episode_spec, evaluate, plan_episodes, run_evaluation
 from benchmarks.report import summarize
 
 
@@ -35,6 +35,12 @@ def test_plan_episodes_takes_the_first_variations():
         plan_episodes(["boil"], "val", 1)
     with pytest.raises(ValueError, match="variations must be >= 1"):
         plan_episodes(["boil"], "test", 0)
+
+
+def test_one_episode_spec_is_the_one_the_plan_holds():
+    assert episode_spec("4-1", "test", 3) == plan_episodes(["find-living-thing"], "test", 4)[3]
+    with pytest.raises(ValueError, match=r"variation 5 is out of range .* expected an int in 0..4"):
+        episode_spec("power-component", "test", 5)
 
 
 def test_worker_count_does_not_change_results():
