@@ -181,9 +181,13 @@ def candidate_features(source: str, candidates: Sequence[str], version: int = ma
     lengths = np.fromiter((len(ids) for ids in words), dtype=np.int64, count=len(words))
     flat, owner = np.concatenate([np.zeros(0, np.int64), *words]), np.repeat(np.arange(len(words)), lengths)
     rows = np.zeros((len(candidates), len(FEATURE_SETS[version])), dtype=np.float32)
-    for column, name in enumerate(MATCH_FIELDS):  # the share of each candidate's words found in the field
-        found = np.bincount(owner, weights=np.isin(flat, _word_ids(fields.get(name, ""))), minlength=len(words))
-        rows[:, column] = found / np.maximum(lengths, 1)
+
+    def shares(text: str) -> np.ndarray:  # the share of each candidate's words found in ``text``
+        found = np.bincount(owner, weights=np.isin(flat, _word_ids(text)), minlength=len(words))
+        return found / np.maximum(lengths, 1)
+
+    for column, name in enumerate(MATCH_FIELDS):
+        rows[:, column] = shares(fields.get(name, ""))
     times = {action: min(sent.count(action), 3) / 3 for action in set(sent)}
     rows[:, len(MATCH_FIELDS)] = [times.get(candidate, 0.0) for candidate in candidates]
     rows[:, len(MATCH_FIELDS) + 1] = [candidate == last for candidate in candidates]
@@ -202,8 +206,7 @@ def candidate_features(source: str, candidates: Sequence[str], version: int = ma
         completed = _completed(fields.get("completed", ""))
         first = len(FEATURE_SETS[1])
         rows[:, first] = [min(completed.count(candidate), 3) / 3 for candidate in candidates]
-        previous = _word_ids(_previous_step(fields, completed, last))
-        rows[:, first + 1] = [_overlap(ids, previous) for ids in words]
+        rows[:, first + 1] = shares(_previous_step(fields, completed, last))
     return rows
 
 
