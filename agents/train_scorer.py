@@ -181,6 +181,7 @@ def _train(
     train, dev, counts = _load_decisions(settings, data)
     _seed(settings.seed)
     policy = ScorerPolicy(ScorerNet(settings.model), kind=settings.kind)
+    policy.feature_cache = {}  # every pass and dev evaluation meets the same decisions again
     optimizer = ScorerOptimizer(policy.net, settings.learning_rate)
     state: dict[str, Any] = {"step": 0, "best": None, "best_step": 0, "seconds": 0.0, "epoch": -1, "position": 0}
     best_net = None
@@ -244,6 +245,7 @@ def _finish(
     settings: ScorerTrainSettings, data: Path, out: Path, policy: ScorerPolicy, best_net: Any, state: dict,
     train: list[Decision], dev: list[Decision], counts: DecisionCounts, command: str | None,
 ) -> dict[str, Any]:
+    policy.feature_cache = None
     if best_net is not None:
         policy.net.load_state_dict(best_net)
     parameters = sum(p.numel() for p in policy.net.parameters())

@@ -404,6 +404,9 @@ class ScorerPolicy:
             raise ValueError(f"unknown kind {self.kind!r}, expected one of {list(KINDS)}")
         self.net.eval()
         self._minilm: Any = None
+        # (source, candidates) -> (features, verb pairs): set to a dict while training, where the same decisions come
+        # back every pass and every dev evaluation; None (the default) at inference, where states do not repeat
+        self.feature_cache: dict[tuple[str, tuple[str, ...]], tuple[np.ndarray, np.ndarray | None]] | None = None
 
     @property
     def config(self) -> ScorerConfig:
@@ -431,14 +434,25 @@ class ScorerPolicy:
         index = np.zeros((len(sources), width), dtype=np.int64)
         pairs = np.zeros((len(sources), width), dtype=np.int64)
         for i, (source, row) in enumerate(zip(sources, candidates)):
-            features[i, : len(row)] = candidate_features(source, row, version)
+            features[i, : len(row)], row_pairs = self._features(source, row)
             mask[i, : len(row)] = True
             index[i, : len(row)] = [distinct.setdefault(text, len(distinct)) for text in row]
-            if version >= 2:
-                pairs[i, : len(row)] = verb_pairs(source, row)
+            if row_pairs is not None:
+                pairs[i, : len(row)] = row_pairs
         return DecisionBatch(self._encode_contexts(sources), self._encode_candidates(list(distinct)),
                              torch.from_numpy(features), torch.from_numpy(mask), torch.from_numpy(index),
                              torch.from_numpy(pairs) if version >= 2 else None)  # fmt: skip
+
+    def _features(self, source: str, candidates: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """``candidate_features`` and ``verb_pairs`` (None before version 2) of one decision, through the cache."""
+        key = (source, tuple(candidates))
+        if self.feature_cache is not None and key in self.feature_cache:
+            return self.feature_cache[key]
+        version = self.config.features
+        found = candidate_features(source, candidates, version), verb_pairs(source, candidates) if version >= 2 else None
+        if self.feature_cache is not None:
+            self.feature_cache[key] = found
+        return found
 
     def _encode_contexts(self, sources: Sequence[str]) -> Any:
         config = self.config
