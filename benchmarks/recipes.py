@@ -24,6 +24,7 @@ import dataclasses
 import functools
 import json
 import logging
+import shlex
 import shutil
 import time
 from pathlib import Path
@@ -356,9 +357,21 @@ def run_recipe(config: RecipeConfig) -> dict[str, dict]:
         from benchmarks.gap import gap_text, score_gap
 
         print("\n[recipe] " + gap_text(score_gap(runs / "flat", runs / "hierarchical", seed=config.seed, out=out)))
+    if "hierarchical" in summaries and config.family == "scorer":
+        print("\n[recipe] " + _demo_command(runs / "hierarchical", ckpt, config.run_guards()))
     hours = (time.perf_counter() - started) / 3600
     print(f"\n[recipe] table: {out / 'comparison.md'}, plot: {out / 'comparison.png'}, runs: {runs} ({hours:.2f} h this call)")
     return summaries
+
+
+def _demo_command(run: Path, ckpt: Path, guards: list[str]) -> str:
+    """The ``sgd demo`` command that replays the run's best episode step by step: the highest score, then the most
+    steps (more of the hierarchy to see), then the first."""
+    from sgd_gym.io import read_jsonl
+
+    best = max(read_jsonl(run / "episodes.jsonl"), key=lambda episode: (episode["score"], episode["steps"]))
+    return (f"its best test episode, step by step: sgd demo --planner {ckpt / 'planner'} --executor {ckpt / 'executor'} "
+            f"--guards {shlex.quote(','.join(guards))} --task {best['task']} --variation {best['variation']}")  # fmt: skip
 
 
 def publish_run(run: Path, target: Path) -> None:

@@ -3,6 +3,7 @@ that follows it; each `sgd` command line of the bash blocks parses with the real
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -64,3 +65,20 @@ def test_every_sgd_command_of_the_readme_parses():
             parser.parse_args(words)
         except SystemExit as error:  # argparse's way of refusing
             pytest.fail(f"`sgd {shlex.join(words)}` does not parse (exit {error.code})")
+
+
+QUICKSTART = Path(__file__).parents[1] / "benchmarks" / "results" / "quickstart"
+
+
+def test_the_quickstart_table_is_the_committed_runs():
+    """The README's quickstart table is the score table `sgd quickstart` printed (benchmarks/results/quickstart,
+    copied from its OUT folder), and that table is what the committed run folders give again (never edited)."""
+    from benchmarks.report import compare_runs
+
+    runs = [QUICKSTART / "runs" / name for name in ("hierarchical", "flat", "random", "oracle")]
+    table = compare_runs(runs)
+    assert table + "\n" == (QUICKSTART / "comparison.md").read_text()
+    scores = table[: table.index("| tasks solved")].strip()
+    assert f"```\n{scores}\n```" in README.read_text(encoding="utf-8")
+    gap = json.loads((QUICKSTART / "gap.json").read_text())["overall"]
+    assert f"{gap['gap']:+.1f} points, 95% interval {gap['low']:+.1f} to {gap['high']:+.1f}" in README.read_text()

@@ -77,7 +77,8 @@ def train_scorer_command(args: argparse.Namespace) -> int:
     shared = {target: vars(args)[name] for name, target in SCORER_SHARED_FLAGS.items() if name in vars(args)}
     tokens = {"max_source_tokens": shared.pop("max_source_tokens")} if "max_source_tokens" in shared else {}
     try:
-        model = ScorerConfig(encoder=args.encoder, head=args.head, hidden=args.hidden, **tokens)
+        versions = {"features": args.features} if args.features is not None else {}
+        model = ScorerConfig(encoder=args.encoder, head=args.head, hidden=args.hidden, **versions, **tokens)
         settings = ScorerTrainSettings(kind=args.kind, model=model, annotations=args.annotations, **shared)
         settings.check()
     except ValueError as error:
@@ -111,6 +112,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="mlp: an MLP over state, candidate, their product and match features; dot: DRRN's inner "
                              "product plus a linear term of the features (default: mlp)")  # fmt: skip
     scorer.add_argument("--hidden", type=positive, default=64, help="width of the scorer's layers (default: 64)")
+    scorer.add_argument("--features", type=positive, default=None,
+                        help="match-feature version (agents.policies.scorer.FEATURE_SETS): 1, that of the shipped "
+                             "scorer-cpu checkpoints; 2 adds repeats, the step before, verb pairs (default: newest)")  # fmt: skip
     scorer.add_argument("--annotations", choices=("rules", "llm", "import"), default="rules",
                         help="which annotations the decisions come from (default: rules)")  # fmt: skip
     ppo = p.add_argument_group("ppo, ppo-options (trained in the env on train variations; --data is not used; --seed, "
