@@ -185,7 +185,9 @@ def test_ablations_change_only_their_setting(tmp_path):
                                                                          "boundary", 2)  # fmt: skip
     assert configs["oracle"].num_beams == 3  # the recipe's beam width goes only to the agents that read it
     assert configs["hierarchical-every-step"] == base.replace(replan="every-step")
-    assert configs["hierarchical-scripted-executor"] == base.replace(executor="scripted")
+    assert base.guards == ("safe-focus", "avoid-cycles", "named-focus")  # the scorer recipe's: those dev chose
+    # a scripted executor chooses its actions by rule: of the recipe's guards only the sub-goal one applies
+    assert configs["hierarchical-scripted-executor"] == base.replace(executor="scripted", guards=("named-focus",))
     assert configs["hierarchical-guarded"] == base.replace(guards=("safe-focus", "named-focus"))  # one order
     flat = configs["flat-guarded"]  # a flat ablation needs no flat row in agents
     assert (flat.agent, flat.checkpoint, flat.guards, flat.num_beams) == ("flat", str(tmp_path / "flat"), ("safe-focus",), 5)
