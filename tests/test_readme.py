@@ -82,3 +82,28 @@ def test_the_quickstart_table_is_the_committed_runs():
     assert f"```\n{scores}\n```" in README.read_text(encoding="utf-8")
     gap = json.loads((QUICKSTART / "gap.json").read_text())["overall"]
     assert f"{gap['gap']:+.1f} points, 95% interval {gap['low']:+.1f} to {gap['high']:+.1f}" in README.read_text()
+
+
+# Each headline row of the README (its recipe cell's first word) and the committed files its numbers come from.
+HEADLINE_ROWS = {
+    "cpu-tiny": ("hierarchical", "flat", "gaps/cpu-tiny"),
+    "gpu-tiny": ("gpu-tiny/hierarchical-safe-focus-avoid-cycles-named-focus",
+                 "gpu-tiny/flat-safe-focus-avoid-cycles-named-focus", "gaps/gpu-tiny-named-focus"),
+    "gpu-tiny-bf16": ("gpu-tiny-bf16/hierarchical-safe-focus-avoid-cycles-named-focus",
+                      "gpu-tiny-bf16/flat-safe-focus-avoid-cycles-named-focus", "gaps/gpu-tiny-bf16-named-focus"),
+    "scorer-cpu": ("scorer-cpu/hierarchical", "scorer-cpu/flat", "scorer-cpu/gap"),
+}  # fmt: skip
+
+
+def test_the_headline_table_is_the_committed_runs():
+    """Each measured row of "Where the method stands" shows the overall scores of its committed runs and their gap."""
+    results = QUICKSTART.parent
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Where the method stands") :]
+    rows = {re.sub(r"\*", "", line.split("|")[1]).split()[0]: line for line in section.splitlines() if line.startswith("| ")}
+    for recipe, (hierarchical, flat, gap_folder) in HEADLINE_ROWS.items():
+        cells = [re.sub(r"\*", "", cell).strip() for cell in rows[recipe].split("|")]
+        scores = [json.loads((results / run / "summary.json").read_text())["overall"] for run in (hierarchical, flat)]
+        gap = json.loads((results / gap_folder / "gap.json").read_text())["overall"]
+        shown = f"{gap['gap']:+.1f} ({gap['low']:+.1f} to {gap['high']:+.1f})"
+        assert cells[3:6] == [f"{scores[0]:.1f}", f"{scores[1]:.1f}", shown], recipe

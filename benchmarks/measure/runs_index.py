@@ -20,7 +20,7 @@ from benchmarks.measure.results import measure_parser, publish
 
 RESULTS = Path("benchmarks/results")
 RECIPE_FOLDERS = {"gpu-tiny": "gpu-tiny", "gpu-tiny-bf16": "gpu-tiny-bf16", "cpu-tiny-seed1": "cpu-tiny, seed 1",
-                  "scorer-cpu": "scorer-cpu"}
+                  "scorer-cpu": "scorer-cpu", "quickstart": "quickstart (scorers, 10 tasks)"}
 # Inference switches of the code before the agent registry (their summaries record them as booleans).
 OLD_SWITCHES = ("safe_focus", "avoid_cycles", "named_focus", "copy_actions", "constrained", "ground_subgoals", "scripted_end",
                 "end_stalled")  # fmt: skip
