@@ -107,3 +107,30 @@ def test_the_headline_table_is_the_committed_runs():
         gap = json.loads((results / gap_folder / "gap.json").read_text())["overall"]
         shown = f"{gap['gap']:+.1f} ({gap['low']:+.1f} to {gap['high']:+.1f})"
         assert cells[3:6] == [f"{scores[0]:.1f}", f"{scores[1]:.1f}", shown], recipe
+
+
+def test_the_shipped_agents_commands_play_the_committed_episodes(tmp_path):
+    """Each `sgd eval` line of "One command each", run as written but on one task (its first test variation), plays the
+    episode the committed scorer-cpu row holds, action for action; the `sgd gap` line then runs on those folders."""
+    from sgd_gym.io import read_jsonl
+
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## One command each") : text.index("## Where the method stands")]
+    lines = [line.split("  #")[0] for line in section.splitlines() if line.startswith(("sgd eval", "sgd gap"))]
+    assert [line.split()[1] for line in lines] == ["eval", "eval", "gap"]
+    root, renamed = README.parent, {}
+    for line in lines:
+        words = [renamed.get(word, word) for word in shlex.split(line)]
+        if words[1] == "eval":
+            out = words.index("--out") + 1
+            renamed[words[out]] = words[out] = str(tmp_path / words[out])
+            words += ["--tasks", "find-living-thing", "--variations", "1"]
+        done = subprocess.run([sys.executable, "-m", "benchmarks.cli", *words[1:]], cwd=root, capture_output=True,
+                              text=True, timeout=600)  # fmt: skip
+        assert done.returncode == 0, (line, done.stderr[-2000:])
+        if words[1] == "eval":
+            agent = words[words.index("--agent") + 1]
+            committed = next(episode for episode in read_jsonl(QUICKSTART.parent / "scorer-cpu" / agent / "episodes.jsonl")
+                             if episode["task"] == "find-living-thing" and episode["variation"] == 0)  # fmt: skip
+            (played,) = read_jsonl(Path(words[out]) / "episodes.jsonl")
+            assert (played["actions"], played["score"]) == (committed["actions"], committed["score"]), agent
