@@ -23,7 +23,7 @@ DEMO_GUARDS = ("safe-focus", "avoid-cycles", "named-focus")  # the guards of the
 DEMO_TASK, DEMO_VARIATION = "test-conductivity", 4  # the shipped agent scores 100 there in 20 steps
 SPLIT = "test"
 ENDINGS = {
-    "done": "done (the executor said END_SG)",
+    "done": "ended: the executor said END_SG (its judgement; the game does not confirm sub-goals)",
     "budget": "budget (the option's step budget was spent)",
     "replanned": "replanned (the planner chose another sub-goal)",
 }
@@ -98,7 +98,8 @@ def _last_ending(record: dict, max_steps: int) -> str:
     if record["steps"] >= max_steps:
         return f"the episode ended: the {max_steps}-step budget was spent"
     scores = record["step_scores"]
-    unchanged = next((i for i, score in enumerate(reversed(scores)) if score != scores[-1]), len(scores))
+    changed = next((i for i, score in enumerate(reversed(scores)) if score != scores[-1]), None)  # before the last change
+    unchanged = len(scores) if changed is None else changed - 1  # the step that changed the score does not count
     return f"the episode stopped: no score change in its last {unchanged} steps (the protocol's patience)"
 
 

@@ -6,11 +6,12 @@ every agent on test variations, print the comparison table and write the plot. E
 what is already on disk, so a re-run after Ctrl-C picks up where it stopped.
 
 ``sgd quickstart`` runs the defaults below: candidate scorers (``family: scorer``, ``agents.policies.scorer``) on
-the quickstart's 10 tasks, small enough for 2 CPU cores in under 10 minutes; ``sgd quickstart --config
-configs/quickstart-t5.yaml`` the same with tiny T5s that write their sub-goals and actions (``family: generative``,
-the quickstart before scorers); ``sgd reproduce --config configs/cpu-tiny.yaml`` (or ``configs/paper.yaml``) a full
-recipe. A config is a YAML mapping of ``RecipeConfig`` fields; unknown keys are an error, and so are the settings of
-the other family (``preset`` with ``family: scorer``). Its ``ablations`` name more runs on the same checkpoints, each
+the quickstart's 10 tasks, about 11 minutes on 2 busy CPU cores (benchmarks/RESULTS.md, section
+quickstart_scorer); ``sgd quickstart --config configs/quickstart-t5.yaml`` the same with tiny T5s that write their
+sub-goals and actions (``family: generative``, the quickstart before scorers); ``sgd reproduce --config
+configs/cpu-tiny.yaml`` (or ``configs/paper.yaml``) a full recipe. A config is a YAML mapping of ``RecipeConfig``
+fields; unknown keys are an error, and so are the settings of the other family (``preset`` with ``family:
+scorer``). Its ``ablations`` name more runs on the same checkpoints, each
 a mapping of ``benchmarks.registry.AgentConfig`` fields::
 
     ablations:
@@ -109,7 +110,10 @@ class RecipeConfig:
         if path is not None:
             import yaml
 
-            loaded = yaml.safe_load(Path(path).read_text()) or {}
+            try:
+                loaded = yaml.safe_load(Path(path).read_text()) or {}
+            except yaml.YAMLError as error:
+                raise ValueError(f"{path}: not valid YAML ({error})".replace("\n", " ")) from None
             if not isinstance(loaded, dict):
                 raise ValueError(f"{path}: expected a mapping of recipe settings")
             values.update(loaded)
@@ -139,9 +143,8 @@ class RecipeConfig:
         self.tasks = [get_task(task).name for task in self.tasks]  # unknown names fail here
         if self.family not in FAMILIES:
             raise ValueError(f"unknown family {self.family!r}: expected one of {list(FAMILIES)}")
-        if self.family == "scorer" and any(self.model_settings(kind)["max_steps"] is None for kind in MODEL_KINDS):
-            raise ValueError("family scorer trains to a step budget: max_steps_per_model (or models.KIND.max_steps) "
-                             "must be set")  # fmt: skip
+        if self.family == "scorer":
+            self._check_scorer_settings()
         for name in self.agents:
             if name not in RECIPE_AGENTS:
                 raise ValueError(f"unknown agent {name!r} in agents: expected some of {list(RECIPE_AGENTS)}")
@@ -186,14 +189,26 @@ class RecipeConfig:
             gradient_accumulation_steps=self.gradient_accumulation_steps, gradient_checkpointing=self.gradient_checkpointing,
         )  # fmt: skip
 
-    def _scorer_settings(self, kind: str, budget: dict[str, Any]) -> Any:
+    def _check_scorer_settings(self) -> None:
+        """A scorer trains to a step budget with a batch size and a learning rate: nothing else is a model setting."""
         from agents.policies.scorer import ScorerConfig
-        from agents.train_scorer import ScorerTrainSettings
 
         known = {item.name for item in dataclasses.fields(ScorerConfig)}
         unknown = sorted(set(self.scorer) - known)
         if unknown:
             raise ValueError(f"unknown setting(s) {unknown} in scorer: expected some of {sorted(known)}")
+        for kind, settings in (self.models or {}).items():
+            ignored = sorted(set(settings) & {"epochs", "minutes"})
+            if ignored:
+                raise ValueError(f"models.{kind}: {ignored} apply to family: generative; a scorer trains to max_steps")
+        if any(self.model_settings(kind)["max_steps"] is None for kind in MODEL_KINDS):
+            raise ValueError("family scorer trains to a step budget: max_steps_per_model (or models.KIND.max_steps) "
+                             "must be set")  # fmt: skip
+
+    def _scorer_settings(self, kind: str, budget: dict[str, Any]) -> Any:
+        from agents.policies.scorer import ScorerConfig
+        from agents.train_scorer import ScorerTrainSettings
+
         model = ScorerConfig(**{"max_source_tokens": self.max_source_tokens, **self.scorer})
         return ScorerTrainSettings(kind, model=model, steps=budget["max_steps"], batch_size=budget["batch_size"],
                                    learning_rate=budget["learning_rate"], eval_steps=self.eval_steps, seed=self.seed)  # fmt: skip

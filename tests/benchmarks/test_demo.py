@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.demo import DEMO_TASK, DEMO_VARIATION, format_transcript
+from benchmarks.demo import DEMO_TASK, DEMO_VARIATION, ENDINGS, format_transcript
 
 ROOT = Path(__file__).parents[2]
 COMMITTED = ROOT / "benchmarks" / "results" / "scorer-cpu" / "hierarchical" / "episodes.jsonl"
@@ -37,7 +37,7 @@ def test_the_default_episode_is_the_one_sgd_eval_recorded():
     assert actions == committed["actions"]
     opened = [line.split(": ", 1)[1] for line in lines if line.startswith("sub-goal ")]
     assert opened and opened == [trace["subgoal"] for trace in committed["step_trace"] if trace.get("opened")]
-    assert "    -> done (the executor said END_SG)" in lines
+    assert "    -> " + ENDINGS["done"] in lines
     assert lines[-1] == f"score {committed['score']:g} after {committed['steps']} steps"
 
 
@@ -80,8 +80,8 @@ def test_the_transcript_groups_actions_under_their_sub_goals():
     assert lines[0] == "sub-goal 1: navigate_to(kitchen)"
     assert lines[1].startswith("    1. go to hallway") and lines[1].endswith("score   0")
     assert lines[2].endswith("score   5  +5  guards: avoid-cycles")
-    assert lines[3:6] == ["    -> done (the executor said END_SG)", "sub-goal 2: focus_on(milk)  (no action)",
-                          "    -> done (the executor said END_SG)"]  # fmt: skip
+    assert lines[3:6] == ["    -> " + ENDINGS["done"], "sub-goal 2: focus_on(milk)  (no action)",
+                          "    -> " + ENDINGS["done"]]  # fmt: skip
     assert lines[6] == "(no sub-goal: two options in a row ended at once)"
     assert lines[8] == "sub-goal 3: open(fridge)" and lines[9].endswith("not understood")
     assert lines[10:12] == ["    -> budget (the option's step budget was spent)", "sub-goal 4: look_around()"]
@@ -89,3 +89,6 @@ def test_the_transcript_groups_actions_under_their_sub_goals():
     started = {**record, "step_scores": [3, 5, 5, 5, 5]}  # the first step's gain needs the score at reset
     assert format_transcript(started)[1].endswith("score   3")
     assert format_transcript({**started, "initial_score": 1})[1].endswith("score   3  +2")
+    # patience: the step that changed the score (step 2) is not one of the steps without a change (3, 4, 5)
+    stopped = format_transcript({**record, "step_scores": [0, 5, 5, 5, 5]}, max_steps=100)
+    assert stopped[-2] == "    -> the episode stopped: no score change in its last 3 steps (the protocol's patience)"

@@ -149,6 +149,8 @@ def test_reproduce_needs_a_config_and_rejects_bad_values(tmp_path):
         ("scorer: {head: deep}\n", "unknown head 'deep'"),
         ("family: generative\nscorer: {head: dot}\n", "scorer settings apply to family: scorer"),
         ("max_steps_per_model: null\n", "family scorer trains to a step budget"),
+        ("models: {planner: {epochs: 3}}\n", "models.planner: ['epochs'] apply to family: generative"),
+        ("tasks: [boil\n", "not valid YAML"),
     ):
         path = tmp_path / "bad.yaml"
         path.write_text(text)
