@@ -23,7 +23,7 @@ def recipe_command(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``quickstart`` and ``reproduce``."""
-    p = commands.add_parser("quickstart", help="the main job: collect, annotate, train candidate scorers, evaluate, print the table")
+    p = commands.add_parser("quickstart", help="the main job: collect, annotate, train scorers, evaluate, print the table")
     p.add_argument("--config", help="YAML file overriding the defaults of benchmarks.recipes.RecipeConfig")
     p.add_argument("--out", help="output folder (default: runs/quickstart)")
     p.add_argument("--workers", type=positive, help="worker processes (default: 2)")
