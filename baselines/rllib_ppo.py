@@ -61,8 +61,8 @@ def _callback_class() -> type:
     from ray.rllib.callbacks.callbacks import RLlibCallback
 
     class PrimitiveStepCounter(RLlibCallback):
-        """Env-runner metrics: ``primitive_steps``, ``states_cut``, ``masked_choices_taken``, ``steps_checked``
-        (lifetime sums) and ``episode_score`` (mean of the episodes that ended in the iteration)."""
+        """Env-runner metrics, each a lifetime sum: ``primitive_steps``, ``states_cut``, ``masked_choices_taken``,
+        ``steps_checked`` (every sampled step), ``episodes_ended`` and ``episode_score_total`` (their final scores)."""
 
         def on_episode_step(self, *, episode: Any, metrics_logger: Any = None, **kwargs: Any) -> None:
             info = episode.get_infos(-1)
@@ -73,7 +73,8 @@ def _callback_class() -> type:
                 metrics_logger.log_value(key, value, reduce="lifetime_sum")
 
         def on_episode_end(self, *, episode: Any, metrics_logger: Any = None, **kwargs: Any) -> None:
-            metrics_logger.log_value("episode_score", float(episode.get_infos(-1)["score"]), reduce="mean", window=1000)
+            metrics_logger.log_value("episodes_ended", 1, reduce="lifetime_sum")
+            metrics_logger.log_value("episode_score_total", float(episode.get_infos(-1)["score"]), reduce="lifetime_sum")
 
     return PrimitiveStepCounter
 
@@ -143,6 +144,24 @@ def ppo_config(
         .callbacks(_callback_class())
         .debugging(seed=seed)
     )
+
+
+def start_from_sb3_policy(algo: Any, policy: Any) -> None:
+    """Copy a ``CandidateScoringPolicy``'s weights (e.g. behaviour-cloned by ``baselines.warm_start``) into the
+    learner's module, then to every env runner, so that PPO starts from them (the optimizer starts afresh).
+
+    Raises:
+        RuntimeError: the policy's sizes differ from the module's (torch names the tensors).
+    """
+    from ray.rllib.core import DEFAULT_MODULE_ID
+
+    def load(learner: Any) -> dict[str, Any]:
+        learner.module[DEFAULT_MODULE_ID].load_sb3_policy(policy)
+        return learner.module[DEFAULT_MODULE_ID].get_state()
+
+    (state,) = [result.get() for result in algo.learner_group.foreach_learner(load)]
+    # Set directly and waited for: sync_weights skips env runners whose weights' sequence number is already current.
+    algo.env_runner_group.foreach_env_runner(lambda runner: runner.module.set_state(state), local_env_runner=True)
 
 
 def save_checkpoint(algo: Any, settings: PPOSettings, out: str | Path) -> Path:

@@ -147,3 +147,27 @@ def test_a_checkpoint_restores_the_same_greedy_actions(micro_run, tmp_path):
     trained = algo.get_module()  # the driver's copy, synced with the learner after each update
     np.testing.assert_array_equal(restored.greedy_actions(stacked), trained.greedy_actions(stacked))
     assert stacked["action_mask"][np.arange(len(observations)), restored.greedy_actions(stacked)].all()
+
+
+def test_a_start_from_sb3_weights_reaches_the_learner_and_every_env_runner(micro_run):
+    """The warm start's path: a ``CandidateScoringPolicy`` (here untrained, seeded) into the module everywhere."""
+    from sb3_contrib import MaskablePPO
+
+    from baselines.drrn import CandidateScoringPolicy
+    from baselines.ppo import make_env
+    from baselines.rllib_ppo import start_from_sb3_policy
+
+    algo, _ = micro_run
+    env = make_env(SETTINGS)
+    try:
+        policy = MaskablePPO(CandidateScoringPolicy, env, device="cpu", seed=5).policy
+    finally:
+        env.close()
+    start_from_sb3_policy(algo, policy)
+    expected = policy.value_net.weight.detach().numpy()
+    value_head = lambda module: module.value_head.weight.detach().numpy()  # noqa: E731
+    remote = algo.env_runner_group.foreach_env_runner(lambda runner: value_head(runner.module), local_env_runner=False)
+    learner = [one.get() for one in algo.learner_group.foreach_learner(lambda each: value_head(each.module["default_policy"]))]
+    assert len(remote) == 2 and len(learner) == 1
+    for weights in (*remote, *learner, value_head(algo.get_module())):
+        np.testing.assert_array_equal(weights, expected)
