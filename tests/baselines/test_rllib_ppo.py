@@ -149,6 +149,25 @@ def test_a_checkpoint_restores_the_same_greedy_actions(micro_run, tmp_path):
     assert stacked["action_mask"][np.arange(len(observations)), restored.greedy_actions(stacked)].all()
 
 
+def test_the_agent_of_a_checkpoint_refuses_another_listing_and_a_partial_checkpoint_is_a_clear_error(micro_run, tmp_path):
+    from baselines.ppo import CheckpointMissing
+    from baselines.rllib_ppo import RLlibPPOAgent
+    from benchmarks.registry import read_checkpoint
+
+    algo, _ = micro_run
+    checkpoint = save_checkpoint(algo, SETTINGS, tmp_path / "checkpoint")
+    agent = RLlibPPOAgent.from_pretrained(checkpoint)
+    assert agent.listing == "accepted" and read_checkpoint(str(checkpoint))[0] == "rllib-ppo-options"
+    obs = {"observation": "", "look": "You are in the kitchen.", "inventory": "", "task": ""}
+    with pytest.raises(ValueError, match="trained on the 'accepted' action listing but the env lists 'raw'"):
+        agent.act(obs, {"valid_actions": ["look around"], "listing": "raw"})
+    (checkpoint / "settings.json").unlink()
+    with pytest.raises(CheckpointMissing, match="settings.json: no such file"):
+        read_checkpoint(str(checkpoint))
+    with pytest.raises(ValueError, match="not a checkpoint: .* nor an RLlib PPO checkpoint"):
+        read_checkpoint(str(tmp_path))
+
+
 def test_a_start_from_sb3_weights_reaches_the_learner_and_every_env_runner(micro_run):
     """The warm start's path: a ``CandidateScoringPolicy`` (here untrained, seeded) into the module everywhere."""
     from sb3_contrib import MaskablePPO
