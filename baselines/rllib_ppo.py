@@ -61,8 +61,9 @@ def _callback_class() -> type:
     from ray.rllib.callbacks.callbacks import RLlibCallback
 
     class PrimitiveStepCounter(RLlibCallback):
-        """Env-runner metrics, each a lifetime sum: ``primitive_steps``, ``states_cut``, ``masked_choices_taken``,
-        ``steps_checked`` (every sampled step), ``episodes_ended`` and ``episode_score_total`` (their final scores)."""
+        """Env-runner metrics: lifetime sums of ``primitive_steps``, ``states_cut``, ``masked_choices_taken`` and
+        ``steps_checked`` (every sampled step); ``episode_scores``, the final score of each episode that ended since
+        the last iteration's results."""
 
         def on_episode_step(self, *, episode: Any, metrics_logger: Any = None, **kwargs: Any) -> None:
             info = episode.get_infos(-1)
@@ -73,8 +74,7 @@ def _callback_class() -> type:
                 metrics_logger.log_value(key, value, reduce="lifetime_sum")
 
         def on_episode_end(self, *, episode: Any, metrics_logger: Any = None, **kwargs: Any) -> None:
-            metrics_logger.log_value("episodes_ended", 1, reduce="lifetime_sum")
-            metrics_logger.log_value("episode_score_total", float(episode.get_infos(-1)["score"]), reduce="lifetime_sum")
+            metrics_logger.log_value("episode_scores", float(episode.get_infos(-1)["score"]), reduce="item_series")
 
     return PrimitiveStepCounter
 

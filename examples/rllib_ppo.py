@@ -109,7 +109,7 @@ def train(args: Args, algo, writer: SummaryWriter, evaluate) -> dict:
     """PPO iterations until the primitive-step budget is spent; ``evaluate(primitive_steps, decisions)`` at each mark."""
     done = {"primitive_steps": 0, "decisions": 0, "iterations": 0, "states_cut": 0, "masked_choices_taken": 0}
     start = time.monotonic()
-    curve, episodes, score_total = [evaluate(0, 0)], 0, 0.0
+    curve, episodes = [evaluate(0, 0)], 0
     eval_seconds = time.monotonic() - start
     while done["primitive_steps"] < args.primitive_steps:
         iteration = time.monotonic()
@@ -121,10 +121,9 @@ def train(args: Args, algo, writer: SummaryWriter, evaluate) -> dict:
         done.update(primitive_steps=steps, decisions=int(runners["num_env_steps_sampled_lifetime"]),
                     iterations=done["iterations"] + 1, states_cut=int(runners.get("states_cut", 0)),
                     masked_choices_taken=int(runners["masked_choices_taken"]))  # fmt: skip
-        ended, total = int(runners.get("episodes_ended", 0)), float(runners.get("episode_score_total", 0.0))
-        if ended > episodes:  # the mean final score of the training episodes that ended in this iteration
-            writer.add_scalar("rollout/episode_score", (total - score_total) / (ended - episodes), steps)
-        episodes, score_total = ended, total
+        for score in runners.get("episode_scores", []):  # the training episodes that ended in this iteration
+            writer.add_scalar("rollout/episode_score", score, steps)
+            episodes += 1
         writer.add_scalar("rollout/primitive_steps", steps, done["decisions"])
         for name in ("policy_loss", "vf_loss", "entropy", "total_loss"):
             writer.add_scalar(f"losses/{name}", float(learner[name]), steps)
