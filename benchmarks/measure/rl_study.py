@@ -8,8 +8,15 @@ With ``--run``, every (task, action space, seed) without a ``results.json`` unde
 the first unfinished run); arguments after ``--`` go to every run (``-- --envs 1 --test-episodes 5``). Then the
 finished runs of the grid are summarized: the per-task table of final test scores (mean and spread over seeds,
 the share of test episodes solved, the random floor of the same variations), the wall time, and the learning
-curves as a PNG (``examples/plot_curves.py``). Nothing is selected on the test variations: each run reports its
-last model.
+curves as a PNG (``examples/plot_curves.py``), with each run's ``results.json`` kept under ``OUT/runs/``. Nothing is
+selected on the test variations: each run reports its last model.
+
+``--library rllib`` runs ``examples/rllib_ppo.py`` instead (RLlib PPO, the same network and budget, 2 env runners by
+default); ``--compare`` puts another study's cells beside this one's (RLlib against SB3):
+
+python -m benchmarks.measure.rl_study --library rllib --action-spaces options --logdir runs/rllib-study \
+    --tasks find-living-thing --seeds 0,1,2 --primitive-steps 6000 --eval-every 2000 --run --out benchmarks/results/rllib \
+    --section rllib_study --compare benchmarks/results/rl-study/study.json
 """
 
 from __future__ import annotations
