@@ -144,9 +144,11 @@ def rllib_counts(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def section(result: dict[str, Any], command: str, compare: dict[str, Any] | None = None) -> str:
     """The RESULTS.md section: the per-task table (and, given another library's study, the two side by side)."""
     library = result.get("library", "sb3")  # studies from before RLlib are SB3's
+    spaces = sorted({cell["action_space"] for cell in result["cells"].values()})
+    over = "options vs primitive actions" if len(spaces) == 2 else {"options": "options"}.get(spaces[0], "primitive actions")
     lines = [
-        f"## RL study: {'RLlib PPO (new API stack)' if library == 'rllib' else 'MaskablePPO'} over options vs primitive "
-        f"actions (`benchmarks/measure/rl_study.py`, policy {result['policy']})",
+        f"## RL study: {'RLlib PPO (new API stack)' if library == 'rllib' else 'MaskablePPO'} over {over} "
+        f"(`benchmarks/measure/rl_study.py`, policy {result['policy']})",
         "",
         f"- Command: `{command}`; machine: {machine_summary()}.",
         "- Final test score: the last model's deterministic policy on the test variations listed (evenly spaced over "
