@@ -10,6 +10,7 @@ along it) or the first ones.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -18,7 +19,36 @@ import gymnasium as gym
 import numpy as np
 
 from baselines.warm_start import spread_variations
-from benchmarks.cli.common import arg, dataclass_parser
+
+
+def arg(default: object, help: str, choices: tuple[str, ...] | None = None) -> Any:
+    """A field of a command line's arguments dataclass (``dataclass_parser``): its default, what ``--help`` says of
+    it and, for a choice, the values allowed."""
+    return dataclasses.field(default=default, metadata={"help": help, **({"choices": choices} if choices else {})})
+
+
+def dataclass_parser(cls: type, description: str) -> argparse.ArgumentParser:
+    """A parser with one ``--flag`` per field of the dataclass ``cls`` (``max_choices`` -> ``--max-choices``).
+
+    Each flag takes the type of its field's default (a bool becomes ``--flag`` / ``--no-flag``), its help is the
+    field's ``metadata["help"]`` followed by the default, and ``metadata["choices"]`` restricts its values.
+    ``cls(**vars(parser.parse_args()))`` is then the parsed dataclass.
+
+    Raises:
+        TypeError: a field without ``metadata["help"]`` (every flag must say what it does).
+    """
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for field in dataclasses.fields(cls):
+        if "help" not in field.metadata:
+            raise TypeError(f"{cls.__name__}.{field.name} has no metadata['help']: every flag must explain itself")
+        options: dict = {"default": field.default, "help": field.metadata["help"], "choices": field.metadata.get("choices")}
+        if isinstance(field.default, bool):
+            options["action"] = argparse.BooleanOptionalAction
+        else:
+            options["type"] = type(field.default)
+        parser.add_argument(f"--{field.name.replace('_', '-')}", **options)
+    return parser
+
 
 TEST_VARIATIONS = ("spread", "first")
 ACTION_SPACES = ("options", "primitive")

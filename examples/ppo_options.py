@@ -49,8 +49,7 @@ from torch.utils.tensorboard import SummaryWriter
 import sgd_gym  # noqa: F401  (registers the ids)
 from baselines.drrn import CandidateScoringPolicy
 from baselines.warm_start import clone_gold_paths
-from benchmarks.cli.common import arg
-from benchmarks.rl_examples import RLExampleArgs, parse_example_args, pick_variations, play, random_floor
+from benchmarks.rl_examples import RLExampleArgs, arg, parse_example_args, pick_variations, play, random_floor
 from sgd_gym.tasks import get_task
 from sgd_gym.wrappers import BagOfWordsObservation, CandidateObservation, MiniLMObservation, ValidActionDiscrete
 

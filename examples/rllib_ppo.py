@@ -46,8 +46,7 @@ from torch.utils.tensorboard import SummaryWriter
 import sgd_gym  # noqa: F401  (registers the ids)
 from baselines.ppo import PPOSettings, make_env
 from baselines.rllib_ppo import env_creator, ppo_config, save_checkpoint, start_from_sb3_policy
-from benchmarks.cli.common import arg
-from benchmarks.rl_examples import RLExampleArgs, parse_example_args, pick_variations, play, random_floor
+from benchmarks.rl_examples import RLExampleArgs, arg, parse_example_args, pick_variations, play, random_floor
 from sgd_gym.tasks import get_task
 
 

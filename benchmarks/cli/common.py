@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-from typing import Any
 
 from sgd_gym.tasks import resolve_tasks
 
@@ -56,32 +54,3 @@ def add_tasks(parser: argparse.ArgumentParser, default: str = DEMO_TASKS) -> Non
     """``--tasks`` with its default."""
     help_text = f"comma-separated task names or ids, or 'all' (default: {default})"
     parser.add_argument("--tasks", type=tasks, default=resolve_tasks(default), help=help_text)
-
-
-def arg(default: object, help: str, choices: tuple[str, ...] | None = None) -> Any:
-    """A field of a command line's arguments dataclass (``dataclass_parser``): its default, what ``--help`` says of
-    it and, for a choice, the values allowed."""
-    return dataclasses.field(default=default, metadata={"help": help, **({"choices": choices} if choices else {})})
-
-
-def dataclass_parser(cls: type, description: str) -> argparse.ArgumentParser:
-    """A parser with one ``--flag`` per field of the dataclass ``cls`` (``max_choices`` -> ``--max-choices``).
-
-    Each flag takes the type of its field's default (a bool becomes ``--flag`` / ``--no-flag``), its help is the
-    field's ``metadata["help"]`` followed by the default, and ``metadata["choices"]`` restricts its values.
-    ``cls(**vars(parser.parse_args()))`` is then the parsed dataclass.
-
-    Raises:
-        TypeError: a field without ``metadata["help"]`` (every flag must say what it does).
-    """
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    for field in dataclasses.fields(cls):
-        if "help" not in field.metadata:
-            raise TypeError(f"{cls.__name__}.{field.name} has no metadata['help']: every flag must explain itself")
-        options: dict = {"default": field.default, "help": field.metadata["help"], "choices": field.metadata.get("choices")}
-        if isinstance(field.default, bool):
-            options["action"] = argparse.BooleanOptionalAction
-        else:
-            options["type"] = type(field.default)
-        parser.add_argument(f"--{field.name.replace('_', '-')}", **options)
-    return parser
