@@ -81,6 +81,14 @@ class CandidateScorer(nn.Module):
         return self.forward_actor(features), self.forward_critic(features)
 
 
+def start_near_uniform(scorer: CandidateScorer) -> None:
+    """Start the choice network's last layer at orthogonal gain 0.01 and zero bias, as SB3 starts its action layer,
+    so that the first policy is close to uniform over the unmasked choices."""
+    last = scorer.candidate_net[-1]
+    nn.init.orthogonal_(last.weight, gain=0.01)
+    nn.init.zeros_(last.bias)
+
+
 class CandidateScoringPolicy(MaskableActorCriticPolicy):
     """MaskablePPO's actor-critic with DRRN-style choice scoring (see the module docstring).
 
@@ -114,7 +122,5 @@ class CandidateScoringPolicy(MaskableActorCriticPolicy):
         super()._build(lr_schedule)
         self.action_net = nn.Identity()  # the scorer's output is already one logit per choice
         if self.ortho_init:
-            last = self.mlp_extractor.candidate_net[-1]
-            nn.init.orthogonal_(last.weight, gain=0.01)
-            nn.init.zeros_(last.bias)
+            start_near_uniform(self.mlp_extractor)
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)

@@ -404,9 +404,14 @@ class PPOAgent(Agent):
 
             size, width = self.settings.max_choices, self.settings.candidate_dim
             features = {"state": features, "candidates": encode_candidates(choices, size, width, self.settings.ngram)}
-        index, _ = self.model.predict(features, action_masks=mask, deterministic=self.deterministic)
+        index = self._pick(features, mask)
         self.decisions += 1
-        return choices[int(index)]
+        return choices[index]
+
+    def _pick(self, features: Any, mask: np.ndarray) -> int:
+        """The index the model chooses for encoded ``features`` and the ``(K,)`` boolean ``mask``."""
+        index, _ = self.model.predict(features, action_masks=mask, deterministic=self.deterministic)
+        return int(index)
 
     def act(self, obs: dict[str, str], info: dict[str, Any]) -> str:
         """One primitive action."""

@@ -297,3 +297,43 @@ def accuracy(model: Any, demos: Demonstrations, batch_size: int = 256) -> float:
             probs = policy.get_distribution(obs, action_masks=masks[start : rows.stop]).distribution.probs
             hits += int((probs.argmax(dim=1).numpy() == np.asarray(demos.actions[start : rows.stop])).sum())
     return hits / len(demos)
+
+
+def clone_gold_paths(
+    model: Any, env: gym.Env, task: str, count: int, action_space: str, epochs: int = 200, seed: int = 0, writer: Any = None
+) -> dict[str, Any]:
+    """Replay the gold paths of ``count`` train variations of ``task`` (evenly spaced) through ``env`` and fit ``model``
+    to them (``collect_demonstrations`` then ``behaviour_clone``): the warm start of the RL examples.
+
+    Args:
+        model: a ``sb3_contrib.MaskablePPO`` whose policy reads ``env``'s observations.
+        env: a masked-choice env of ``task`` on the train split (see ``collect_demonstrations``).
+        task: the task's name.
+        count: train variations replayed (all of the split if fewer).
+        action_space: ``options`` or ``primitive``.
+        epochs: passes of ``behaviour_clone``.
+        seed: reset and shuffling seed.
+        writer: a TensorBoard ``SummaryWriter`` for ``warm_start/loss`` and ``warm_start/accuracy`` per pass, or None.
+
+    Returns:
+        The record of a ``results.json``: ``Demonstrations.summary()`` with the ``variations``, ``epochs``, the final
+        ``accuracy``, and the ``seconds`` of cloning and ``collect_seconds`` of replaying. A line describing it is printed.
+
+    Raises:
+        ValueError: as ``collect_demonstrations`` and ``behaviour_clone`` (no demonstrations, a cut state...).
+    """
+    from sgd_gym.tasks import get_task
+
+    collecting = time.monotonic()
+    variations = spread_variations(get_task(task).n_train, count)
+    demos = collect_demonstrations(env, variations, action_space, seed=seed, gamma=model.gamma)
+    collect_seconds = time.monotonic() - collecting
+    log = None if writer is None else lambda epoch, stats: [writer.add_scalar(f"warm_start/{key}", stats[key], epoch)
+                                                            for key in ("loss", "accuracy")]  # fmt: skip
+    history = behaviour_clone(model, demos, epochs=epochs, seed=seed, log=log)
+    record = {**demos.summary(), "variations": variations, "epochs": epochs, "accuracy": history[-1]["accuracy"],
+              "seconds": round(history[-1]["seconds"], 1), "collect_seconds": round(collect_seconds, 1)}  # fmt: skip
+    print(f"warm start: {len(demos)} expert decisions from {len(variations)} train variations (mean score "
+          f"{record['mean_score']:.1f}, {record['grounded']} grounded, {len(demos.skipped)} skipped), accuracy "
+          f"{record['accuracy']:.2f} after {epochs} epochs", flush=True)  # fmt: skip
+    return record

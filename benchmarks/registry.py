@@ -203,8 +203,9 @@ def read_checkpoint(path: str) -> tuple[str, int]:
     """(kind, parameters) of a checkpoint folder from its saved metadata, without loading weights.
 
     A sequence-model policy of either family, a full model or a LoRA adapter (``sgd_policy.json``: ``planner``,
-    ``executor`` or ``flat``; parameters: all those it runs with, base and adapter) or a PPO checkpoint
-    (``settings.json``: ``ppo`` or ``ppo-options``).
+    ``executor`` or ``flat``; parameters: all those it runs with, base and adapter), a PPO checkpoint
+    (``settings.json``: ``ppo`` or ``ppo-options``) or an RLlib PPO checkpoint (``rllib_checkpoint.json`` and
+    ``settings.json``: ``rllib-ppo`` or ``rllib-ppo-options``, its module loaded to count the parameters).
 
     Raises:
         ValueError: no such folder, or neither kind of checkpoint (naming what each lacks).
@@ -218,13 +219,19 @@ def read_checkpoint(path: str) -> tuple[str, int]:
         raise ValueError(f"{path}: no such checkpoint folder")
     if any((folder / name).is_file() for name in (POLICY_FILE, "config.json", ADAPTER_CONFIG)):
         return read_policy_settings(folder)["kind"], policy_parameters(folder)
+    from baselines.rllib_ppo import RLLIB_METADATA, is_rllib_checkpoint
+
+    if is_rllib_checkpoint(folder):  # before the SB3 test: an RLlib checkpoint has a settings.json too
+        from baselines.rllib_ppo import rllib_kind
+
+        return rllib_kind(folder)
     if (folder / "settings.json").is_file() or (folder / "model.zip").is_file():
         from baselines.ppo import ppo_parameters, read_ppo_settings
 
         return read_ppo_settings(folder).kind, ppo_parameters(folder)
     raise ValueError(
-        f"{path}: not a checkpoint: neither a sequence-model policy ({POLICY_FILE}, config.json, model.safetensors) nor a "
-        "PPO baseline (settings.json, model.zip)"
+        f"{path}: not a checkpoint: neither a sequence-model policy ({POLICY_FILE}, config.json, model.safetensors), a "
+        f"PPO baseline (settings.json, model.zip) nor an RLlib PPO checkpoint ({RLLIB_METADATA}, settings.json)"
     )
 
 
@@ -261,6 +268,12 @@ def _ppo(config: AgentConfig) -> Any:
     from baselines.ppo import PPOAgent
 
     return PPOAgent.from_pretrained(config.checkpoint)
+
+
+def _rllib_ppo(config: AgentConfig) -> Any:
+    from baselines.rllib_ppo import RLlibPPOAgent
+
+    return RLlibPPOAgent.from_pretrained(config.checkpoint)
 
 
 def _llm(config: AgentConfig) -> Any:
@@ -350,6 +363,20 @@ AGENTS: dict[str, AgentSpec] = {
             "MaskablePPO over sub-goals, scripted executor",
             "baselines.ppo:PPOAgent",
             {"checkpoint": "ppo-options"},
+        ),
+        AgentSpec(
+            "rllib-ppo",
+            _rllib_ppo,
+            "RLlib PPO over primitive actions (masked, choice-scoring module; examples/rllib_ppo.py)",
+            "baselines.rllib_ppo:RLlibPPOAgent",
+            {"checkpoint": "rllib-ppo"},
+        ),
+        AgentSpec(
+            "rllib-ppo-options",
+            _rllib_ppo,
+            "RLlib PPO over sub-goals, scripted executor (examples/rllib_ppo.py)",
+            "baselines.rllib_ppo:RLlibPPOAgent",
+            {"checkpoint": "rllib-ppo-options"},
         ),
         AgentSpec(
             "llm",

@@ -31,7 +31,6 @@ expert's choices for ``--bc-epochs`` passes (``baselines/warm_start.py``); ``war
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import random
@@ -49,49 +48,31 @@ from torch.utils.tensorboard import SummaryWriter
 
 import sgd_gym  # noqa: F401  (registers the ids)
 from baselines.drrn import CandidateScoringPolicy
-from baselines.warm_start import behaviour_clone, collect_demonstrations, spread_variations
+from baselines.warm_start import clone_gold_paths
+from benchmarks.rl_examples import RLExampleArgs, arg, parse_example_args, pick_variations, play, random_floor
 from sgd_gym.tasks import get_task
 from sgd_gym.wrappers import BagOfWordsObservation, CandidateObservation, MiniLMObservation, ValidActionDiscrete
 
 
 @dataclasses.dataclass
-class Args:
-    task: str = "find-living-thing"  # a ScienceWorld task name or id
-    action_space: str = "options"  # "options" (sub-goals, scripted executor) or "primitive" (valid actions)
-    encoder: str = "bow"  # observations: "bow" (hashed bag of words) or "minilm" (all-MiniLM-L6-v2 embeddings)
-    policy: str = "mlp"  # "mlp": SB3's MlpPolicy, one logit per index; "drrn": each choice's text scored against the state
-    max_choices: int = 1024  # K: choices (sub-goals or actions) per state; a cut is counted in info and warned about
-    seed: int = 0  # seeds Python, NumPy, torch, the envs' variation draws and PPO
-    primitive_steps: int = 20_000  # training budget in primitive env steps
-    episode_steps: int = 50  # primitive steps per episode (training and test)
-    envs: int = 2  # parallel training envs, one JVM each (SubprocVecEnv when > 1)
-    n_steps: int = 128  # decisions per env per PPO rollout
-    batch_size: int = 64
-    learning_rate: float = 3e-4
-    ent_coef: float = 0.01
-    eval_every: int = 5_000  # primitive steps between evaluations on the test variations
-    test_episodes: int = 10  # test variations played per evaluation
-    test_variations: str = "spread"  # "spread": evenly spaced over the test split; "first": the first N
-    bc_variations: int = 0  # warm start: clone the gold paths of this many train variations (spread) before PPO; 0: none
-    bc_epochs: int = 200  # passes over those demonstrations (a few hundred Adam steps for 20 variations)
-    logdir: str = "runs/examples"  # TensorBoard and results.json go to LOGDIR/RUN_NAME
+class Args(RLExampleArgs):  # the task, action space, budget, test and warm start: benchmarks/rl_examples.py
+    encoder: str = arg("bow", "observations: bow (hashed bag of words) or minilm (all-MiniLM-L6-v2 embeddings)",
+                       ("bow", "minilm"))  # fmt: skip
+    policy: str = arg("mlp", "mlp: SB3's MlpPolicy, one logit per index; drrn: each choice's text scored against the state "
+                      "(reads the bag of words)", ("mlp", "drrn"))  # fmt: skip
+    envs: int = arg(2, "parallel training envs, one JVM each (SubprocVecEnv when > 1)")
+    n_steps: int = arg(128, "decisions per env per PPO rollout")
+    batch_size: int = arg(64, "decisions per PPO minibatch")
+    logdir: str = arg("runs/examples", "TensorBoard and results.json go to LOGDIR/RUN_NAME")
 
-
-def parse_args() -> Args:
-    """``Args`` from the command line: one ``--flag`` per field, typed and defaulted by the dataclass."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    for field in dataclasses.fields(Args):
-        parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default), default=field.default)
-    args = Args(**vars(parser.parse_args()))
-    if args.action_space not in ("options", "primitive") or args.encoder not in ("bow", "minilm"):
-        parser.error(f"--action-space options|primitive and --encoder bow|minilm, got {args.action_space}, {args.encoder}")
-    if args.bc_variations < 0 or args.bc_epochs < 1:
-        parser.error(f"--bc-variations >= 0 and --bc-epochs >= 1, got {args.bc_variations}, {args.bc_epochs}")
-    if args.test_variations not in ("spread", "first"):
-        parser.error(f"--test-variations spread|first, got {args.test_variations}")
-    if args.policy not in ("mlp", "drrn") or (args.policy == "drrn" and args.encoder != "bow"):
-        parser.error(f"--policy mlp|drrn (drrn reads the bag of words: --encoder bow), got {args.policy}, {args.encoder}")
-    return args
+    def problems(self) -> list[str]:
+        """The shared checks, then: drrn reads the bag of words; at least one env, step and sample."""
+        found = super().problems()
+        if self.policy == "drrn" and self.encoder != "bow":
+            found.append(f"--policy drrn reads the bag of words: --encoder bow, got {self.encoder}")
+        if min(self.envs, self.n_steps, self.batch_size) < 1:
+            found.append(f"--envs, --n-steps and --batch-size must be >= 1, got {self.envs}, {self.n_steps}, {self.batch_size}")
+        return found
 
 
 def make_env(args: Args, split: str = "train") -> gym.Env:
@@ -105,24 +86,6 @@ def make_env(args: Args, split: str = "train") -> gym.Env:
     if args.policy == "drrn":  # the state and the text of every choice, for CandidateScoringPolicy
         return CandidateObservation(env, dim=256)
     return MiniLMObservation(env) if args.encoder == "minilm" else BagOfWordsObservation(env, dim=256)
-
-
-def pick_variations(n_split: int, count: int, how: str) -> list[int]:
-    """``count`` variations of a split of ``n_split``: evenly spaced (its targets vary along it) or the first."""
-    return spread_variations(n_split, count) if how == "spread" else list(range(min(count, n_split)))
-
-
-def play(env: gym.Env, policy, variations: list[int], seed: int) -> list[float]:
-    """The final score (0..100) of one episode per variation; ``policy(obs, mask) -> index``."""
-    scores = []
-    for variation in variations:
-        obs, info = env.reset(seed=seed, options={"variation": variation})
-        done = False
-        while not done:
-            obs, _, terminated, truncated, info = env.step(policy(obs, env.get_wrapper_attr("action_masks")()))
-            done = terminated or truncated
-        scores.append(float(info["score"]))
-    return scores
 
 
 class PrimitiveStepBudget(BaseCallback):
@@ -183,20 +146,10 @@ def main(args: Args) -> dict:
                         tensorboard_log=str(run / "sb3"))  # fmt: skip
     warm_start = None
     if args.bc_variations:  # the expert's choices as PPO's first policy (baselines/warm_start.py)
-        collecting = time.monotonic()
         demo_env = make_env(args)
-        demo_variations = pick_variations(get_task(args.task).n_train, args.bc_variations, "spread")
-        demos = collect_demonstrations(demo_env, demo_variations, args.action_space, seed=args.seed, gamma=model.gamma)
+        warm_start = clone_gold_paths(model, demo_env, args.task, args.bc_variations, args.action_space, args.bc_epochs,
+                                      args.seed, writer)  # fmt: skip
         demo_env.close()
-        collect_seconds = time.monotonic() - collecting
-        log = lambda epoch, stats: [writer.add_scalar(f"warm_start/{k}", stats[k], epoch) for k in ("loss", "accuracy")]  # noqa: E731
-        history = behaviour_clone(model, demos, epochs=args.bc_epochs, seed=args.seed, log=log)
-        warm_start = {**demos.summary(), "variations": demo_variations, "epochs": args.bc_epochs,
-                      "accuracy": history[-1]["accuracy"], "seconds": round(history[-1]["seconds"], 1),
-                      "collect_seconds": round(collect_seconds, 1)}  # fmt: skip
-        print(f"warm start: {len(demos)} expert decisions from {len(demo_variations)} train variations (mean score "
-              f"{warm_start['mean_score']:.1f}, {warm_start['grounded']} grounded, {len(demos.skipped)} skipped), accuracy "
-              f"{warm_start['accuracy']:.2f} after {args.bc_epochs} epochs", flush=True)  # fmt: skip
     budget = PrimitiveStepBudget(args, writer, test_env, variations)
     start = time.monotonic()
     model.learn(total_timesteps=args.primitive_steps, callback=budget)  # decisions <= primitive steps: the callback stops it
@@ -208,11 +161,7 @@ def main(args: Args) -> dict:
     test_env.close()
 
     # The floor: uniformly random valid primitive actions on the same test variations, seeded.
-    rng = np.random.default_rng(args.seed)
-    floor_env = BagOfWordsObservation(ValidActionDiscrete(gym.make("sgd_gym/ScienceWorld-v1", task=args.task, split="test",
-                                                                   max_episode_steps=args.episode_steps)), dim=8)  # fmt: skip
-    random_score = float(np.mean(play(floor_env, lambda obs, mask: int(rng.choice(np.flatnonzero(mask))), variations, args.seed)))
-    floor_env.close()
+    random_score = random_floor(args.task, args.episode_steps, variations, args.seed)
     writer.add_scalar("eval/random_score", random_score, budget.primitive_steps)
     writer.close()
 
@@ -232,4 +181,4 @@ def main(args: Args) -> dict:
 
 
 if __name__ == "__main__":  # SubprocVecEnv starts its workers by importing this file
-    main(parse_args())
+    main(parse_example_args(Args, __doc__.split("\n")[0]))

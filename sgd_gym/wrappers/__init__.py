@@ -1,5 +1,6 @@
 """Wrappers that give RL libraries the spaces they need."""
 
+from sgd_gym.wrappers.action_mask import ActionMaskObservation
 from sgd_gym.wrappers.candidates import CandidateObservation
 from sgd_gym.wrappers.discrete import DEFAULT_MAX_ACTIONS, ValidActionDiscrete, order_actions
 from sgd_gym.wrappers.multitask import MultiTask
@@ -9,6 +10,7 @@ from sgd_gym.wrappers.subgoals import DiscreteSubgoals
 from sgd_gym.wrappers.text_embedding import MiniLMEncoder, MiniLMObservation
 
 __all__ = [
+    "ActionMaskObservation",
     "DEFAULT_MAX_ACTIONS",
     "BagOfWordsObservation",
     "CandidateObservation",

@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from sgd_gym.wrappers.discrete import require_masked_choices
 from sgd_gym.wrappers.observation import encode_observation, hashed_ngrams, observation_keys
 
 CANDIDATE_CACHE_SIZE = 1 << 16  # distinct choice texts kept encoded (they repeat from state to state)
@@ -74,15 +75,7 @@ class CandidateObservation(gym.ObservationWrapper, gym.utils.RecordConstructorAr
             self, dim=dim, candidate_dim=candidate_dim, ngram=ngram, keys=None if keys is None else tuple(keys)
         )
         super().__init__(env)
-        if not isinstance(env.action_space, spaces.Discrete):
-            raise TypeError(f"CandidateObservation needs a Discrete action space of choices, got {env.action_space}")
-        try:
-            env.get_wrapper_attr("choices")
-        except AttributeError:
-            raise TypeError(
-                "CandidateObservation needs a masked-choice wrapper inside (ValidActionDiscrete or DiscreteSubgoals): "
-                f"{env} has no 'choices'"
-            ) from None
+        require_masked_choices("CandidateObservation", env, "choices")
         self.keys = observation_keys("CandidateObservation", env, keys)
         for name, value in (("dim", dim), ("candidate_dim", candidate_dim), ("ngram", ngram)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

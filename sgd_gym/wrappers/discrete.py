@@ -198,6 +198,28 @@ class MaskedChoiceWrapper(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
+def require_masked_choices(wrapper: str, env: gym.Env, attribute: str) -> None:
+    """Check that ``env`` offers masked choices: a ``Discrete`` action space and ``attribute`` on some wrapper inside.
+
+    Args:
+        wrapper: the name of the wrapper asking, shown in the errors.
+        env: the env it wraps.
+        attribute: what it reads from the masked-choice wrapper (``"choices"``, ``"action_masks"``).
+
+    Raises:
+        TypeError: no ``Discrete`` action space, or no ``attribute`` (naming the wrappers that have it).
+    """
+    if not isinstance(env.action_space, spaces.Discrete):
+        raise TypeError(f"{wrapper} needs a Discrete action space of choices, got {env.action_space}")
+    try:
+        env.get_wrapper_attr(attribute)
+    except AttributeError:
+        raise TypeError(
+            f"{wrapper} needs a masked-choice env inside (ValidActionDiscrete, DiscreteSubgoals or "
+            f"ScienceWorldOptionsDiscrete-v1): {env} has no {attribute!r}"
+        ) from None
+
+
 def check_listing(listing: str) -> str:
     """Return ``listing`` if it is ``"accepted"`` or ``"raw"``; raise ``ValueError`` otherwise."""
     if listing not in LISTINGS:

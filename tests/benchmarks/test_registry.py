@@ -39,7 +39,8 @@ def test_every_agent_has_a_spec_reading_only_config_fields():
     fields = set(AgentConfig.__dataclass_fields__)
     for spec in AGENTS.values():
         assert set(spec.reads) <= fields - {"agent"}, spec.name
-    assert set(AGENTS) == {"random", "oracle", "flat", "hierarchical", "ppo", "ppo-options", "llm"}
+    ppo = {"ppo", "ppo-options", "rllib-ppo", "rllib-ppo-options"}
+    assert set(AGENTS) == {"random", "oracle", "flat", "hierarchical", "llm", *ppo}
 
 
 def test_checkpoints_are_checked_from_their_metadata(checkpoints):

@@ -14,6 +14,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import sgd_gym  # noqa: F401
 from baselines.ppo import PPOSettings, make_env
 from sgd_gym.wrappers import (
+    ActionMaskObservation,
     BagOfWordsObservation,
     CandidateObservation,
     DiscreteSubgoals,
@@ -53,6 +54,16 @@ STACKS = {
     ),
     "drrn-primitive": lambda: CandidateObservation(
         ValidActionDiscrete(gym.make("sgd_gym/ScienceWorld-v1", task="find-living-thing"), max_actions=1024), dim=32
+    ),
+    "rllib-options": lambda: ActionMaskObservation(
+        CandidateObservation(
+            gym.make("sgd_gym/ScienceWorldOptionsDiscrete-v1", task="find-living-thing", max_primitive_steps=20, max_subgoals=64),
+            dim=32,
+            candidate_dim=16,
+        )
+    ),
+    "rllib-primitive": lambda: ActionMaskObservation(
+        BagOfWordsObservation(ValidActionDiscrete(gym.make("sgd_gym/ScienceWorld-v1", task="find-living-thing"), 1024), dim=32)
     ),
     "sgd-train-ppo": lambda: make_env(PPOSettings(kind="ppo", tasks=["find-plant", "boil"], dim=32)),
     "sgd-train-ppo-options": lambda: make_env(PPOSettings(kind="ppo-options", tasks=["find-plant", "boil"], dim=32)),

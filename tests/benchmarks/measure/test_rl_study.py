@@ -61,3 +61,24 @@ def test_wall_time_counts_the_warm_start_where_recorded():
     assert warm_start_seconds({"warm_start": {"seconds": 1.5, "collect_seconds": 2.0}}) == 3.5
     assert warm_start_seconds({"warm_start": {"seconds": 1.5}}) == 1.5  # runs before the replay time was recorded
     assert warm_start_seconds({"warm_start": None}) == warm_start_seconds({}) == 0.0
+
+
+def test_an_rllib_study_runs_its_example_keeps_the_runs_and_compares_with_the_sb3_study(tmp_path):
+    logdir, out, results_md = tmp_path / "runs", tmp_path / "out", tmp_path / "RESULTS.md"
+    command = [sys.executable, "-m", "benchmarks.measure.rl_study", "--library", "rllib", "--action-spaces", "options",
+               "--logdir", str(logdir), "--tasks", "find-living-thing", "--seeds", "0", "--primitive-steps", "40",
+               "--eval-every", "1000", "--run", "--out", str(out), "--results-md", str(results_md), "--section", "rllib",
+               "--compare", str(ROOT / "benchmarks" / "results" / "rl-study" / "study.json"), "--", "--num-env-runners", "1",
+               "--train-batch-size", "32", "--minibatch-size", "16", "--test-episodes", "1", "--episode-steps", "10"]  # fmt: skip
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=ROOT, env=environment)
+    assert done.returncode == 0, done.stderr[-3000:]
+    cell = json.loads((out / "study.json").read_text())["cells"]["find-living-thing/options"]
+    assert cell["num_env_runners"] == [1] and cell["masked_choices_taken"] == 0 and cell["primitive_steps_per_second"] > 0
+    assert cell["primitive_steps"] >= 40 and cell["training_episodes"] > 0  # one TensorBoard event per training episode
+    kept = json.loads((out / "runs" / "find-living-thing__options__rllib__0.json").read_text())
+    assert kept["args"]["library"] == "rllib" and (out / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    table = results_md.read_text()
+    assert "## RL study: RLlib PPO (new API stack) over options" in table and "RLlib PPO vs MaskablePPO (SB3)" in table
+    assert "| find-living-thing | options | 0 | **" in table.split("RLlib PPO vs MaskablePPO (SB3)")[1]
+    assert "find-living-thing | primitive" not in table  # only the cells both ran
