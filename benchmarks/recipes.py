@@ -6,7 +6,7 @@ every agent on test variations, print the comparison table and write the plot. E
 what is already on disk, so a re-run after Ctrl-C picks up where it stopped.
 
 ``sgd quickstart`` runs the defaults below: candidate scorers (``family: scorer``, ``agents.policies.scorer``) on
-the quickstart's 10 tasks, about 11 minutes on 2 busy CPU cores (benchmarks/RESULTS.md, section
+the quickstart's 10 tasks, about 7 minutes on 2 quiet CPU cores (benchmarks/RESULTS.md, section
 quickstart_scorer); ``sgd quickstart --config configs/quickstart-t5.yaml`` the same with tiny T5s that write their
 sub-goals and actions (``family: generative``, the quickstart before scorers); ``sgd reproduce --config
 configs/cpu-tiny.yaml`` (or ``configs/paper.yaml``) a full recipe. A config is a YAML mapping of ``RecipeConfig``
