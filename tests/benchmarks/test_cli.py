@@ -45,7 +45,7 @@ def test_help_documents_every_flag():
         assert flag in done.stdout
     done = sgd("eval", "--help")  # a flag per AgentConfig field, each naming the agents that read it
     expected = ("--guards", "flat and hierarchical: comma-separated inference guards", "safe-focus, avoid-cycles, named-focus",
-                "--checkpoint", "flat, ppo and ppo-options", "--executor", "--replan", "--num-beams", "--llm-cache",
+                "--checkpoint", "flat, ppo, ppo-options, rllib-ppo and", "--executor", "--replan", "--num-beams", "--llm-cache",
                 "--listing", "flat accepted")  # fmt: skip
     for text in expected:
         assert text in " ".join(done.stdout.split()), text
