@@ -226,6 +226,8 @@ class RLlibPPOAgent(PPOAgent):
     training env listed them, the scripted executor under options, the checkpoint's listing enforced), each choice
     the module's greedy unmasked one."""
 
+    listing = "accepted"  # stated, as the agent contract asks; each agent takes its checkpoint's (PPOAgent.__init__)
+
     @classmethod
     def from_pretrained(cls, path: str | Path, **kwargs: Any) -> RLlibPPOAgent:
         """Load a checkpoint folder of ``examples/rllib_ppo.py`` (``CheckpointMissing`` if it is not one)."""
