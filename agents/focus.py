@@ -20,6 +20,10 @@ from sgd_gym.io import DataFileError, atomic_write_text
 
 FOCUS = "focus on "
 NAMED_FOCUS_FILE = Path(__file__).with_name("named_focus.json")
+SEEN_FOCUS_FILE = Path(__file__).with_name("seen_focus.json")
+_WORD = re.compile(r"[a-z0-9]+")
+# words that say nothing of what a focus target is (locations and containers' glue words)
+_GLUE = frozenset("a an the in on of at into with containing".split())
 DEFAULT_THRESHOLD = 0.95
 _LOCATION = re.compile(r" (?:in|on) ")
 
@@ -91,6 +95,72 @@ def unnamed_focus(
     return {a for a in valid_actions if a.startswith(FOCUS) and not names_target(description, a[len(FOCUS) :])}
 
 
+def target_words(target: str) -> frozenset[str]:
+    """The words of a ``focus on`` target's ``focus_names`` (``adult apple tree in greenhouse`` -> adult, apple,
+    tree), lower-cased, glue words left out."""
+    return frozenset(w for name in focus_names(target) for w in _WORD.findall(name.lower()) if w not in _GLUE)
+
+
+def _gold_targets(trajectories: Iterable[dict[str, Any]], split: str) -> dict[str, list[tuple[str, str]]]:
+    """Per task of ``split``: its gold ``focus on`` targets, each with its trajectory's task description."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for trajectory in trajectories:
+        if trajectory.get("split") == split:
+            for step in trajectory["steps"]:
+                if step["action"].startswith(FOCUS):
+                    out.setdefault(trajectory["task"], []).append((step["action"][len(FOCUS) :], trajectory["task_description"]))
+    return out
+
+
+def learn_seen_focus(trajectories: Iterable[dict[str, Any]], learn: str = "train", check: str = "dev") -> dict[str, Any]:
+    """The seen-focus table: per task, the words of the ``learn`` split's gold focus targets, ``enforced`` where
+    every gold focus of the ``check`` split either shares a word with them or is named by its description (so the
+    words cover the task's targets beyond the variations they were learned from: a task whose train paths meet
+    three animals and whose dev paths meet a fourth is not enforced), and ``strict`` where every one shares a word
+    with them (``strict-seen-focus`` then passes over named targets too: the box a description names as the place for
+    the answer). Train learns, dev decides, test is not read.
+
+    Raises:
+        ValueError: no gold focus in ``learn``.
+    """
+    trajectories = list(trajectories)
+    learned, checked = _gold_targets(trajectories, learn), _gold_targets(trajectories, check)
+    if not learned:
+        raise ValueError(f"no gold 'focus on' action in the {learn!r} split: nothing to learn from")
+    tasks = {}
+    for task, targets in sorted(learned.items()):
+        words = frozenset().union(*(target_words(target) for target, _ in targets))
+        seen = [bool(target_words(target) & words) for target, _ in checked.get(task, [])]
+        held = [hit or names_target(description, target) for hit, (target, description) in zip(seen, checked.get(task, []))]
+        tasks[task] = {"words": sorted(words), "checked": len(held), "covered": sum(held), "covered_by_words": sum(seen),
+                       "enforced": bool(held) and all(held), "strict": bool(seen) and all(seen)}  # fmt: skip
+    return {"learn": learn, "check": check, "tasks": tasks}
+
+
+@functools.lru_cache(maxsize=4)
+def seen_focus_words(path: str | Path = SEEN_FOCUS_FILE, strict: bool = False) -> dict[str, frozenset[str]]:
+    """The enforced (``strict``: the strict) tasks of a seen-focus table (``learn_seen_focus``) and their words."""
+    path = Path(path)
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+        return {task: frozenset(row["words"]) for task, row in table["tasks"].items() if row["strict" if strict else "enforced"]}
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: no such file (build it: python -m agents.focus --seen --data DATA)") from None
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
+        raise DataFileError(f"{path}: not a seen-focus table ({type(error).__name__}: {error})") from None
+
+
+def unseen_focus(valid_actions: Collection[str], task: str | None, description: str, strict: bool = False) -> set[str]:
+    """The valid ``focus on`` actions, in a task the seen-focus table enforces, whose target shares no word with
+    the task's gold targets and is not named by ``description``; none in any other task. ``strict``: in the tasks
+    the table marks strict, named or not; none in any other task."""
+    words = seen_focus_words(strict=strict).get(task or "")
+    if words is None:
+        return set()
+    return {a for a in valid_actions if a.startswith(FOCUS) and not target_words(a[len(FOCUS) :]) & words
+            and (strict or not names_target(description, a[len(FOCUS) :]))}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     """Learn the named-focus table from a data folder's trajectories and write it (atomically)."""
     from agents.data.collect import load_trajectories
@@ -99,13 +169,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", required=True, help="data folder with trajectories.jsonl (sgd collect)")
     parser.add_argument("--split", default="train")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
-    parser.add_argument("--out", default=str(NAMED_FOCUS_FILE))
+    parser.add_argument("--seen", action="store_true",
+                        help="learn the seen-focus table instead (train targets' words, enforced where dev's gold "
+                             "foci are covered); --out defaults to agents/seen_focus.json")  # fmt: skip
+    parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     try:
-        table = learn_named_focus(load_trajectories(args.data).values(), args.split, args.threshold)
+        trajectories = load_trajectories(args.data).values()
+        if args.seen:
+            table = learn_seen_focus(trajectories)
+        else:
+            table = learn_named_focus(trajectories, args.split, args.threshold)
     except ValueError as error:  # DataFileError is a ValueError too
         print(f"python -m agents.focus: {error}", file=sys.stderr)
         return 2
+    args.out = args.out or str(SEEN_FOCUS_FILE if args.seen else NAMED_FOCUS_FILE)
     atomic_write_text(args.out, json.dumps(table, indent=1) + "\n")
     enforced = [task for task, row in table["tasks"].items() if row["enforced"]]
     print(f"{args.out}: enforced in {len(enforced)} of {len(table['tasks'])} tasks")

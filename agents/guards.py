@@ -26,7 +26,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import ClassVar
 
 from agents.context import EpisodeMemory
-from agents.focus import FOCUS, unnamed_focus
+from agents.focus import FOCUS, unnamed_focus, unseen_focus
 from sgd_gym.subgoals import Subgoal, expand
 
 ACTIONS, SUBGOALS = "actions", "sub-goals"  # what a guard filters
@@ -141,8 +141,27 @@ class AvoidCycles(Guard):
         return set() if cycle is None else {cycle}
 
 
+class FocusGuard(Guard):
+    """A guard over ``focus on`` targets, in actions (flat agent, executor) and ``focus_on`` sub-goals (planner)
+    alike: a subclass says which foci of a list to pass over (``blocked_foci``)."""
+
+    filters = frozenset({ACTIONS, SUBGOALS})
+
+    def blocked_foci(self, actions: Collection[str], memory: EpisodeMemory) -> set[str]:
+        """The ``focus on`` actions among ``actions`` to pass over."""
+        raise NotImplementedError
+
+    def avoid_actions(self, memory: EpisodeMemory, valid_actions: Sequence[str]) -> set[str]:
+        """The valid foci ``blocked_foci`` names."""
+        return self.blocked_foci(valid_actions, memory)
+
+    def allows_subgoal(self, subgoal: Subgoal, memory: EpisodeMemory, valid_actions: Collection[str]) -> bool:
+        """Any sub-goal but a ``focus_on`` whose action ``blocked_foci`` names."""
+        return subgoal.verb != "focus_on" or not self.blocked_foci(expand(subgoal), memory)
+
+
 @register_guard
-class NamedFocus(Guard):
+class NamedFocus(FocusGuard):
     """In a task whose train-split gold paths focus only on what the task description names
     (``agents/named_focus.json``, learned by ``python -m agents.focus``), never focus on anything else: neither an
     action (flat agent, executor) nor a ``focus_on`` sub-goal (planner)."""
@@ -152,12 +171,41 @@ class NamedFocus(Guard):
         "in a task whose train-split gold paths focus only on what the task description names "
         "(agents/named_focus.json), never focus on anything else (actions and the planner's focus_on sub-goals)"
     )
-    filters = frozenset({ACTIONS, SUBGOALS})
 
-    def avoid_actions(self, memory: EpisodeMemory, valid_actions: Sequence[str]) -> set[str]:
-        """The valid foci on a target the description does not name (``agents.focus.unnamed_focus``)."""
-        return unnamed_focus(valid_actions, memory.task_name, memory.task)
+    def blocked_foci(self, actions: Collection[str], memory: EpisodeMemory) -> set[str]:
+        """The foci on a target the description does not name (``agents.focus.unnamed_focus``)."""
+        return unnamed_focus(actions, memory.task_name, memory.task)
 
-    def allows_subgoal(self, subgoal: Subgoal, memory: EpisodeMemory, valid_actions: Collection[str]) -> bool:
-        """Any sub-goal but a ``focus_on`` whose target the description does not name."""
-        return subgoal.verb != "focus_on" or not unnamed_focus(expand(subgoal), memory.task_name, memory.task)
+
+@register_guard
+class SeenFocus(FocusGuard):
+    """In a task where the train split's gold focus targets cover the dev split's (``agents/seen_focus.json``,
+    learned by ``python -m agents.focus --seen``), never focus on a target that shares no word with them and that
+    the description does not name: a planner trained on 30 tasks carries one task's foci into another (a painting,
+    a find-non-living-thing target, in an inclined-plane task), and a wrong focus ends the episode."""
+
+    name = "seen-focus"
+    help = (
+        "in a task whose train gold foci cover its dev ones (agents/seen_focus.json), never focus on a target that "
+        "shares no word with them and is not named (actions and the planner's focus_on sub-goals)"
+    )
+
+    strict: ClassVar[bool] = False
+
+    def blocked_foci(self, actions: Collection[str], memory: EpisodeMemory) -> set[str]:
+        """The foci on an unseen target, unnamed (or, ``strict``, named or not) (``agents.focus.unseen_focus``)."""
+        return unseen_focus(actions, memory.task_name, memory.task, strict=self.strict)
+
+
+@register_guard
+class StrictSeenFocus(SeenFocus):
+    """``seen-focus`` without the exemption for named targets, in the tasks where the train split's gold focus words
+    alone cover the dev split's foci (``strict`` in ``agents/seen_focus.json``): a description names the box for the
+    answer and the room to bring a thing to, and a focus on them ends the episode."""
+
+    name = "strict-seen-focus"
+    help = (
+        "seen-focus, named targets included, in the tasks whose train gold focus words alone cover the dev foci "
+        "(agents/seen_focus.json: strict)"
+    )
+    strict = True

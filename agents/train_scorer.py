@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from agents.data.decisions import MATCHES, Decision, DecisionCounts, decisions
 from agents.policies.scorer import ENCODERS, HEADS, KINDS, ScorerConfig, ScorerNet, ScorerPolicy
@@ -76,12 +77,13 @@ class ScorerTrainSettings:
 
 
 class ScorerOptimizer:
-    """Adam for a ``ScorerNet``: ``torch.optim.SparseAdam`` for the sparse embedding table (only the rows a batch
-    used move), ``torch.optim.Adam`` for the rest; one ``state_dict`` for both (resuming)."""
+    """Adam for a ``ScorerNet``: ``torch.optim.SparseAdam`` for its sparse tables (the embedding, the cross term's:
+    only the rows a batch used move), ``torch.optim.Adam`` for the rest; one ``state_dict`` for both (resuming)."""
 
     def __init__(self, net: ScorerNet, learning_rate: float) -> None:
-        sparse = [p for name, p in net.named_parameters() if name.startswith("embedding.")]
-        dense = [p for name, p in net.named_parameters() if not name.startswith("embedding.")]
+        tables = [m.weight for m in net.modules() if isinstance(m, nn.Embedding | nn.EmbeddingBag) and m.sparse]
+        sparse = [p for p in net.parameters() if any(p is table for table in tables)]
+        dense = [p for p in net.parameters() if not any(p is table for table in tables)]
         self.optimizers = [torch.optim.Adam(dense, lr=learning_rate)]
         if sparse:
             self.optimizers.append(torch.optim.SparseAdam(sparse, lr=learning_rate))

@@ -19,8 +19,9 @@ from benchmarks.protocol import episode_spec, make_eval_env, play_episode
 from benchmarks.registry import SCRIPTED, AgentConfig
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "scorer-cpu"  # in the source tree, not in the wheel
-DEMO_GUARDS = ("safe-focus", "avoid-cycles", "named-focus")  # the guards of the committed scorer-cpu rows
-DEMO_TASK, DEMO_VARIATION = "test-conductivity", 4  # the shipped agent scores 100 there in 20 steps
+DEMO_GUARDS = ("safe-focus", "avoid-cycles", "named-focus", "seen-focus")  # those of the committed scorer-cpu rows
+DEMO_BEAMS = 50  # the committed scorer-cpu rows' --num-beams: the planner's 50 best sub-goals go through the guards
+DEMO_TASK, DEMO_VARIATION = "test-conductivity-of-unknown-substances", 9  # the shipped agent scores 100 in 18 steps
 SPLIT = "test"
 ENDINGS = {
     "done": "ended: the executor said END_SG (its judgement; the game does not confirm sub-goals)",
@@ -29,20 +30,23 @@ ENDINGS = {
 }
 
 
-def demo_config(planner: str | None = None, executor: str | None = None, guards: tuple[str, ...] = DEMO_GUARDS) -> AgentConfig:
+def demo_config(
+    planner: str | None = None, executor: str | None = None, guards: tuple[str, ...] = DEMO_GUARDS, num_beams: int = DEMO_BEAMS
+) -> AgentConfig:
     """The hierarchical agent of the demo.
 
     Args:
         planner: a planner checkpoint folder (default: the shipped ``checkpoints/scorer-cpu/planner``).
         executor: an executor checkpoint folder or ``"scripted"`` (default: the shipped scorer executor).
         guards: inference guard names (``agents.guards``).
+        num_beams: how many of the models' best choices go through the guards (``sgd eval --num-beams``).
 
     Returns:
         The config, as ``sgd eval --agent hierarchical`` would make it from the same flags (not checked yet).
     """
     planner = planner or str(SHIPPED / "planner")
     executor = executor or str(SHIPPED / "executor")
-    return AgentConfig("hierarchical", planner=planner, executor=executor, guards=tuple(guards))
+    return AgentConfig("hierarchical", planner=planner, executor=executor, guards=tuple(guards), num_beams=num_beams)
 
 
 class _ResetScore(gym.Wrapper):

@@ -50,8 +50,13 @@ FAMILIES = ("scorer", "generative")
 # Settings that only models writing text have (agents.train.TrainSettings); a scorer trains to a step budget.
 GENERATIVE_KEYS = ("preset", "init", "lora_rank", "gradient_accumulation_steps", "gradient_checkpointing", "precision",
                    "max_target_tokens", "config_overrides", "minutes_per_model", "epochs")  # fmt: skip
-# The guards the scorer-cpu study chose on dev (benchmarks/RESULTS.md, section scorer_cpu) for both agents.
+# The guards the first scorer-cpu study chose on dev for both agents (benchmarks/RESULTS.md, section scorer_cpu), those
+# of the committed quickstart run; the second study added seen-focus and 50 beams on its 30-task dev split.
 SCORER_GUARDS = ["safe-focus", "avoid-cycles", "named-focus"]
+# The scorer the quickstart's dev split chose (features version 2 over 1, benchmarks/results/quickstart/dev), under
+# the recipe's ``scorer:`` mapping; ScorerConfig's own defaults (features 3, fields pooling) are those the 30-task
+# scorer-cpu study chose on its dev split.
+SCORER_DEFAULTS = {"features": 2, "pooling": "joint"}
 RECIPE_AGENTS = ("hierarchical", "flat", "random", "oracle", "ppo", "ppo-options")
 RECIPE_CHECKPOINTS = {"checkpoint", "planner", "executor"}  # set by the recipe: its own trained models
 RESULT_FILES = ("summary.json", "episodes.jsonl", "table.md", "scores.csv")
@@ -209,7 +214,7 @@ class RecipeConfig:
         from agents.policies.scorer import ScorerConfig
         from agents.train_scorer import ScorerTrainSettings
 
-        model = ScorerConfig(**{"max_source_tokens": self.max_source_tokens, **self.scorer})
+        model = ScorerConfig(**{"max_source_tokens": self.max_source_tokens, **SCORER_DEFAULTS, **self.scorer})
         return ScorerTrainSettings(kind, model=model, steps=budget["max_steps"], batch_size=budget["batch_size"],
                                    learning_rate=budget["learning_rate"], eval_steps=self.eval_steps, seed=self.seed)  # fmt: skip
 

@@ -13,8 +13,10 @@ The model (``ScorerNet``) reads the same ``build_context`` source as the generat
 (``agents.context.context_fields``):
 
 - **encoder** ``bow`` (default): hashed word n-grams (``sgd_gym.wrappers.observation.hashed_ngram_ids``, the
-  bag-of-words wrapper's hash, each field's n-grams hashed with the field's name) summed in one ``EmbeddingBag``;
-  the candidate's n-grams likewise, with their own prefix. ``minilm``: frozen all-MiniLM-L6-v2 sentence embeddings
+  bag-of-words wrapper's hash, each field's n-grams hashed with the field's name) averaged in one ``EmbeddingBag``,
+  field by field (``pooling: fields``, the default: the task, the completed sub-goals, the room ... each an input of
+  its own) or over the whole context (``joint``, the shipped version-1 checkpoints); the candidate's n-grams
+  likewise, with their own prefix. ``minilm``: frozen all-MiniLM-L6-v2 sentence embeddings
   of the context and of each candidate (``sgd_gym.wrappers.text_embedding.MiniLMEncoder``, cached per text) under a
   linear layer; a context is the mean of its fields' embeddings (MiniLM reads 256 word pieces).
 - **match features** (``candidate_features``): for each candidate, the share of its words found in each context
@@ -23,6 +25,9 @@ The model (``ScorerNet``) reads the same ``build_context`` source as the generat
   no training state showed (a test variation's animal), which hashed embeddings alone cannot.
 - **head** ``mlp`` (default): an MLP over ``[s, c, s * c, features]``; ``dot``: DRRN's ``<s, c>`` plus a linear
   term of the features.
+- **wide terms** added to that (feature versions): a learned bias per (verb of the step before, candidate verb)
+  pair (``verb_pairs``, version 2), and one learned weight per (task word, candidate word) pair (``cross_ids``,
+  version 3), which memorises what each task does (the room a task starts in, the objects it focuses on).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import contextlib
 import functools
 import json
 import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,6 +65,10 @@ from sgd_gym.wrappers.observation import hashed_ngram_ids
 SCORER = "scorer"
 ENCODERS = ("bow", "minilm")
 HEADS = ("mlp", "dot")
+POOLINGS = ("joint", "fields")
+# The context fields of ``build_context`` (``agents.context.context_fields``), in the order ``fields`` pooling lays
+# out their encodings; a field a source lacks (``current`` outside the executor) encodes as zeros.
+CONTEXT_FIELDS = ("task", "step", "current", "observation", "inventory", "completed", "history", "look")
 KINDS = ("planner", "executor", "flat")
 WEIGHTS = "model.safetensors"
 MODEL_CARD = "README.md"
@@ -78,7 +88,9 @@ FEATURE_SETS: dict[int, tuple[str, ...]] = {
     ),
 }
 FEATURE_SETS[2] = (*FEATURE_SETS[1], "repeat_completed", "in_last_step")
+FEATURE_SETS[3] = FEATURE_SETS[2]  # version 3 adds no column: the task-word x candidate-word term (``cross_ids``)
 FEATURES = FEATURE_SETS[max(FEATURE_SETS)]  # the newest set, the default of new scorers
+CROSS_BUCKETS = 1 << 18  # rows of the cross term's table (one learned weight each)
 # The verbs of the verb-pair term (version >= 2): "" for none or unknown, every sub-goal verb, END_SG.
 PAIR_VERBS = ("", *sorted(VERBS), END_SG)
 _PAIR_INDEX = {verb: i for i, verb in enumerate(PAIR_VERBS)}
@@ -105,7 +117,15 @@ class ScorerConfig:
         ngram: longest word n-gram hashed (``bow``).
         max_source_tokens: the context budget of ``build_context`` (its approximate tokens).
         features: the version of the match features (``FEATURE_SETS``; from 2 on also the verb-pair term,
-            ``verb_pairs``). Checkpoints saved before versions existed hold version 1.
+            ``verb_pairs``; from 3 on also the cross term, ``cross_ids``). Checkpoints saved before versions existed
+            hold version 1.
+        pooling: how the context's encodings are pooled into the state network's input: ``joint``, one mean over
+            all fields' n-grams (or MiniLM field embeddings), the form of checkpoints saved before this setting
+            existed; ``fields``, one mean per field of ``CONTEXT_FIELDS``, concatenated. In a joint mean the task
+            description's few n-grams weigh about 3% against the room and history, and a planner trained on 30
+            tasks read the task so faintly that it ran one task's sub-goals in another (the boil script in
+            mendelian-genetics, ``benchmarks/RESULTS.md``); a field of its own gives the task, the completed
+            sub-goals and the inventory their own inputs, chosen on dev.
     """
 
     encoder: str = "bow"
@@ -116,6 +136,7 @@ class ScorerConfig:
     ngram: int = 2
     max_source_tokens: int = 512
     features: int = max(FEATURE_SETS)
+    pooling: str = "fields"
 
     def check(self) -> None:
         """Raise ``ValueError`` naming a bad setting and what is allowed."""
@@ -123,6 +144,8 @@ class ScorerConfig:
             raise ValueError(f"unknown encoder {self.encoder!r}: expected one of {list(ENCODERS)}")
         if self.head not in HEADS:
             raise ValueError(f"unknown head {self.head!r}: expected one of {list(HEADS)}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {self.pooling!r}: expected one of {list(POOLINGS)}")
         for name in ("buckets", "dim", "hidden", "ngram", "max_source_tokens"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -247,6 +270,40 @@ def verb_pairs(source: str, candidates: Sequence[str]) -> np.ndarray:
                        count=len(candidates))  # fmt: skip
 
 
+@functools.lru_cache(maxsize=1 << 12)
+def _text_hashes(text: str, drop: frozenset[str] = frozenset()) -> np.ndarray:
+    """The stable (crc32) hashes of the distinct words of ``text`` not in ``drop``, as uint64, sorted."""
+    words = sorted({word for word in _WORD.findall(text.lower()) if word not in drop})
+    hashes = np.fromiter((zlib.crc32(word.encode()) for word in words), dtype=np.uint64, count=len(words))
+    hashes.flags.writeable = False
+    return hashes
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _candidate_hashes(text: str) -> np.ndarray:
+    """``_text_hashes`` of a candidate, all its words (its verb's too: ``navigate_to(greenhouse)`` is navigate, to,
+    greenhouse)."""
+    return _text_hashes(text)
+
+
+def cross_ids(source: str, candidates: Sequence[str], buckets: int = CROSS_BUCKETS) -> tuple[np.ndarray, np.ndarray]:
+    """The task-word x candidate-word term of feature version 3: for each candidate, the buckets of every (word of
+    the task description, word of the candidate) pair, as ``(ids, lengths)``: ``ids`` ``(sum(lengths),)`` int64,
+    candidate after candidate, ``lengths`` ``(N,)``. The scorer learns one weight per bucket and adds the sum of a
+    candidate's to its score: the wide, memorising half of a wide-and-deep model (Cheng et al. 2016), which ties
+    ``mendelian`` in a task to ``greenhouse`` in a sub-goal directly. A mean over hashed n-grams cannot: on 30 tasks
+    the planner's first sub-goal (the room to go to, fixed per task) was right in 52-59% of dev decisions.
+    Stopwords and template words are left out of the task's words; a pair is hashed by its two words' crc32s, so
+    buckets hold across processes."""
+    task = _text_hashes(context_fields(source).get("task", ""), _STOPWORDS)
+    words = [_candidate_hashes(candidate) for candidate in candidates]
+    lengths = np.fromiter((len(row) * len(task) for row in words), dtype=np.int64, count=len(words))
+    flat = np.concatenate([np.zeros(0, np.uint64), *words])
+    # (M, T): row m pairs the m-th candidate word (candidates in order) with every task word
+    pairs = (flat[:, None] * np.uint64(0x9E3779B1) + task[None, :]) % np.uint64(buckets)
+    return pairs.reshape(-1).astype(np.int64), lengths
+
+
 @functools.lru_cache(maxsize=1 << 17)
 def _action_verb(action: str) -> str:
     """The sub-goal verb an action expresses (``move x to y`` -> ``put``; navigation -> ``navigate_to``), or ''."""
@@ -281,6 +338,14 @@ def context_ids(source: str, buckets: int, ngram: int) -> np.ndarray:
     return np.asarray(ids or [0], dtype=np.int64)
 
 
+def context_field_ids(source: str, buckets: int, ngram: int) -> list[np.ndarray]:
+    """``context_ids`` split by field: one array per field of ``CONTEXT_FIELDS`` (empty where the source lacks the
+    field or it has no words), for ``fields`` pooling."""
+    fields = context_fields(source)
+    return [np.asarray(hashed_ngram_ids(fields[name], buckets, ngram, prefix=name) if name in fields else [],
+                       dtype=np.int64) for name in CONTEXT_FIELDS]  # fmt: skip
+
+
 @functools.lru_cache(maxsize=1 << 17)
 def candidate_ids(text: str, buckets: int, ngram: int) -> np.ndarray:
     """The hashed n-gram buckets of one candidate text (prefix ``candidate``), cached: candidates repeat."""
@@ -303,7 +368,9 @@ class DecisionBatch:
     ``context``: per decision, the ``bow`` ids (``(ids, offsets)``) or a ``(B, 384)`` MiniLM matrix; ``candidates``
     likewise over the batch's D distinct candidate texts (row 0: padding); ``index``: ``(B, N)``, the row of each
     candidate; ``features``: ``(B, N, F)``; ``mask``: ``(B, N)``, True on real candidates; ``pairs``: ``(B, N)``, the
-    ``verb_pairs`` index of each candidate (feature versions >= 2; None before).
+    ``verb_pairs`` index of each candidate (feature versions >= 2; None before); ``cross``: ``EmbeddingBag`` inputs
+    (ids, offsets) of the ``cross_ids`` of the real candidates in ``mask`` order, decision after decision (feature
+    versions >= 3; None before).
     """
 
     context: Any
@@ -312,6 +379,7 @@ class DecisionBatch:
     mask: torch.Tensor
     index: torch.Tensor
     pairs: torch.Tensor | None = None
+    cross: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 class ScorerNet(nn.Module):
@@ -331,13 +399,18 @@ class ScorerNet(nn.Module):
             self.embedding = None
             width = MINILM_DIM
         h = config.hidden
-        self.state = nn.Sequential(nn.Linear(width, h), nn.ReLU(), nn.Linear(h, h))
+        pooled = width * (len(CONTEXT_FIELDS) if config.pooling == "fields" else 1)
+        self.state = nn.Sequential(nn.Linear(pooled, h), nn.ReLU(), nn.Linear(h, h))
         self.candidate = nn.Sequential(nn.Linear(width, h), nn.ReLU(), nn.Linear(h, h))
         n_features = len(FEATURE_SETS[config.features])
         # a learned bias per (verb before, candidate verb) pair: into the head's hidden layer, or the score (dot)
         self.pair = nn.Embedding(len(PAIR_VERBS) ** 2, h if config.head == "mlp" else 1) if config.features >= 2 else None
         if self.pair is not None:
             nn.init.zeros_(self.pair.weight)
+        # one weight per task-word x candidate-word bucket, summed into the score (feature version >= 3)
+        self.cross = nn.EmbeddingBag(CROSS_BUCKETS, 1, mode="sum", sparse=True) if config.features >= 3 else None
+        if self.cross is not None:
+            nn.init.zeros_(self.cross.weight)
         if config.head == "mlp":
             # The first layer over [s, c, s * c, f] as a sum of four maps, so that the state's and each distinct
             # candidate's parts are computed once, not once per (decision, candidate) pair.
@@ -356,8 +429,16 @@ class ScorerNet(nn.Module):
         ids, offsets = inputs
         return self.embedding(ids, offsets)
 
+    def encode_contexts(self, inputs: Any) -> torch.Tensor:
+        """``(B, width)`` (``joint`` pooling) or ``(B, len(CONTEXT_FIELDS) * width)`` (``fields``: the batch's
+        inputs hold its B x fields bags, or field embeddings, decision by decision) context encodings."""
+        encoded = self.encode(inputs)
+        if self.config.pooling == "fields":
+            encoded = encoded.reshape(-1, len(CONTEXT_FIELDS) * encoded.shape[-1])
+        return encoded
+
     def forward(self, batch: DecisionBatch) -> torch.Tensor:
-        state = self.state(self.encode(batch.context)).unsqueeze(1)  # (B, 1, H)
+        state = self.state(self.encode_contexts(batch.context)).unsqueeze(1)  # (B, 1, H)
         distinct = self.candidate(self.encode(batch.candidates))  # (D, H)
         candidates = distinct[batch.index]  # (B, N, H)
         if self.config.head == "mlp":
@@ -370,6 +451,8 @@ class ScorerNet(nn.Module):
             scores = (state * candidates).sum(-1) + self.head_features(batch.features).squeeze(-1)
             if self.pair is not None:
                 scores = scores + self.pair(batch.pairs).squeeze(-1)
+        if self.cross is not None:
+            scores = scores.masked_scatter(batch.mask, scores[batch.mask] + self.cross(*batch.cross).squeeze(-1))
         return scores.masked_fill(~batch.mask, float("-inf"))
 
 
@@ -433,15 +516,25 @@ class ScorerPolicy:
         distinct: dict[str, int] = {"": 0}  # each text encoded once per batch; "" pads
         index = np.zeros((len(sources), width), dtype=np.int64)
         pairs = np.zeros((len(sources), width), dtype=np.int64)
+        cross_rows, cross_lengths = [], []
         for i, (source, row) in enumerate(zip(sources, candidates)):
             features[i, : len(row)], row_pairs = self._features(source, row)
             mask[i, : len(row)] = True
             index[i, : len(row)] = [distinct.setdefault(text, len(distinct)) for text in row]
             if row_pairs is not None:
                 pairs[i, : len(row)] = row_pairs
+            if version >= 3:  # not cached: a planner's would hold millions of ids, and they are cheap to hash again
+                ids, lengths = cross_ids(source, row)
+                cross_rows.append(ids)
+                cross_lengths.append(lengths)
+        cross = None
+        if version >= 3:
+            lengths = np.concatenate(cross_lengths)
+            offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            cross = torch.from_numpy(np.concatenate(cross_rows)), torch.from_numpy(offsets)
         return DecisionBatch(self._encode_contexts(sources), self._encode_candidates(list(distinct)),
                              torch.from_numpy(features), torch.from_numpy(mask), torch.from_numpy(index),
-                             torch.from_numpy(pairs) if version >= 2 else None)  # fmt: skip
+                             torch.from_numpy(pairs) if version >= 2 else None, cross)  # fmt: skip
 
     def _features(self, source: str, candidates: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """``candidate_features`` and ``verb_pairs`` (None before version 2) of one decision, through the cache."""
@@ -456,12 +549,22 @@ class ScorerPolicy:
 
     def _encode_contexts(self, sources: Sequence[str]) -> Any:
         config = self.config
+        if config.encoder == "bow" and config.pooling == "fields":
+            return _bag([ids for source in sources for ids in context_field_ids(source, config.buckets, config.ngram)])
         if config.encoder == "bow":
             return _bag([context_ids(source, config.buckets, config.ngram) for source in sources])
         # each field on its own (MiniLM reads 256 word pieces; the fields repeat from state to state, so the cache
-        # holds them), then their mean
-        rows = [self.minilm.encode([f"{name}: {text}" for name, text in context_fields(source).items()]).mean(axis=0)
-                for source in sources]  # fmt: skip
+        # holds them), then their mean (joint) or, field by field, zeros for a missing one (fields)
+        rows = []
+        for source in sources:
+            fields = context_fields(source)
+            if config.pooling == "joint":
+                rows.append(self.minilm.encode([f"{name}: {text}" for name, text in fields.items()]).mean(axis=0))
+                continue
+            present = [name for name in CONTEXT_FIELDS if name in fields]
+            encoded = dict(zip(present, self.minilm.encode([f"{name}: {fields[name]}" for name in present])))
+            rows.append(np.concatenate([encoded.get(name, np.zeros(self.minilm.dim, np.float32))
+                                        for name in CONTEXT_FIELDS]))  # fmt: skip
         return torch.from_numpy(np.stack(rows).astype(np.float32))
 
     def _encode_candidates(self, texts: Sequence[str]) -> Any:
@@ -537,7 +640,8 @@ class ScorerPolicy:
         if settings.get("family") != SCORER:
             raise ScorerError(f"{path}: holds a {settings.get('family', 'seq2seq')!r} policy, not a scorer one")
         try:
-            config = ScorerConfig(**{"features": 1, **settings["scorer"]})  # saved before feature versions: 1
+            # saved before feature versions: 1; before pooling was a setting: joint
+            config = ScorerConfig(**{"features": 1, "pooling": "joint", **settings["scorer"]})
             net = ScorerNet(config)
             net.load_state_dict(load_file(str(path / WEIGHTS)))
         except (KeyError, TypeError, ValueError, RuntimeError, OSError, SafetensorError) as error:

@@ -78,6 +78,7 @@ def train_scorer_command(args: argparse.Namespace) -> int:
     tokens = {"max_source_tokens": shared.pop("max_source_tokens")} if "max_source_tokens" in shared else {}
     try:
         versions = {"features": args.features} if args.features is not None else {}
+        versions |= {"pooling": args.pooling} if args.pooling is not None else {}
         model = ScorerConfig(encoder=args.encoder, head=args.head, hidden=args.hidden, **versions, **tokens)
         settings = ScorerTrainSettings(kind=args.kind, model=model, annotations=args.annotations, **shared)
         settings.check()
@@ -113,8 +114,13 @@ def register(commands: argparse._SubParsersAction) -> None:
                              "product plus a linear term of the features (default: mlp)")  # fmt: skip
     scorer.add_argument("--hidden", type=positive, default=64, help="width of the scorer's layers (default: 64)")
     scorer.add_argument("--features", type=positive, default=None,
-                        help="match-feature version (agents.policies.scorer.FEATURE_SETS): 1, that of the shipped "
-                             "scorer-cpu checkpoints; 2 adds repeats, the step before, verb pairs (default: newest)")  # fmt: skip
+                        help="match-feature version (agents.policies.scorer.FEATURE_SETS): 1, that of the first "
+                             "scorer-cpu checkpoints; 2 adds repeats, the step before, verb pairs; 3 a weight per "
+                             "(task word, candidate word) pair (default: newest)")  # fmt: skip
+    scorer.add_argument("--pooling", choices=("joint", "fields"), default=None,
+                        help="joint: one mean over the whole context's n-grams, that of the shipped scorer-cpu "
+                             "checkpoints; fields: one mean per context field (task, completed sub-goals, ...), "
+                             "concatenated (default: fields)")  # fmt: skip
     scorer.add_argument("--annotations", choices=("rules", "llm", "import"), default="rules",
                         help="which annotations the decisions come from (default: rules)")  # fmt: skip
     ppo = p.add_argument_group("ppo, ppo-options (trained in the env on train variations; --data is not used; --seed, "

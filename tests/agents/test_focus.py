@@ -1,4 +1,4 @@
-"""Named focus: the table learned from real gold paths, and the guard on the real boil task."""
+"""Named and seen focus: the tables learned from real gold paths, and the guards on the real boil task."""
 
 from __future__ import annotations
 
@@ -9,7 +9,17 @@ import pytest
 
 from agents.data.collect import TRAJECTORIES
 from agents.executor import LearnedExecutor
-from agents.focus import focus_names, learn_named_focus, main, named_focus_tasks, names_target, unnamed_focus
+from agents.focus import (
+    focus_names,
+    learn_named_focus,
+    learn_seen_focus,
+    main,
+    named_focus_tasks,
+    names_target,
+    seen_focus_words,
+    unnamed_focus,
+    unseen_focus,
+)
 from agents.guards import make_guards
 from agents.hierarchical import HierarchicalAgent
 from baselines.flat_bc import FlatBCAgent
@@ -100,3 +110,78 @@ def test_named_focus_passes_over_unnamed_targets_on_the_real_boil_task(boil_star
     other = HierarchicalAgent(FixedPlanner(beams), LearnedExecutor(wrong), num_beams=2, guards=named)
     other.reset(obs["task"])
     assert other.plan(obs, {**info, "task_name": "find-animal"}) == "focus_on(orange)"  # not enforced in that task
+
+
+def test_seen_focus_learns_words_on_train_and_is_enforced_where_dev_is_covered(gold_data, tmp_path):
+    train = read_jsonl(gold_data / TRAJECTORIES)
+    dev = [{**trajectory, "split": "dev"} for trajectory in train]
+    melt = next(i for i, trajectory in enumerate(dev) if trajectory["task"] == "melt")
+    steps = [dict(step) for step in dev[melt]["steps"]]
+    for step in steps:  # a dev gold path that focuses on a target the train paths never name a word of
+        if step["action"].startswith("focus on "):
+            step["action"] = "focus on zebra"
+    dev[melt] = {**dev[melt], "steps": steps}
+    table = learn_seen_focus(train + dev)
+    assert table["learn"] == "train" and table["check"] == "dev"
+    rows = table["tasks"]
+    assert not rows["melt"]["enforced"] and rows["melt"]["covered"] < rows["melt"]["checked"]
+    use = rows["use-thermometer"]
+    assert use["enforced"] and use["covered"] == use["checked"] >= 1 and "thermometer" in use["words"]
+    assert use["strict"] and use["covered_by_words"] == use["checked"]  # the same paths: every target seen by words
+    assert not rows["melt"]["strict"]
+    assert not learn_seen_focus(train)["tasks"]["use-thermometer"]["enforced"]  # no dev paths: nothing decides
+    with pytest.raises(ValueError, match="no gold 'focus on' action in the 'dev' split"):
+        learn_seen_focus(train, learn="dev")
+
+    out = tmp_path / "seen_focus.json"
+    both = tmp_path / "both"
+    both.mkdir()
+    (both / TRAJECTORIES).write_text("".join(json.dumps(t) + "\n" for t in train + dev))
+    assert main(["--seen", "--data", str(both), "--out", str(out)]) == 0
+    assert json.loads(out.read_text()) == table and "melt" not in seen_focus_words(out)
+    assert seen_focus_words(out)["use-thermometer"] == frozenset(use["words"])
+    corrupt = tmp_path / "corrupt.json"
+    corrupt.write_text('{"tasks": [1, 2]}')
+    with pytest.raises(DataFileError, match="corrupt.json: not a seen-focus table"):
+        seen_focus_words(corrupt)
+
+
+def test_seen_focus_passes_over_targets_of_other_tasks(boil_start):
+    """The shipped table: in inclined-plane-determine-angle (where named-focus is not enforced) a focus on a
+    painting, a find-non-living-thing target, is passed over, one on an inclined plane kept."""
+    obs, info = boil_start
+    description = "Your task is to determine which of the two inclined planes (unknown material C, B) is steeper."
+    task = "inclined-plane-determine-angle"
+    assert task in seen_focus_words() and task not in named_focus_tasks()
+    actions = ["focus on painting", "focus on inclined plane b", "look around"]
+    assert unseen_focus(actions, task, description) == {"focus on painting"}
+    assert unseen_focus(actions, "find-animal", description) == set()  # a task where it is not enforced
+    inclined = {**info, "task_name": task}
+    guards = make_guards(["seen-focus"])
+    planner = FixedPlanner(["focus_on(orange)", "focus_on(inclined plane b)"])  # an orange: not a plane either
+    for chosen, expected in [(guards, "focus_on(inclined plane b)"), ([], "focus_on(orange)")]:
+        agent = HierarchicalAgent(planner, LearnedExecutor(planner), num_beams=2, guards=chosen)
+        agent.reset(description)
+        assert agent.plan(obs, inclined) == expected
+    assert "focus on orange" in info["valid_actions"]
+    for chosen, expected in [(guards, "look around"), ([], "focus on orange")]:
+        flat = FlatBCAgent(FixedPlanner(["focus on orange", "look around"]), num_beams=2, guards=chosen)
+        flat.reset(description)
+        assert flat.act(obs, inclined) == expected
+
+
+def test_strict_seen_focus_passes_over_named_targets_the_gold_paths_never_focus(boil_start):
+    """find-plant is strict in the shipped table: its description names the bedroom (where the plant goes), and
+    seen-focus lets a focus on it through; strict-seen-focus does not. A plant stays allowed by both."""
+    obs, info = boil_start
+    description = "Your task is to find a(n) plant. First, focus on the thing. Then, move it to the purple box in the bedroom."
+    task = "find-plant"
+    assert task in seen_focus_words(strict=True) and "test-conductivity" not in seen_focus_words(strict=True)
+    actions = ["focus on bedroom", "focus on adult apple tree", "look around"]
+    assert unseen_focus(actions, task, description) == set()
+    assert unseen_focus(actions, task, description, strict=True) == {"focus on bedroom"}
+    planner = FixedPlanner(["focus_on(bedroom)", "focus_on(adult apple tree)"])
+    for names, expected in [(["seen-focus"], "focus_on(bedroom)"), (["strict-seen-focus"], "focus_on(adult apple tree)")]:
+        agent = HierarchicalAgent(planner, LearnedExecutor(planner), num_beams=2, guards=make_guards(names))
+        agent.reset(description)
+        assert agent.plan({**obs, "task": description}, {**info, "task_name": task}) == expected

@@ -24,6 +24,8 @@ from agents.hierarchical import HierarchicalAgent
 from agents.policies import load_policy
 from agents.policies.checkpoint import CheckpointError
 from agents.policies.scorer import (
+    CONTEXT_FIELDS,
+    CROSS_BUCKETS,
     FEATURE_SETS,
     FEATURES,
     PAIR_VERBS,
@@ -32,6 +34,7 @@ from agents.policies.scorer import (
     ScorerNet,
     ScorerPolicy,
     candidate_features,
+    cross_ids,
     verb_pairs,
 )
 from agents.train_scorer import ScorerTrainSettings, train_scorer
@@ -156,19 +159,68 @@ def test_planner_features_see_the_step_before_and_repeats():
 
 def test_a_version_1_checkpoint_loads_and_scores_as_saved(tmp_path):
     torch.manual_seed(0)
-    policy = ScorerPolicy(ScorerNet(ScorerConfig(buckets=512, dim=8, hidden=8, features=1)), kind="planner")
+    config = ScorerConfig(buckets=512, dim=8, hidden=8, features=1, pooling="joint")
+    policy = ScorerPolicy(ScorerNet(config), kind="planner")
     policy.save(tmp_path / "v1")
     settings_file = tmp_path / "v1" / "sgd_policy.json"
     settings = json.loads(settings_file.read_text())
-    del settings["scorer"]["features"]  # as saved before feature versions existed
+    del settings["scorer"]["features"], settings["scorer"]["pooling"]  # as saved before either setting existed
     settings_file.write_text(json.dumps(settings))
     loaded = load_policy(tmp_path / "v1")
     source = "task: t | step: 0 score: 0 | observation: o | inventory: i | completed: none | history: none | look: l"
-    assert loaded.config.features == 1 and loaded.net.pair is None
+    assert loaded.config.features == 1 and loaded.net.pair is None and loaded.config.pooling == "joint"
     assert np.allclose(loaded.score(source, ["look_around()", "focus_on(frog)"]),
                        policy.score(source, ["look_around()", "focus_on(frog)"]))  # fmt: skip
     with pytest.raises(ValueError, match="unknown features version 9"):
         ScorerConfig(features=9).check()
+
+
+def test_fields_pooling_gives_the_task_its_own_input():
+    """``fields`` pooling encodes each context field on its own: another task changes the task's slice of the state
+    encoding wholly and nothing else, where the joint mean over a long room barely moves."""
+    torch.manual_seed(0)
+    room = " ".join(f"object{i}" for i in range(100))
+    sources = [f"task: {task} | step: 0 score: 0 | observation: {room} | inventory: i | completed: none | "
+               f"history: none | look: {room}" for task in ("boil water", "find a plant")]  # fmt: skip
+
+    def encoded(pooling: str) -> torch.Tensor:
+        policy = ScorerPolicy(ScorerNet(ScorerConfig(buckets=1 << 12, dim=8, hidden=8, pooling=pooling)), "planner")
+        return policy.net.encode_contexts(policy.batch(sources, [["look_around()"]] * 2).context)
+
+    joint, fields = encoded("joint"), encoded("fields")
+    assert joint.shape == (2, 8) and fields.shape == (2, 8 * len(CONTEXT_FIELDS))
+    assert float((joint[0] - joint[1]).norm() / joint[0].norm()) < 0.25
+    task = CONTEXT_FIELDS.index("task")
+    by_field = fields.reshape(2, len(CONTEXT_FIELDS), 8)
+    assert float((by_field[0, task] - by_field[1, task]).norm() / by_field[0, task].norm()) > 0.5
+    others = [i for i in range(len(CONTEXT_FIELDS)) if i != task]
+    assert torch.equal(by_field[0, others], by_field[1, others])
+    assert not by_field[0, CONTEXT_FIELDS.index("current")].any()  # a planner context has no current sub-goal
+    with pytest.raises(ValueError, match="unknown pooling 'sum'"):
+        ScorerConfig(pooling="sum").check()
+
+
+def test_the_cross_term_ties_task_words_to_candidate_words():
+    source = ("task: Your task is to determine the genetics of a plant | step: 0 score: 0 | observation: o | "
+              "inventory: i | completed: none | history: none | look: l")  # fmt: skip
+    candidates = ["navigate_to(greenhouse)", "pick_up(pot)", "navigate_to(kitchen)"]
+    ids, lengths = cross_ids(source, candidates)
+    task_words = 5  # your, task, determine, genetics, plant: stopwords (is, to, the, of, a) left out
+    assert lengths.tolist() == [3 * task_words] * 3 and len(ids) == lengths.sum()  # navigate to X, pick up pot
+    assert ids.min() >= 0 and ids.max() < CROSS_BUCKETS
+    rows = np.split(ids, np.cumsum(lengths)[:-1])
+    # navigate and to pair with the task's words alike in both rooms; only the room's own pairs differ
+    assert len(set(rows[0]) & set(rows[2])) == 2 * task_words
+    assert np.array_equal(cross_ids(source, candidates[::-1])[0], np.concatenate(rows[::-1]))
+    torch.manual_seed(0)
+    policy = ScorerPolicy(ScorerNet(ScorerConfig(buckets=512, dim=8, hidden=8, features=3)), kind="planner")
+    before = policy.score(source, candidates)
+    with torch.no_grad():  # one learned weight per (task word, "greenhouse") pair
+        policy.net.cross.weight[np.setdiff1d(rows[0], rows[2])] = 1.0
+    moved = policy.score(source, candidates) - before
+    assert moved[0] == pytest.approx(task_words) and moved[1:] == pytest.approx([0, 0])
+    net = ScorerNet(ScorerConfig(buckets=512, dim=8, hidden=8, features=2))
+    assert net.cross is None and len(FEATURE_SETS[3]) == len(FEATURE_SETS[2])
 
 
 def test_trained_scorers_save_load_and_both_agents_act(scorers, decision_data):
