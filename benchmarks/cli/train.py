@@ -119,8 +119,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                              "(task word, candidate word) pair (default: newest)")  # fmt: skip
     scorer.add_argument("--pooling", choices=("joint", "fields"), default=None,
                         help="joint: one mean over the whole context's n-grams, that of the first scorer-cpu "
-                             "checkpoints and the quickstart's; fields: one mean per context field (task, completed sub-goals, ...), "
-                             "concatenated (default: fields)")  # fmt: skip
+                             "checkpoints and the quickstart's; fields: one mean per context field (task, completed "
+                             "sub-goals, ...), concatenated (default: fields)")  # fmt: skip
     scorer.add_argument("--annotations", choices=("rules", "llm", "import"), default="rules",
                         help="which annotations the decisions come from (default: rules)")  # fmt: skip
     ppo = p.add_argument_group("ppo, ppo-options (trained in the env on train variations; --data is not used; --seed, "
