@@ -152,8 +152,8 @@ def seen_focus_words(path: str | Path = SEEN_FOCUS_FILE, strict: bool = False) -
 
 def unseen_focus(valid_actions: Collection[str], task: str | None, description: str, strict: bool = False) -> set[str]:
     """The valid ``focus on`` actions, in a task the seen-focus table enforces, whose target shares no word with
-    the task's gold targets and is not named by ``description``; none in any other task. ``strict``: in the tasks
-    the table marks strict, named or not; none in any other task."""
+    the task's gold targets and is not named by ``description`` (``strict``: in a task the table marks strict, whose
+    target shares no word with them, named or not); none in any other task."""
     words = seen_focus_words(strict=strict).get(task or "")
     if words is None:
         return set()

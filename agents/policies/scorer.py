@@ -123,7 +123,8 @@ class ScorerConfig:
         pooling: how the context's encodings are pooled into the state network's input: ``joint``, one mean over
             all fields' n-grams (or MiniLM field embeddings), the form of checkpoints saved before this setting
             existed; ``fields``, one mean per field of ``CONTEXT_FIELDS``, concatenated. In a joint mean the task
-            description's few n-grams weigh about 3% against the room and history, and a planner trained on 30
+            description's n-grams are about a tenth of the whole (mean 11.6% over 4,804 dev planner contexts,
+            ``benchmarks/RESULTS.md``) against the room and history, and a planner trained on 30
             tasks read the task so faintly that it ran one task's sub-goals in another (the boil script in
             mendelian-genetics, ``benchmarks/RESULTS.md``); a field of its own gives the task, the completed
             sub-goals and the inventory their own inputs. Chosen on dev together with features 3 (alone, with
@@ -272,13 +273,19 @@ def verb_pairs(source: str, candidates: Sequence[str]) -> np.ndarray:
                        count=len(candidates))  # fmt: skip
 
 
-@functools.lru_cache(maxsize=1 << 12)
 def _text_hashes(text: str, drop: frozenset[str] = frozenset()) -> np.ndarray:
-    """The stable (crc32) hashes of the distinct words of ``text`` not in ``drop``, as uint64, sorted."""
+    """The stable (crc32) hashes of the distinct words of ``text`` not in ``drop``, as uint64, sorted (read-only)."""
     words = sorted({word for word in _WORD.findall(text.lower()) if word not in drop})
     hashes = np.fromiter((zlib.crc32(word.encode()) for word in words), dtype=np.uint64, count=len(words))
     hashes.flags.writeable = False
     return hashes
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _task_hashes(task: str) -> np.ndarray:
+    """``_text_hashes`` of a task description, stopwords and template words left out (a cache of its own: the
+    candidates' texts, far more, would push the few descriptions out)."""
+    return _text_hashes(task, _STOPWORDS)
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -297,7 +304,7 @@ def cross_ids(source: str, candidates: Sequence[str], buckets: int = CROSS_BUCKE
     the planner's first sub-goal (the room to go to, fixed per task) was right in 52-59% of dev decisions.
     Stopwords and template words are left out of the task's words; a pair is hashed by its two words' crc32s, so
     buckets hold across processes."""
-    task = _text_hashes(context_fields(source).get("task", ""), _STOPWORDS)
+    task = _task_hashes(context_fields(source).get("task", ""))
     words = [_candidate_hashes(candidate) for candidate in candidates]
     lengths = np.fromiter((len(row) * len(task) for row in words), dtype=np.int64, count=len(words))
     flat = np.concatenate([np.zeros(0, np.uint64), *words])
