@@ -28,7 +28,10 @@ The model (``ScorerNet``) reads the same ``build_context`` source as the generat
   term of the features.
 - **wide terms** added to that (feature versions): a learned bias per (verb of the step before, candidate verb)
   pair (``verb_pairs``, version 2), and one learned weight per (task word, candidate word) pair (``cross_ids``,
-  version 3), which memorises what each task does (the room a task starts in, the objects it focuses on).
+  version 3), which memorises what each task does (the room a task starts in, the objects it focuses on); from
+  version 4 on, the same table also holds one weight per (relation token, task key) pair (``relation_tokens``: is the
+  candidate's argument a room, named by the goal or a later sentence, in the inventory, used before; how many foci
+  came before; which verbs did), words of no object, so they hold in variations no training state showed.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from sgd_gym.io import atomic_write_text, with_umask
 from sgd_gym.subgoals import (
     END_SG,
     PATTERNS,
+    ROOMS,
     VERBS,
     WAIT_ACTION,
     SubgoalError,
@@ -90,6 +94,7 @@ FEATURE_SETS: dict[int, tuple[str, ...]] = {
 }
 FEATURE_SETS[2] = (*FEATURE_SETS[1], "repeat_completed", "in_last_step")
 FEATURE_SETS[3] = FEATURE_SETS[2]  # version 3 adds no column: the task-word x candidate-word term (``cross_ids``)
+FEATURE_SETS[4] = FEATURE_SETS[3]  # version 4 adds no column: relation tokens in the cross term (``relation_tokens``)
 FEATURES = FEATURE_SETS[max(FEATURE_SETS)]  # the newest set, the default of new scorers
 CROSS_BUCKETS = 1 << 18  # rows of the cross term's table (one learned weight each)
 # The verbs of the verb-pair term (version >= 2): "" for none or unknown, every sub-goal verb, END_SG.
@@ -118,7 +123,8 @@ class ScorerConfig:
         ngram: longest word n-gram hashed (``bow``).
         max_source_tokens: the context budget of ``build_context`` (its approximate tokens).
         features: the version of the match features (``FEATURE_SETS``; from 2 on also the verb-pair term,
-            ``verb_pairs``; from 3 on also the cross term, ``cross_ids``). Checkpoints saved before versions existed
+            ``verb_pairs``; from 3 on also the cross term, ``cross_ids``; from 4 on also the relation tokens in it,
+            ``relation_tokens``). Checkpoints saved before versions existed
             hold version 1.
         pooling: how the context's encodings are pooled into the state network's input: ``joint``, one mean over
             all fields' n-grams (or MiniLM field embeddings), the form of checkpoints saved before this setting
@@ -295,7 +301,9 @@ def _candidate_hashes(text: str) -> np.ndarray:
     return _text_hashes(text)
 
 
-def cross_ids(source: str, candidates: Sequence[str], buckets: int = CROSS_BUCKETS) -> tuple[np.ndarray, np.ndarray]:
+def cross_ids(
+    source: str, candidates: Sequence[str], buckets: int = CROSS_BUCKETS, version: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
     """The task-word x candidate-word term of feature version 3: for each candidate, the buckets of every (word of
     the task description, word of the candidate) pair, as ``(ids, lengths)``: ``ids`` ``(sum(lengths),)`` int64,
     candidate after candidate, ``lengths`` ``(N,)``. The scorer learns one weight per bucket and adds the sum of a
@@ -303,14 +311,136 @@ def cross_ids(source: str, candidates: Sequence[str], buckets: int = CROSS_BUCKE
     ``mendelian`` in a task to ``greenhouse`` in a sub-goal directly. A mean over hashed n-grams cannot: on 30 tasks
     the planner's first sub-goal (the room to go to, fixed per task) was right in 52-59% of dev decisions.
     Stopwords and template words are left out of the task's words; a pair is hashed by its two words' crc32s, so
-    buckets hold across processes."""
+    buckets hold across processes. From ``version`` 4 on, each candidate's words are joined by its
+    ``relation_tokens`` and the task's words by a global word that every task has."""
     task = _task_hashes(context_fields(source).get("task", ""))
     words = [_candidate_hashes(candidate) for candidate in candidates]
     lengths = np.fromiter((len(row) * len(task) for row in words), dtype=np.int64, count=len(words))
     flat = np.concatenate([np.zeros(0, np.uint64), *words])
     # (M, T): row m pairs the m-th candidate word (candidates in order) with every task word
     pairs = (flat[:, None] * np.uint64(0x9E3779B1) + task[None, :]) % np.uint64(buckets)
-    return pairs.reshape(-1).astype(np.int64), lengths
+    if version < 4:
+        return pairs.reshape(-1).astype(np.int64), lengths
+    found = _Relations.read(source)
+    extra = [_relation_ids(_relation_signature(c, found), found.goal_head, buckets) for c in candidates]
+    extra_lengths = np.fromiter(map(len, extra), dtype=np.int64, count=len(extra))
+    # each candidate's ids contiguous (the bag's offsets): its word pairs, then its relation ids
+    owners = np.concatenate([np.repeat(np.arange(len(words)), lengths), np.repeat(np.arange(len(words)), extra_lengths)])
+    ids = np.concatenate([pairs.reshape(-1).astype(np.int64), *extra])
+    return ids[np.argsort(owners, kind="stable")], lengths + extra_lengths
+
+
+_GLOBAL = np.asarray([zlib.crc32(b"*")], dtype=np.uint64)  # the pseudo task word every task has (version >= 4)
+_SENTENCE = re.compile(r"(?<=[.?!])\s+")
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _candidate_subgoal(text: str) -> tuple[str, tuple[str, ...]]:
+    """The verb and the argument names (unescaped) of a candidate: a sub-goal's own, or those of the single-action
+    sub-goal an action expresses (``match_action``); ``(verb, ())`` when there are none."""
+    if text.endswith(")"):
+        with contextlib.suppress(SubgoalError):
+            found = parse_subgoal(text)
+            return found.verb, tuple(unescape_name(arg) for arg in found.args)
+    found = match_action(text) if text != END_SG else None
+    if found is not None:
+        return found.verb, tuple(unescape_name(arg) for arg in found.args)
+    return _candidate_verb(text) or "?", ()
+
+
+def _share(words: frozenset[str], text_words: frozenset[str]) -> str:
+    """``all``, ``some`` or ``none`` of ``words`` in ``text_words`` (``none`` for no words)."""
+    found = len(words & text_words)
+    return "all" if words and found == len(words) else "some" if found else "none"
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _content_words(text: str) -> frozenset[str]:
+    return frozenset(word for word in _WORD.findall(text.lower()) if word not in _STOPWORDS)
+
+
+@dataclass(frozen=True)
+class _Relations:
+    """What ``relation_tokens`` reads of one context, computed once per decision."""
+
+    goal: frozenset[str]  # the content words of the task's first sentence (its goal: "boil lead")
+    goal_head: tuple[str, ...]  # its first three, in order ("find", "n", "plant"; "measure", "melting", "point")
+    rest: frozenset[str]  # those of the rest of the description ("focus on the red box if ...")
+    inventory: frozenset[str]
+    before: tuple[str, ...]  # the steps shown before the decision: completed sub-goals (planner) or actions sent
+    verbs: frozenset[str]  # their verbs
+    prior: frozenset[str]  # the argument names they used
+    focuses: int  # how many of them focus
+
+    @classmethod
+    def read(cls, source: str) -> _Relations:
+        fields = context_fields(source)
+        sentences = _SENTENCE.split(fields.get("task", "").strip(), maxsplit=1)
+        goal = _content_words(sentences[0])
+        head = tuple(dict.fromkeys(w for w in _WORD.findall(sentences[0].lower()) if w not in _STOPWORDS))[:3]
+        rest = _content_words(sentences[1]) if len(sentences) > 1 else frozenset()
+        if "completed" in fields and "current" not in fields:
+            before = tuple(_completed(fields["completed"]))
+        else:
+            before = tuple(_HISTORY_ACTION.findall(fields.get("history", "")))
+        parsed = [_candidate_subgoal(step) for step in before]
+        return cls(goal, head, rest, _content_words(fields.get("inventory", "")), before,
+                   frozenset(verb for verb, _ in parsed), frozenset(arg for _, args in parsed for arg in args),
+                   sum(verb == "focus_on" for verb, _ in parsed))  # fmt: skip
+
+
+def relation_tokens(source: str, candidate: str, relations: _Relations | None = None) -> list[str]:
+    """The relation tokens of ``candidate`` in the context ``source`` (feature version 4): how the candidate stands
+    to the context, in words no object or room name enters, so that they hold for the objects of unseen variations.
+
+    For each argument ``i`` of the candidate (a sub-goal's, or the action's as ``match_action`` reads it), with the
+    candidate's verb ``v``: ``v|i|room=<is a room>|goal=<all|some|none of its words in the task's first sentence>|
+    rest=<... in the rest of the description>`` (``focus_on`` a room, or on the box the answer goes in before the
+    object the goal names, are the planner's commonest failures, ``benchmarks/RESULTS.md``), ``v|i|inv=<in the
+    inventory>``, ``v|i|prior=<named by a step before>``; then ``v|focuses=<focus steps before, at most 3>``, the same
+    joined with the first argument's goal share (which focus comes when), ``v|after=<u>`` for each verb ``u`` of the
+    steps before (a stage of the plan: the box after the thermometer is used), and ``v|done=<times the candidate
+    was a step before, at most 2>``. The steps before are the completed sub-goals shown (planner) or the actions in
+    the history (executor, flat). ``cross_ids`` pairs each token with each task word and with a global word: one
+    learned weight per task and relation, and one per relation."""
+    return list(_relation_strings(_relation_signature(candidate, relations or _Relations.read(source))))
+
+
+def _relation_signature(candidate: str, found: _Relations) -> tuple:
+    """What ``relation_tokens`` says of ``candidate``, as a small hashable tuple (candidates share them: cached)."""
+    verb, args = _candidate_subgoal(candidate)
+    arguments = tuple((arg in ROOMS, _share(words, found.goal), _share(words, found.rest),
+                       bool(words) and words <= found.inventory, arg in found.prior)
+                      for arg, words in ((arg, _content_words(arg)) for arg in args[:2]))  # fmt: skip
+    return verb, arguments, min(found.focuses, 3), min(found.before.count(candidate), 2), found.verbs
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _relation_strings(signature: tuple) -> tuple[str, ...]:
+    verb, arguments, focuses, done, verbs = signature
+    tokens = []
+    for i, (room, goal, rest, inventory, prior) in enumerate(arguments):
+        tokens += [f"{verb}|{i}|room={room}|goal={goal}|rest={rest}", f"{verb}|{i}|inv={inventory}",
+                   f"{verb}|{i}|prior={prior}"]  # fmt: skip
+    first_goal = arguments[0][1] if arguments else "none"
+    return (*tokens, f"{verb}|focuses={focuses}", f"{verb}|focuses={focuses}|goal={first_goal}", f"{verb}|done={done}",
+            *(f"{verb}|after={u}" for u in sorted(verbs)))  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _relation_ids(signature: tuple, keys: tuple[str, ...], buckets: int) -> np.ndarray:
+    """The cross-table buckets of a relation signature's tokens, each paired with the global word and ``keys``."""
+    tokens = np.fromiter((zlib.crc32(t.encode()) for t in _relation_strings(signature)), dtype=np.uint64)
+    with_keys = np.concatenate([_GLOBAL, _goal_hashes(keys)])
+    ids = ((tokens[:, None] * np.uint64(0x85EBCA77) + with_keys[None, :]) % np.uint64(buckets)).reshape(-1)
+    ids = ids.astype(np.int64)
+    ids.flags.writeable = False
+    return ids
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _goal_hashes(words: tuple[str, ...]) -> np.ndarray:
+    return np.fromiter((zlib.crc32(f"goal:{word}".encode()) for word in words), dtype=np.uint64, count=len(words))
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -533,7 +663,7 @@ class ScorerPolicy:
             if row_pairs is not None:
                 pairs[i, : len(row)] = row_pairs
             if version >= 3:  # not cached: a planner's would hold millions of ids, and they are cheap to hash again
-                ids, lengths = cross_ids(source, row)
+                ids, lengths = cross_ids(source, row, version=version)
                 cross_rows.append(ids)
                 cross_lengths.append(lengths)
         cross = None

@@ -35,6 +35,7 @@ from agents.policies.scorer import (
     ScorerPolicy,
     candidate_features,
     cross_ids,
+    relation_tokens,
     verb_pairs,
 )
 from agents.train_scorer import ScorerTrainSettings, train_scorer
@@ -221,6 +222,47 @@ def test_the_cross_term_ties_task_words_to_candidate_words():
     assert moved[0] == pytest.approx(task_words) and moved[1:] == pytest.approx([0, 0])
     net = ScorerNet(ScorerConfig(buckets=512, dim=8, hidden=8, features=2))
     assert net.cross is None and len(FEATURE_SETS[3]) == len(FEATURE_SETS[2])
+
+
+MELTING = ("task: Your task is to measure the melting point of chocolate, which is located around the kitchen. First, "
+           "focus on the thermometer. Next, focus on the chocolate. If the melting point of chocolate is above 10.0 "
+           "degrees, focus on the blue box. | step: 6 score: 12 | observation: o | inventory: a thermometer | "
+           "completed: navigate_to(kitchen); pick_up(thermometer); focus_on(thermometer) | history: none | look: l")
+
+
+def test_relation_tokens_say_how_a_candidate_stands_to_the_context():
+    tokens = {c: relation_tokens(MELTING, c) for c in ("focus_on(chocolate)", "focus_on(blue box)", "focus_on(kitchen)",
+                                                        "focus_on(thermometer)", "use(thermometer, chocolate)")}
+    # the object the goal names, the answer box of a later sentence, a room: three different first tokens
+    assert tokens["focus_on(chocolate)"][0] == "focus_on|0|room=False|goal=all|rest=all"
+    assert tokens["focus_on(blue box)"][0] == "focus_on|0|room=False|goal=none|rest=all"
+    assert tokens["focus_on(kitchen)"][0] == "focus_on|0|room=True|goal=all|rest=none"
+    assert "focus_on|0|prior=True" in tokens["focus_on(kitchen)"]  # navigate_to(kitchen) came before
+    # one focus done; the box's timing token differs from the chocolate's
+    assert "focus_on|focuses=1|goal=none" in tokens["focus_on(blue box)"]
+    assert "focus_on|focuses=1|goal=all" in tokens["focus_on(chocolate)"]
+    assert "focus_on|done=1" in tokens["focus_on(thermometer)"] and "focus_on|0|inv=True" in tokens["focus_on(thermometer)"]
+    assert {f"use|after={v}" for v in ("navigate_to", "pick_up", "focus_on")} <= set(tokens["use(thermometer, chocolate)"])
+    assert "use|1|room=False|goal=all|rest=all" in tokens["use(thermometer, chocolate)"]  # the second argument
+    # an action reads the same way (match_action), against the history's actions for the flat policy
+    flat = MELTING.split(" | completed:")[0] + " | history: focus on thermometer -> You focus on the thermometer. | look: l"
+    assert "focus_on|focuses=1|goal=all" in relation_tokens(flat, "focus on chocolate")
+    assert relation_tokens(flat, END_SG)[0] == f"{END_SG}|focuses=1"
+
+
+def test_version_4_adds_relation_ids_to_each_candidate_after_its_word_pairs():
+    candidates = ["focus_on(chocolate)", "focus_on(blue box)", "focus_on(kitchen)"]
+    words, word_lengths = cross_ids(MELTING, candidates, version=3)
+    ids, lengths = cross_ids(MELTING, candidates, version=4)
+    assert len(ids) == lengths.sum() and ids.min() >= 0 and ids.max() < CROSS_BUCKETS
+    rows, word_rows = np.split(ids, np.cumsum(lengths)[:-1]), np.split(words, np.cumsum(word_lengths)[:-1])
+    for row, word_row, candidate in zip(rows, word_rows, candidates):
+        keys = 1 + 3  # the global word and the goal's first three words (measure, melting, point)
+        assert np.array_equal(row[: len(word_row)], word_row)
+        assert len(row) - len(word_row) == keys * len(relation_tokens(MELTING, candidate))
+    assert np.array_equal(cross_ids(MELTING, candidates[::-1], version=4)[0], np.concatenate(rows[::-1]))
+    # the two foci that differ only in their relations share no relation ids that tell them apart
+    assert set(rows[0][len(word_rows[0]):]) != set(rows[1][len(word_rows[1]):])
 
 
 def test_trained_scorers_save_load_and_both_agents_act(scorers, decision_data):
