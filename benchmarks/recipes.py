@@ -51,10 +51,11 @@ FAMILIES = ("scorer", "generative")
 GENERATIVE_KEYS = ("preset", "init", "lora_rank", "gradient_accumulation_steps", "gradient_checkpointing", "precision",
                    "max_target_tokens", "config_overrides", "minutes_per_model", "epochs")  # fmt: skip
 # The guards the first scorer-cpu study chose on dev for both agents (benchmarks/RESULTS.md, section scorer_cpu), those
-# of the committed quickstart run; the second study added seen-focus and 50 beams on its 30-task dev split.
+# of the committed quickstart run; the second study added seen-focus and 50 beams on its 30-task dev split, the third
+# strict-seen-focus and no-room-focus.
 SCORER_GUARDS = ["safe-focus", "avoid-cycles", "named-focus"]
 # The scorer the quickstart's dev split chose (features version 2 over 1, benchmarks/results/quickstart/dev), under
-# the recipe's ``scorer:`` mapping; ScorerConfig's own defaults (features 3, fields pooling) are those the 30-task
+# the recipe's ``scorer:`` mapping; ScorerConfig's own defaults (features 4, fields pooling) are those the 30-task
 # scorer-cpu study chose on its dev split.
 SCORER_DEFAULTS = {"features": 2, "pooling": "joint"}
 RECIPE_AGENTS = ("hierarchical", "flat", "random", "oracle", "ppo", "ppo-options")

@@ -24,6 +24,7 @@ from agents.guards import make_guards
 from agents.hierarchical import HierarchicalAgent
 from baselines.flat_bc import FlatBCAgent
 from sgd_gym.io import DataFileError, read_jsonl
+from sgd_gym.subgoals import ROOMS
 from tests.agents.test_agents import FixedPlanner
 
 
@@ -185,3 +186,25 @@ def test_strict_seen_focus_passes_over_named_targets_the_gold_paths_never_focus(
         agent = HierarchicalAgent(planner, LearnedExecutor(planner), num_beams=2, guards=make_guards(names))
         agent.reset(description)
         assert agent.plan({**obs, "task": description}, {**info, "task_name": task}) == expected
+
+
+def test_no_room_focus_passes_over_a_focus_on_a_room(boil_start, gold_data):
+    """No gold path focuses on a room (checked here on the collected ones); a description that names the room to go
+    to lets named-focus and seen-focus pass such a focus, and no-room-focus does not, for the planner and the flat
+    agent alike; a focus on an object stays allowed."""
+    gold = [step["action"] for t in read_jsonl(gold_data / TRAJECTORIES) for step in t["steps"]]
+    assert any(a.startswith("focus on ") for a in gold) and not any(a[len("focus on ") :] in ROOMS for a in gold)
+    obs, info = boil_start
+    room = next(r for r in ROOMS if f"focus on {r}" in info["valid_actions"])
+    description = f"Your task is to find a(n) animal. First, focus on the thing. Then, move it to the red box in the {room}."
+    task = {**info, "task_name": "find-animal"}
+    planner = FixedPlanner([f"focus_on({room})", "focus_on(thermometer)"])
+    for names, expected in [(["named-focus", "seen-focus"], f"focus_on({room})"),
+                            (["no-room-focus"], "focus_on(thermometer)")]:  # fmt: skip
+        agent = HierarchicalAgent(planner, LearnedExecutor(planner), num_beams=2, guards=make_guards(names))
+        agent.reset(description)
+        assert agent.plan({**obs, "task": description}, task) == expected
+    for names, expected in [([], f"focus on {room}"), (["no-room-focus"], "look around")]:
+        flat = FlatBCAgent(FixedPlanner([f"focus on {room}", "look around"]), num_beams=2, guards=make_guards(names))
+        flat.reset(description)
+        assert flat.act({**obs, "task": description}, task) == expected
