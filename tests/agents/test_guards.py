@@ -74,7 +74,7 @@ def test_named_focus_filters_actions_and_subgoals_in_enforced_tasks_only():
 
 
 def test_guards_are_chosen_by_name_in_registration_order():
-    assert list(GUARDS)[:3] == ["safe-focus", "avoid-cycles", "named-focus"]
+    assert list(GUARDS)[:4] == ["safe-focus", "avoid-cycles", "no-room-focus", "named-focus"]
     assert check_guard_names(["named-focus", "safe-focus"]) == ("safe-focus", "named-focus")
     assert [type(g) for g in make_guards(["named-focus", "avoid-cycles"])] == [AvoidCycles, NamedFocus]
     assert [type(g) for g in make_guards(["safe-focus", "named-focus"], filters=SUBGOALS)] == [NamedFocus]
