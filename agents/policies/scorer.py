@@ -311,8 +311,8 @@ def cross_ids(
     ``mendelian`` in a task to ``greenhouse`` in a sub-goal directly. A mean over hashed n-grams cannot: on 30 tasks
     the planner's first sub-goal (the room to go to, fixed per task) was right in 52-59% of dev decisions.
     Stopwords and template words are left out of the task's words; a pair is hashed by its two words' crc32s, so
-    buckets hold across processes. From ``version`` 4 on, each candidate's words are joined by its
-    ``relation_tokens`` and the task's words by a global word that every task has."""
+    buckets hold across processes. From ``version`` 4 on, each candidate's row also holds its ``relation_tokens``, each
+    paired with a global word and the goal sentence's first three words (``_Relations.goal_head``)."""
     task = _task_hashes(context_fields(source).get("task", ""))
     words = [_candidate_hashes(candidate) for candidate in candidates]
     lengths = np.fromiter((len(row) * len(task) for row in words), dtype=np.int64, count=len(words))
@@ -364,7 +364,9 @@ class _Relations:
     """What ``relation_tokens`` reads of one context, computed once per decision."""
 
     goal: frozenset[str]  # the content words of the task's first sentence (its goal: "boil lead")
-    goal_head: tuple[str, ...]  # its first three, in order ("find", "n", "plant"; "measure", "melting", "point")
+    # its first three words that are not stopwords: every description opens "Your task is to ...", so these are
+    # "your", "task" and the task's verb ("measure", "find", "boil"): the keys a relation token is paired with
+    goal_head: tuple[str, ...]
     rest: frozenset[str]  # those of the rest of the description ("focus on the red box if ...")
     inventory: frozenset[str]
     before: tuple[str, ...]  # the steps shown before the decision: completed sub-goals (planner) or actions sent
@@ -401,8 +403,9 @@ def relation_tokens(source: str, candidate: str, relations: _Relations | None = 
     joined with the first argument's goal share (which focus comes when), ``v|after=<u>`` for each verb ``u`` of the
     steps before (a stage of the plan: the box after the thermometer is used), and ``v|done=<times the candidate
     was a step before, at most 2>``. The steps before are the completed sub-goals shown (planner) or the actions in
-    the history (executor, flat). ``cross_ids`` pairs each token with each task word and with a global word: one
-    learned weight per task and relation, and one per relation."""
+    the history (executor, flat). ``cross_ids`` pairs each token with a global word and with the goal sentence's first
+    three words that are not stopwords (``your``, ``task`` and the task's verb: ``measure``, ``find``): one learned
+    weight per relation, and one per relation and task verb (the find tasks share theirs)."""
     return list(_relation_strings(_relation_signature(candidate, relations or _Relations.read(source))))
 
 

@@ -257,7 +257,7 @@ def test_version_4_adds_relation_ids_to_each_candidate_after_its_word_pairs():
     assert len(ids) == lengths.sum() and ids.min() >= 0 and ids.max() < CROSS_BUCKETS
     rows, word_rows = np.split(ids, np.cumsum(lengths)[:-1]), np.split(words, np.cumsum(word_lengths)[:-1])
     for row, word_row, candidate in zip(rows, word_rows, candidates):
-        keys = 1 + 3  # the global word and the goal's first three words (measure, melting, point)
+        keys = 1 + 3  # the global word and the goal's first three words (your, task, measure)
         assert np.array_equal(row[: len(word_row)], word_row)
         assert len(row) - len(word_row) == keys * len(relation_tokens(MELTING, candidate))
     assert np.array_equal(cross_ids(MELTING, candidates[::-1], version=4)[0], np.concatenate(rows[::-1]))
