@@ -33,6 +33,7 @@ from agents.policies.scorer import (
     ScorerError,
     ScorerNet,
     ScorerPolicy,
+    _Relations,
     candidate_features,
     cross_ids,
     relation_tokens,
@@ -252,6 +253,7 @@ def test_relation_tokens_say_how_a_candidate_stands_to_the_context():
 
 def test_version_4_adds_relation_ids_to_each_candidate_after_its_word_pairs():
     candidates = ["focus_on(chocolate)", "focus_on(blue box)", "focus_on(kitchen)"]
+    assert _Relations.read(MELTING).goal_head == ("your", "task", "measure")  # the keys relation tokens pair with
     words, word_lengths = cross_ids(MELTING, candidates, version=3)
     ids, lengths = cross_ids(MELTING, candidates, version=4)
     assert len(ids) == lengths.sum() and ids.min() >= 0 and ids.max() < CROSS_BUCKETS
