@@ -65,12 +65,16 @@ class LearnedExecutor:
         source = build_context(memory, "executor", max_tokens=self.max_tokens)
         valid = info.get("valid_actions") or ()
         candidates = propose(self.policy, source, lambda: [*valid, END_SG], self.num_beams)
-        if candidates[0][0] == END_SG and memory.option_steps > 0:  # every annotated sub-goal takes an action
+        ends = candidates[0][0] == END_SG and memory.option_steps > 0  # every annotated sub-goal takes an action
+        if ends and not all(guard.allows_end(memory) for guard in self.guards):
+            ends, self.changed_by = False, tuple(guard.name for guard in self.guards if not guard.allows_end(memory))
+        if ends:
             if self.owns_memory:
                 memory.end()
             return END_SG
         actions = [c for c in candidates if c[0] != END_SG] or [("look around", 0.0)]
-        action, self.changed_by = guarded_choice(actions, valid, memory, self.guards)
+        action, changed_by = guarded_choice(actions, valid, memory, self.guards)
+        self.changed_by += changed_by
         if self.owns_memory:
             memory.sent(action)
         return action

@@ -28,9 +28,9 @@ from typing import ClassVar
 
 from agents.context import EpisodeMemory
 from agents.focus import FOCUS, unnamed_focus, unseen_focus
-from sgd_gym.subgoals import ROOMS, Subgoal, expand
+from sgd_gym.subgoals import ROOMS, Subgoal, SubgoalError, action_verb, current_room, expand, parse_subgoal
 
-ACTIONS, SUBGOALS = "actions", "sub-goals"  # what a guard filters
+ACTIONS, SUBGOALS, OPTION_ENDS = "actions", "sub-goals", "option ends"  # what a guard filters
 
 
 def cycle_action(history: Sequence[tuple[str, str]], periods: Sequence[int] = (1, 2)) -> str | None:
@@ -56,8 +56,9 @@ class Guard:
     """A named filter over candidate actions and/or sub-goals; the base passes everything.
 
     Class attributes: ``name`` (what ``--guards`` calls it), ``help`` (one line for ``--help``) and ``filters``
-    (``ACTIONS`` and/or ``SUBGOALS``: which of the agent's choices it filters, so that it is given only to the
-    parts that choose those). Guards keep no state: everything they read is in the memory they are handed.
+    (``ACTIONS``, ``SUBGOALS`` and/or ``OPTION_ENDS``: which of the agent's choices it filters, so that it is given
+    only to the parts that choose those; a learned executor chooses actions and when its option ends). Guards keep
+    no state: everything they read is in the memory they are handed.
     """
 
     name: ClassVar[str] = ""
@@ -76,6 +77,10 @@ class Guard:
         """Whether the planner may propose ``subgoal`` now."""
         return True
 
+    def allows_end(self, memory: EpisodeMemory) -> bool:
+        """Whether a learned executor may end the running option (``memory.current``) now by saying ``END_SG``."""
+        return True
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -89,8 +94,9 @@ def register_guard(cls: type[Guard]) -> type[Guard]:
         raise ValueError(f"a guard needs a lowercase name without commas, got {cls.name!r} for {cls.__name__}")
     if GUARDS.get(cls.name, cls) is not cls:
         raise ValueError(f"guard name {cls.name!r} is taken by {GUARDS[cls.name].__name__}")
-    if not cls.filters or not cls.filters <= {ACTIONS, SUBGOALS}:
-        raise ValueError(f"{cls.__name__}.filters must be a non-empty subset of {[ACTIONS, SUBGOALS]}, got {set(cls.filters)}")
+    if not cls.filters or not cls.filters <= {ACTIONS, SUBGOALS, OPTION_ENDS}:
+        allowed = [ACTIONS, SUBGOALS, OPTION_ENDS]
+        raise ValueError(f"{cls.__name__}.filters must be a non-empty subset of {allowed}, got {set(cls.filters)}")
     GUARDS[cls.name] = cls
     return cls
 
@@ -224,3 +230,51 @@ class StrictSeenFocus(SeenFocus):
         "(agents/seen_focus.json: strict)"
     )
     strict = True
+
+
+@register_guard
+class ReachRoom(Guard):
+    """A ``navigate_to(room)`` option ends only in that room: its termination condition (Sutton, Precup and Singh
+    1999: an option is a policy with a termination condition), which holds at the end of every one of the 994
+    ``navigate_to`` segments the rule annotator finds in the gold paths of the first 20 train and 5 dev variations of
+    the 30 tasks. A learned executor that says ``END_SG`` elsewhere (after the first room on the way) is passed over
+    to its best action; ``max_option_steps`` still ends an option that cannot get there."""
+
+    name = "reach-room"
+    help = "a learned executor ends a navigate_to(room) option only in that room (its termination condition)"
+    filters = frozenset({OPTION_ENDS})
+
+    def allows_end(self, memory: EpisodeMemory) -> bool:
+        """False while the running option is ``navigate_to(room)`` and ``memory.look`` is another room's."""
+        try:
+            subgoal = parse_subgoal(memory.current or "")
+        except SubgoalError:
+            return True
+        return subgoal.verb != "navigate_to" or current_room(memory.look) in (None, subgoal.args[0])
+
+
+@register_guard
+class FinishPattern(Guard):
+    """A pattern sub-goal's option ends only after it has sent an action of its last step's verb (``heat(x, y)``:
+    ``move x to y``, ``activate y``: an ``activate``; ``focus_on(x)``: a ``focus on``; ``wait(1)``: ``wait1``, by
+    ``sgd_gym.subgoals.action_verb``), which holds at the end of every one of the 13,642 pattern segments the rule
+    annotator finds in the gold paths of the first 20 train and 5 dev variations of the 30 tasks. A learned executor
+    that says ``END_SG`` before (after ``put down thermometer`` for ``focus_on(thermometer)``) is passed over to its
+    best action; ``max_option_steps`` still ends an option that cannot finish. ``navigate_to`` is ``reach-room``'s."""
+
+    name = "finish-pattern"
+    help = "a learned executor ends a pattern sub-goal only after an action of its last step's verb"
+    filters = frozenset({OPTION_ENDS})
+
+    def allows_end(self, memory: EpisodeMemory) -> bool:
+        """False while the running option's actions (the last ``memory.option_steps`` of the history) hold none of
+        the verb of its last pattern step."""
+        try:
+            subgoal = parse_subgoal(memory.current or "")
+        except SubgoalError:
+            return True
+        if subgoal.verb == "navigate_to":
+            return True
+        verb = action_verb(expand(subgoal)[-1])
+        sent = memory.history[-memory.option_steps :] if memory.option_steps else []
+        return any(action_verb(action) == verb for action, _ in sent)

@@ -156,20 +156,21 @@ class HierarchicalAgent(Agent):
     ) -> HierarchicalAgent:
         """Load planner and executor checkpoint folders (``executor_path="scripted"``: the scripted executor).
 
-        Each guard goes where it filters (``Guard.filters``): action guards to the learned executor, sub-goal
-        guards to the planner. ``ValueError`` when a guard would filter nothing (an action guard with the
-        scripted executor).
+        Each guard goes where it filters (``Guard.filters``): action and option-end guards to the learned executor,
+        sub-goal guards to the planner. ``ValueError`` when a guard would filter nothing (an action or option-end
+        guard with the scripted executor).
         """
         from agents.executor import LearnedExecutor
-        from agents.guards import ACTIONS, SUBGOALS
+        from agents.guards import ACTIONS, OPTION_ENDS, SUBGOALS
         from agents.policies import load_policy
         from sgd_gym.executors import ScriptedExecutor
 
-        action_guards = [guard for guard in guards if ACTIONS in guard.filters]
+        action_guards = [guard for guard in guards if guard.filters & {ACTIONS, OPTION_ENDS}]
         if executor_path == "scripted":
-            unused = [guard.name for guard in action_guards if SUBGOALS not in guard.filters]
+            unused = [guard for guard in action_guards if SUBGOALS not in guard.filters]
             if unused:
-                raise ValueError(f"guard {unused[0]!r} filters actions, which the scripted executor does not choose by model")
+                what = " and ".join(sorted(unused[0].filters))
+                raise ValueError(f"guard {unused[0].name!r} filters {what}, which the scripted executor does not choose by model")
             executor: Any = ScriptedExecutor()
         else:
             executor = LearnedExecutor.from_pretrained(executor_path, num_beams=num_beams, guards=action_guards)

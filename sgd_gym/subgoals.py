@@ -12,6 +12,7 @@ are handled specially.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -195,6 +196,21 @@ def match_action(action: str, verbs: tuple[str, ...] | None = None) -> Subgoal |
                 return None
             return Subgoal(verb, args)
     return None
+
+
+_NAVIGATION = ("go to ", "teleport to ", "open door to ")
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def action_verb(action: str) -> str:
+    """The sub-goal verb an action expresses (``move x to y`` -> ``put``; going, teleporting or opening a door to a
+    room -> ``navigate_to``; ``wait1`` -> ``wait``), or '' when it expresses none (``match_action``)."""
+    if action.startswith(_NAVIGATION):
+        return "navigate_to"
+    if action == WAIT_ACTION:
+        return "wait"
+    found = match_action(action)
+    return found.verb if found is not None else ""
 
 
 def route(start: str, goal: str) -> list[str]:

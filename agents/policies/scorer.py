@@ -58,8 +58,8 @@ from sgd_gym.subgoals import (
     PATTERNS,
     ROOMS,
     VERBS,
-    WAIT_ACTION,
     SubgoalError,
+    action_verb,
     expand,
     match_action,
     parse_subgoal,
@@ -101,7 +101,6 @@ CROSS_BUCKETS = 1 << 18  # rows of the cross term's table (one learned weight ea
 PAIR_VERBS = ("", *sorted(VERBS), END_SG)
 _PAIR_INDEX = {verb: i for i, verb in enumerate(PAIR_VERBS)}
 _WORD = re.compile(r"[a-z0-9]+")
-_NAVIGATION = ("go to ", "teleport to ", "open door to ")
 # Words of the action templates (``focus on X``, ``move X to Y``, ...): left out of the overlaps, which then count the
 # objects a candidate names (every task says "focus on", so "focus on paint" would otherwise half-match any task).
 _TEMPLATE_WORDS = frozenset(word for templates in PATTERNS.values() for template in templates
@@ -225,7 +224,7 @@ def candidate_features(source: str, candidates: Sequence[str], version: int = ma
     rows[:, len(MATCH_FIELDS) + 1] = [candidate == last for candidate in candidates]
     verb, actions = _current_actions(fields.get("current", ""))
     if verb:
-        rows[:, len(MATCH_FIELDS) + 5] = [_action_verb(candidate) == verb for candidate in candidates]
+        rows[:, len(MATCH_FIELDS) + 5] = [action_verb(candidate) == verb for candidate in candidates]
         rows[:, len(MATCH_FIELDS) + 6] = [candidate in actions for candidate in candidates]
     is_end = np.asarray([candidate == END_SG for candidate in candidates], dtype=np.float32)
     rows[:, len(MATCH_FIELDS) + 2] = is_end
@@ -258,13 +257,13 @@ def _previous_step(fields: dict[str, str], completed: list[str], last_action: st
 
 @functools.lru_cache(maxsize=1 << 17)
 def _candidate_verb(text: str) -> str:
-    """The verb of a candidate: ``END_SG``, a sub-goal's verb, or the verb an action expresses (``_action_verb``)."""
+    """The verb of a candidate: ``END_SG``, a sub-goal's verb, or the verb an action expresses (``action_verb``)."""
     if text == END_SG:
         return END_SG
     if text.endswith(")"):
         with contextlib.suppress(SubgoalError):
             return parse_subgoal(text).verb
-    return _action_verb(text)
+    return action_verb(text)
 
 
 def verb_pairs(source: str, candidates: Sequence[str]) -> np.ndarray:
@@ -444,17 +443,6 @@ def _relation_ids(signature: tuple, keys: tuple[str, ...], buckets: int) -> np.n
 @functools.lru_cache(maxsize=1 << 12)
 def _goal_hashes(words: tuple[str, ...]) -> np.ndarray:
     return np.fromiter((zlib.crc32(f"goal:{word}".encode()) for word in words), dtype=np.uint64, count=len(words))
-
-
-@functools.lru_cache(maxsize=1 << 17)
-def _action_verb(action: str) -> str:
-    """The sub-goal verb an action expresses (``move x to y`` -> ``put``; navigation -> ``navigate_to``), or ''."""
-    if action.startswith(_NAVIGATION):
-        return "navigate_to"
-    if action == WAIT_ACTION:
-        return "wait"
-    found = match_action(action)
-    return found.verb if found is not None else ""
 
 
 @functools.lru_cache(maxsize=1 << 12)

@@ -24,7 +24,7 @@ from agents.guards import make_guards
 from agents.hierarchical import HierarchicalAgent
 from baselines.flat_bc import FlatBCAgent
 from sgd_gym.io import DataFileError, read_jsonl
-from sgd_gym.subgoals import ROOMS
+from sgd_gym.subgoals import END_SG, ROOMS
 from tests.agents.test_agents import FixedPlanner
 
 
@@ -208,3 +208,39 @@ def test_no_room_focus_passes_over_a_focus_on_a_room(boil_start, gold_data):
         flat = FlatBCAgent(FixedPlanner([f"focus on {room}", "look around"]), num_beams=2, guards=make_guards(names))
         flat.reset(description)
         assert flat.act({**obs, "task": description}, task) == expected
+
+
+def test_option_end_guards_keep_a_learned_executor_on_its_sub_goal_on_the_real_env():
+    """An executor policy that always ranks ``END_SG`` first ends each option after one action; ``reach-room`` keeps
+    a ``navigate_to`` option going until the room is reached (or the option's budget is spent), and lets it end there."""
+    env = gym.make("sgd_gym/ScienceWorld-v1", split="train", valid_actions=True)
+    try:
+        for guards, expected_opened in (([], 3), (["reach-room"], 1)):
+            obs, info = env.reset(seed=0, options={"task": "boil", "variation": 0})
+            ending = FixedPlanner([END_SG, "look around"])  # ends at once, else looks around: it never walks
+            executor = LearnedExecutor(ending, num_beams=2, guards=make_guards(guards))
+            agent = HierarchicalAgent(FixedPlanner(["navigate_to(workshop)"]), executor, num_beams=1, max_option_steps=3)
+            agent.reset(obs["task"])
+            traces = []
+            for _ in range(3):
+                obs, *_, info = env.step(agent.act(obs, info))
+                traces.append(agent.trace())
+            assert sum(bool(trace.get("opened")) for trace in traces) == expected_opened, traces
+            assert all(trace["subgoal"] == "navigate_to(workshop)" for trace in traces)
+            if guards:
+                assert [trace.get("guards") for trace in traces] == [None, ["reach-room"], ["reach-room"]]
+        walking = FixedPlanner([END_SG, "open door to kitchen", "go to kitchen"])
+        obs, info = env.reset(seed=0, options={"task": "boil", "variation": 0})
+        agent = HierarchicalAgent(FixedPlanner(["navigate_to(kitchen)"]), LearnedExecutor(walking, num_beams=3,
+                                  guards=make_guards(["reach-room", "avoid-cycles"])), num_beams=1)  # fmt: skip
+        agent.reset(obs["task"])
+        sent = []
+        while "go to kitchen" not in sent:
+            sent.append(agent.act(obs, info))
+            obs, *_, info = env.step(sent[-1])
+            assert len(sent) < 5, sent
+        assert "This room is called the kitchen" in obs["look"]
+        agent.act(obs, info)
+        assert agent.trace()["ended"] == [["navigate_to(kitchen)", "done"]]  # in the room: the end is allowed
+    finally:
+        env.close()

@@ -9,10 +9,13 @@ from agents.grounding import choose_action
 from agents.guards import (
     ACTIONS,
     GUARDS,
+    OPTION_ENDS,
     SUBGOALS,
     AvoidCycles,
+    FinishPattern,
     Guard,
     NamedFocus,
+    ReachRoom,
     SafeFocus,
     check_guard_names,
     cycle_action,
@@ -99,3 +102,41 @@ def test_register_guard_refuses_bad_or_taken_names():
         with pytest.raises(ValueError, match=message):
             register_guard(cls)
     assert "nowhere" not in GUARDS
+
+
+def option_memory(subgoal: str, look: str, sent: list[tuple[str, str]] = ()) -> EpisodeMemory:
+    """A memory midway through the option ``subgoal``: ``sent`` its actions so far, ``look`` the room's text."""
+    memory = memory_with([("look around", "A room."), *sent])
+    memory.look, memory.current, memory.option_steps = look, subgoal, len(sent)
+    return memory
+
+
+def test_reach_room_ends_a_navigation_option_only_in_its_room():
+    hallway, workshop = "This room is called the hallway. In it, you see:", "This room is called the workshop."
+    assert not ReachRoom().allows_end(option_memory("navigate_to(workshop)", hallway, [HALL]))
+    assert ReachRoom().allows_end(option_memory("navigate_to(workshop)", workshop, [HALL, SHOP]))
+    assert ReachRoom().allows_end(option_memory("navigate_to(outside)", "This outside location is called the outside."))
+    assert ReachRoom().allows_end(option_memory("pick_up(thermometer)", hallway, [HALL]))  # not a navigation
+    assert ReachRoom().allows_end(option_memory("navigate_to(workshop)", "You are somewhere."))  # room unknown: no opinion
+    assert ReachRoom.filters == {OPTION_ENDS} and ReachRoom().avoid_actions(option_memory("x", hallway), ["go to x"]) == set()
+
+
+def test_finish_pattern_ends_an_option_only_after_its_last_steps_verb():
+    room = "This room is called the kitchen."
+    put_down = [("put down thermometer", "You move the thermometer to the kitchen.")]
+    focused = [("focus on thermometer in inventory", "You focus on the thermometer.")]
+    assert not FinishPattern().allows_end(option_memory("focus_on(thermometer)", room, put_down))
+    assert FinishPattern().allows_end(option_memory("focus_on(thermometer)", room, put_down + focused))
+    # heat(x, y) is "move x to y" then "activate y": moving alone does not finish it
+    moved = [("move metal pot to stove", "You move the metal pot to the stove.")]
+    assert not FinishPattern().allows_end(option_memory("heat(metal pot, stove)", room, moved))
+    assert FinishPattern().allows_end(option_memory("heat(metal pot, stove)", room, moved + [("activate stove", "On.")]))
+    # wait(1) is "wait1": the game's "wait" (ten ticks) is another action
+    assert not FinishPattern().allows_end(option_memory("wait(1)", room, [("wait", "You decide to wait for 10 iterations.")]))
+    assert FinishPattern().allows_end(option_memory("wait(1)", room, [("wait1", "You decide to wait for 1 iterations.")]))
+    # only this option's actions count, and navigation is reach-room's
+    before = option_memory("focus_on(thermometer)", room, put_down)
+    before.history.insert(0, focused[0])
+    assert not FinishPattern().allows_end(before)
+    assert FinishPattern().allows_end(option_memory("navigate_to(workshop)", room, [HALL]))
+    assert FinishPattern().allows_end(option_memory("not a sub-goal", room))
