@@ -30,7 +30,9 @@ from agents.context import EpisodeMemory
 from agents.focus import FOCUS, unnamed_focus, unseen_focus
 from sgd_gym.subgoals import ROOMS, Subgoal, SubgoalError, action_verb, current_room, expand, parse_subgoal
 
-ACTIONS, SUBGOALS, OPTION_ENDS = "actions", "sub-goals", "option ends"  # what a guard filters
+# what a guard filters: a model's actions (flat agent, executor), the planner's sub-goals, and a learned executor's
+# choices within its option (its actions and when the option ends; agents without options have none)
+ACTIONS, SUBGOALS, OPTIONS = "actions", "sub-goals", "options"
 
 
 def cycle_action(history: Sequence[tuple[str, str]], periods: Sequence[int] = (1, 2)) -> str | None:
@@ -56,8 +58,8 @@ class Guard:
     """A named filter over candidate actions and/or sub-goals; the base passes everything.
 
     Class attributes: ``name`` (what ``--guards`` calls it), ``help`` (one line for ``--help``) and ``filters``
-    (``ACTIONS``, ``SUBGOALS`` and/or ``OPTION_ENDS``: which of the agent's choices it filters, so that it is given
-    only to the parts that choose those; a learned executor chooses actions and when its option ends). Guards keep
+    (``ACTIONS``, ``SUBGOALS`` and/or ``OPTIONS``: which of the agent's choices it filters, so that it is given
+    only to the parts that choose those; ``OPTIONS``: a learned executor's, by its option). Guards keep
     no state: everything they read is in the memory they are handed.
     """
 
@@ -94,8 +96,8 @@ def register_guard(cls: type[Guard]) -> type[Guard]:
         raise ValueError(f"a guard needs a lowercase name without commas, got {cls.name!r} for {cls.__name__}")
     if GUARDS.get(cls.name, cls) is not cls:
         raise ValueError(f"guard name {cls.name!r} is taken by {GUARDS[cls.name].__name__}")
-    if not cls.filters or not cls.filters <= {ACTIONS, SUBGOALS, OPTION_ENDS}:
-        allowed = [ACTIONS, SUBGOALS, OPTION_ENDS]
+    if not cls.filters or not cls.filters <= {ACTIONS, SUBGOALS, OPTIONS}:
+        allowed = [ACTIONS, SUBGOALS, OPTIONS]
         raise ValueError(f"{cls.__name__}.filters must be a non-empty subset of {allowed}, got {set(cls.filters)}")
     GUARDS[cls.name] = cls
     return cls
@@ -242,7 +244,7 @@ class ReachRoom(Guard):
 
     name = "reach-room"
     help = "a learned executor ends a navigate_to(room) option only in that room (its termination condition)"
-    filters = frozenset({OPTION_ENDS})
+    filters = frozenset({OPTIONS})
 
     def allows_end(self, memory: EpisodeMemory) -> bool:
         """False while the running option is ``navigate_to(room)`` and ``memory.look`` is another room's."""
@@ -264,7 +266,7 @@ class FinishPattern(Guard):
 
     name = "finish-pattern"
     help = "a learned executor ends a pattern sub-goal only after an action of its last step's verb"
-    filters = frozenset({OPTION_ENDS})
+    filters = frozenset({OPTIONS})
 
     def allows_end(self, memory: EpisodeMemory) -> bool:
         """False while the running option's actions (the last ``memory.option_steps`` of the history) hold none of
@@ -278,3 +280,4 @@ class FinishPattern(Guard):
         verb = action_verb(expand(subgoal)[-1])
         sent = memory.history[-memory.option_steps :] if memory.option_steps else []
         return any(action_verb(action) == verb for action, _ in sent)
+

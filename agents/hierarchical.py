@@ -156,16 +156,16 @@ class HierarchicalAgent(Agent):
     ) -> HierarchicalAgent:
         """Load planner and executor checkpoint folders (``executor_path="scripted"``: the scripted executor).
 
-        Each guard goes where it filters (``Guard.filters``): action and option-end guards to the learned executor,
-        sub-goal guards to the planner. ``ValueError`` when a guard would filter nothing (an action or option-end
-        guard with the scripted executor).
+        Each guard goes where it filters (``Guard.filters``): action and option guards to the learned executor,
+        sub-goal guards to the planner. ``ValueError`` when a guard would filter nothing (an action or option guard
+        with the scripted executor).
         """
         from agents.executor import LearnedExecutor
-        from agents.guards import ACTIONS, OPTION_ENDS, SUBGOALS
+        from agents.guards import ACTIONS, OPTIONS, SUBGOALS
         from agents.policies import load_policy
         from sgd_gym.executors import ScriptedExecutor
 
-        action_guards = [guard for guard in guards if guard.filters & {ACTIONS, OPTION_ENDS}]
+        action_guards = [guard for guard in guards if guard.filters & {ACTIONS, OPTIONS}]
         if executor_path == "scripted":
             unused = [guard for guard in action_guards if SUBGOALS not in guard.filters]
             if unused:

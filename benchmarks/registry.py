@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.guards import ACTIONS, GUARDS, OPTION_ENDS, SUBGOALS, check_guard_names
+from agents.guards import ACTIONS, GUARDS, OPTIONS, SUBGOALS, check_guard_names
 from benchmarks.protocol import UNRECORDED_LISTING
 from sgd_gym.envs.scienceworld import LISTINGS
 
@@ -154,7 +154,7 @@ class AgentConfig:
         check_guard_names(self.guards)
         chooses = set(self.spec.guard_filters)
         if self.agent == "hierarchical" and self.executor == SCRIPTED:
-            chooses -= {ACTIONS, OPTION_ENDS}  # the scripted executor chooses its actions and ends by rule
+            chooses -= {ACTIONS, OPTIONS}  # the scripted executor chooses its actions and ends by rule
         for name in self.guards:
             if not GUARDS[name].filters & chooses:
                 what = " and ".join(sorted(GUARDS[name].filters))
@@ -300,7 +300,7 @@ class AgentSpec:
             default of ``AgentConfig.listing`` for agents that read it.
         checkpoints: ``AgentConfig`` fields that name its checkpoints -> the kind each must hold.
         options: the other ``AgentConfig`` fields it reads.
-        guard_filters: what it chooses by model that guards may filter (``agents.guards.ACTIONS``/``SUBGOALS``/``OPTION_ENDS``).
+        guard_filters: what it chooses by model that guards may filter (``agents.guards``: ACTIONS, SUBGOALS, OPTIONS).
         check: more checks before any work (raise ``ValueError``).
     """
 
@@ -353,7 +353,7 @@ AGENTS: dict[str, AgentSpec] = {
             "agents.hierarchical:HierarchicalAgent",
             {"planner": "planner", "executor": "executor"},
             ("num_beams", "replan", "listing"),
-            frozenset({ACTIONS, SUBGOALS, OPTION_ENDS}),
+            frozenset({ACTIONS, SUBGOALS, OPTIONS}),
         ),
         # PPO agents play the listing their checkpoint was trained on (settings.json), so they read no listing setting
         AgentSpec("ppo", _ppo, "MaskablePPO over primitive actions", "baselines.ppo:PPOAgent", {"checkpoint": "ppo"}),

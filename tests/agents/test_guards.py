@@ -9,7 +9,7 @@ from agents.grounding import choose_action
 from agents.guards import (
     ACTIONS,
     GUARDS,
-    OPTION_ENDS,
+    OPTIONS,
     SUBGOALS,
     AvoidCycles,
     FinishPattern,
@@ -118,7 +118,7 @@ def test_reach_room_ends_a_navigation_option_only_in_its_room():
     assert ReachRoom().allows_end(option_memory("navigate_to(outside)", "This outside location is called the outside."))
     assert ReachRoom().allows_end(option_memory("pick_up(thermometer)", hallway, [HALL]))  # not a navigation
     assert ReachRoom().allows_end(option_memory("navigate_to(workshop)", "You are somewhere."))  # room unknown: no opinion
-    assert ReachRoom.filters == {OPTION_ENDS} and ReachRoom().avoid_actions(option_memory("x", hallway), ["go to x"]) == set()
+    assert ReachRoom.filters == {OPTIONS} and ReachRoom().avoid_actions(option_memory("x", hallway), ["go to x"]) == set()
 
 
 def test_finish_pattern_ends_an_option_only_after_its_last_steps_verb():
@@ -140,3 +140,4 @@ def test_finish_pattern_ends_an_option_only_after_its_last_steps_verb():
     assert not FinishPattern().allows_end(before)
     assert FinishPattern().allows_end(option_memory("navigate_to(workshop)", room, [HALL]))
     assert FinishPattern().allows_end(option_memory("not a sub-goal", room))
+

@@ -78,9 +78,9 @@ def test_settings_an_agent_would_ignore_are_refused():
     scripted.check(checkpoints=False)  # named focus filters the planner's sub-goals too
     with pytest.raises(ValueError, match="guard 'safe-focus' filters actions, which --agent hierarchical --executor scripted"):
         scripted.replace(guards=("safe-focus",)).check(checkpoints=False)
-    with pytest.raises(ValueError, match="guard 'reach-room' filters option ends, which --agent hierarchical --executor scr"):
+    with pytest.raises(ValueError, match="guard 'reach-room' filters options, which --agent hierarchical --executor scr"):
         scripted.replace(guards=("reach-room",)).check(checkpoints=False)
-    with pytest.raises(ValueError, match="guard 'finish-pattern' filters option ends, which --agent flat does not choose"):
+    with pytest.raises(ValueError, match="guard 'finish-pattern' filters options, which --agent flat does not choose"):
         AgentConfig("flat", checkpoint="f", guards=("finish-pattern",)).check(checkpoints=False)
     AgentConfig("hierarchical", planner="p", executor="e", guards=("reach-room",)).check(checkpoints=False)
 
@@ -99,7 +99,7 @@ def test_the_config_is_the_picklable_factory_and_the_summary_settings(checkpoint
     assert [g.name for g in hierarchical.executor.guards] == ["safe-focus", "named-focus"]  # the executor: action guards
     ends = AgentConfig("hierarchical", planner=str(checkpoints / "planner"), executor=str(checkpoints / "executor"),
                        guards=("named-focus", "reach-room")).build()  # fmt: skip
-    assert [g.name for g in ends.guards] == ["named-focus"]  # option-end guards go to the executor only
+    assert [g.name for g in ends.guards] == ["named-focus"]  # option guards go to the executor only
     assert [g.name for g in ends.executor.guards] == ["named-focus", "reach-room"]
     assert hierarchical.executor.num_beams == hierarchical.num_beams == 2
 
