@@ -102,7 +102,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--guards", type=guard_list,
         help=f"comma-separated inference guards (agents.guards), '' for none (default: {','.join(DEMO_GUARDS)}, those "
-        "of the committed scorer-cpu rows)",
+        "of the committed scorer-cpu hierarchical row)",
     )  # fmt: skip
     table = p.add_argument_group("--table", "oracle and random agents on a few tasks, a score table (--max-steps: both)")
     table.add_argument("--table", action="store_true", help="print the score table instead of an episode")
