@@ -44,6 +44,7 @@ class EpisodeMemory:
         step: primitive steps recorded.
         history: (action, observation) pairs, oldest first.
         completed: sub-goals whose option has ended, oldest first.
+        outcomes: for each of ``completed``, the observation its option ended on (the latest at ``end``).
         current: the sub-goal being carried out, or None between options.
         option_steps: primitive actions sent for ``current`` so far.
     """
@@ -57,6 +58,7 @@ class EpisodeMemory:
     step: int = 0
     history: list[tuple[str, str]] = field(default_factory=list)
     completed: list[str] = field(default_factory=list)
+    outcomes: list[str] = field(default_factory=list)
     current: str | None = None
     option_steps: int = 0
     started: bool = False
@@ -103,6 +105,7 @@ class EpisodeMemory:
         """End the running option (done, failed or cut short alike): its sub-goal joins ``completed``."""
         if self.current is not None:
             self.completed.append(self.current)
+            self.outcomes.append(self.observation)
         self.current, self.option_steps = None, 0
 
 

@@ -12,6 +12,7 @@ from agents.guards import (
     OPTIONS,
     SUBGOALS,
     AvoidCycles,
+    AvoidSubgoalCycles,
     FinishPattern,
     Guard,
     NamedFocus,
@@ -141,3 +142,25 @@ def test_finish_pattern_ends_an_option_only_after_its_last_steps_verb():
     assert FinishPattern().allows_end(option_memory("navigate_to(workshop)", room, [HALL]))
     assert FinishPattern().allows_end(option_memory("not a sub-goal", room))
 
+
+def test_avoid_subgoal_cycles_passes_over_a_sub_goal_that_repeats_with_the_same_outcome():
+    refused = "You can't move the steel table."
+    memory = memory_with([])
+    for _ in range(2):
+        memory.begin("put(steel table, orange box)")
+        memory.observation = refused
+        memory.end()
+    assert memory.outcomes == [refused, refused]
+    put, look = parse_subgoal("put(steel table, orange box)"), parse_subgoal("look_around()")
+    assert not AvoidSubgoalCycles().allows_subgoal(put, memory, [])
+    assert AvoidSubgoalCycles().allows_subgoal(look, memory, [])
+    memory.outcomes[-1] = "You move the steel table to the orange box."  # it did something: no cycle
+    assert AvoidSubgoalCycles().allows_subgoal(put, memory, [])
+    alternating = memory_with([])
+    for subgoal in ("look_at(ice)", "use(thermometer, ice)") * 2:
+        alternating.begin(subgoal)
+        alternating.observation = f"{subgoal} said the same"
+        alternating.end()
+    assert not AvoidSubgoalCycles().allows_subgoal(parse_subgoal("look_at(ice)"), alternating, [])
+    assert AvoidSubgoalCycles().allows_subgoal(parse_subgoal("use(thermometer, ice)"), alternating, [])
+    assert AvoidSubgoalCycles.filters == {SUBGOALS}
