@@ -17,8 +17,9 @@ class LearnedExecutor:
     It builds the same context as the training examples (``agents.context.build_context``) from the episode
     memory, generates ``num_beams`` candidates (a candidate scorer: the ``num_beams`` best of the valid actions and
     ``END_SG``), returns ``END_SG`` when the best one is ``END_SG`` (never before
-    the sub-goal's first action: every annotated sub-goal has one), and otherwise grounds them to a valid action
-    through ``guards`` (``agents.grounding.choose_action``).
+    the sub-goal's first action: every annotated sub-goal has one) or an option guard requires the end, unless an
+    option guard forbids it (``Guard.requires_end``, ``Guard.allows_end``: the option's termination condition), and
+    otherwise grounds them to a valid action through ``guards`` (``agents.grounding.choose_action``).
 
     The memory is the agent's: ``reset(task, memory=...)`` hands it over, the agent records each step and the
     option being carried out, and the executor only reads it. Without one (``ScienceWorldOptions-v0`` calls
@@ -66,6 +67,9 @@ class LearnedExecutor:
         valid = info.get("valid_actions") or ()
         candidates = propose(self.policy, source, lambda: [*valid, END_SG], self.num_beams)
         ends = candidates[0][0] == END_SG and memory.option_steps > 0  # every annotated sub-goal takes an action
+        if not ends and memory.option_steps > 0:
+            forcing = tuple(guard.name for guard in self.guards if guard.requires_end(memory))
+            ends, self.changed_by = bool(forcing), forcing
         if ends and not all(guard.allows_end(memory) for guard in self.guards):
             ends, self.changed_by = False, tuple(guard.name for guard in self.guards if not guard.allows_end(memory))
         if ends:

@@ -125,6 +125,7 @@ class HierarchicalAgent(Agent):
                 memory.sent(action)
                 self.changed_by += getattr(self.executor, "changed_by", ())
                 return action
+            self.changed_by += getattr(self.executor, "changed_by", ())  # an option guard that required the end
             self._note_end("done")
             self.subgoal = self.plan(obs, info)
         memory.sent(NOOP_ACTION)  # two sub-goals in a row ended at once: spend the step harmlessly

@@ -13,6 +13,7 @@ from agents.guards import (
     SUBGOALS,
     AvoidCycles,
     AvoidSubgoalCycles,
+    EndPattern,
     FinishPattern,
     Guard,
     NamedFocus,
@@ -164,3 +165,30 @@ def test_avoid_subgoal_cycles_passes_over_a_sub_goal_that_repeats_with_the_same_
     assert not AvoidSubgoalCycles().allows_subgoal(parse_subgoal("look_at(ice)"), alternating, [])
     assert AvoidSubgoalCycles().allows_subgoal(parse_subgoal("use(thermometer, ice)"), alternating, [])
     assert AvoidSubgoalCycles.filters == {SUBGOALS}
+
+
+def test_end_pattern_ends_an_option_once_its_pattern_is_sent_and_the_executor_obeys():
+    room = "This room is called the kitchen."
+    moved = [("move metal pot to stove", "You move the metal pot to the stove.")]
+    assert not EndPattern().requires_end(option_memory("heat(metal pot, stove)", room, moved))
+    heated = option_memory("heat(metal pot, stove)", room, moved + [("activate stove", "The stove is now activated.")])
+    heated.observation = "The stove is now activated."
+    assert EndPattern().requires_end(heated)
+    asked = option_memory("put(paint, jug)", room, [("move paint to jug", "Ambiguous request: ...")])
+    asked.observation = "Ambiguous request: Please enter the number for the action you intended"
+    assert not EndPattern().requires_end(asked)  # the answer "0" is still to come
+    assert not EndPattern().requires_end(option_memory("navigate_to(kitchen)", room, [HALL]))  # reach-room's
+    assert not EndPattern().requires_end(option_memory("look_around()", room))  # no action yet
+
+    from agents.executor import LearnedExecutor
+    from sgd_gym.subgoals import END_SG
+    from tests.agents.test_agents import FixedPlanner
+
+    obs = {"observation": "", "look": room, "inventory": "", "task": "Your task is to boil water."}
+    info = {"score": 0, "valid_actions": ["look around", "wait1"]}
+    for guards, second in (([], "look around"), ([EndPattern()], END_SG)):
+        executor = LearnedExecutor(FixedPlanner(["look around", END_SG]), num_beams=2, guards=guards)
+        executor.reset(obs["task"])
+        assert executor.act(obs, info, "look_around()") == "look around"
+        assert executor.act({**obs, "observation": "This room is called the kitchen."}, info, "look_around()") == second
+    assert executor.changed_by == ("end-pattern",)  # the end the guard required is traced
