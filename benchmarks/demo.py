@@ -20,9 +20,9 @@ from benchmarks.registry import SCRIPTED, AgentConfig
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "scorer-cpu"  # in the source tree, not in the wheel
 DEMO_GUARDS = ("safe-focus", "avoid-cycles", "named-focus", "seen-focus", "strict-seen-focus", "no-room-focus", "reach-room",
-               "finish-pattern", "avoid-subgoal-cycles")  # the hierarchical row's
+               "finish-pattern", "avoid-subgoal-cycles", "end-pattern")  # the hierarchical row's
 DEMO_BEAMS = 50  # the committed scorer-cpu rows' --num-beams: the planner's 50 best sub-goals go through the guards
-DEMO_TASK, DEMO_VARIATION = "test-conductivity-of-unknown-substances", 9  # the shipped agent scores 100 in 15 steps
+DEMO_TASK, DEMO_VARIATION = "test-conductivity-of-unknown-substances", 0  # the shipped agent scores 100 in 13 steps
 SPLIT = "test"
 ENDINGS = {
     "done": "ended: the executor said END_SG (its judgement; the game does not confirm sub-goals)",
