@@ -34,7 +34,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from agents.guards import GUARDS, SUBGOALS
+from agents.guards import ACTIONS, GUARDS, OPTIONS
 from benchmarks.registry import AGENTS, SCRIPTED, AgentConfig
 from sgd_gym.io import atomic_write_text
 from sgd_gym.tasks import TASK_NAMES, get_task
@@ -289,9 +289,10 @@ def agent_configs(config: RecipeConfig, ckpt: Path) -> dict[str, AgentConfig]:
         given = {"num_beams": config.num_beams, "replan": config.replan}
         given = {key: value for key, value in given.items() if key in spec.reads}
         if fields["agent"] in ("hierarchical", "flat"):
-            given["guards"] = config.run_guards()
-            if fields.get("executor") == SCRIPTED:  # it chooses its actions by rule: only the sub-goal guards apply
-                given["guards"] = [name for name in given["guards"] if SUBGOALS in GUARDS[name].filters]
+            chooses = set(spec.guard_filters)  # the recipe's guards go where they filter something
+            if fields.get("executor") == SCRIPTED:  # it chooses its actions and ends by rule: only sub-goal guards apply
+                chooses -= {ACTIONS, OPTIONS}
+            given["guards"] = [name for name in config.run_guards() if GUARDS[name].filters & chooses]
         given |= {key: str(ckpt / (key if fields["agent"] == "hierarchical" else fields["agent"])) for key in spec.checkpoints}
         configs[name] = AgentConfig(**{**given, **fields, "guards": tuple(fields.get("guards", given.get("guards", ())))})
     return configs

@@ -193,6 +193,15 @@ def test_ablations_change_only_their_setting(tmp_path):
     assert configs["hierarchical-guarded"] == base.replace(guards=("safe-focus", "named-focus"))  # one order
     flat = configs["flat-guarded"]  # a flat ablation needs no flat row in agents
     assert (flat.agent, flat.checkpoint, flat.guards, flat.num_beams) == ("flat", str(tmp_path / "flat"), ("safe-focus",), 5)
+    # a recipe's option guards go to the learned executor only: not to the flat agent, nor to the scripted executor
+    guards = ["safe-focus", "reach-room", "avoid-subgoal-cycles"]
+    scripted = {"scripted": {"executor": "scripted"}}
+    options = RecipeConfig.load(None, agents=["hierarchical", "flat"], guards=guards, ablations=scripted)
+    configs = agent_configs(options, tmp_path)
+    assert configs["hierarchical"].guards == ("safe-focus", "reach-room", "avoid-subgoal-cycles")
+    assert configs["flat"].guards == ("safe-focus",) and configs["scripted"].guards == ("avoid-subgoal-cycles",)
+    for config in configs.values():
+        config.check(checkpoints=False)  # each is a valid agent setting
 
 
 def test_default_quickstart_trains_scorers_to_a_step_budget():
