@@ -25,6 +25,7 @@ removed; RESULTS.md keeps their figures and names the commit that last had them.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection, Iterable, Sequence
 from typing import ClassVar
 
@@ -116,7 +117,9 @@ def check_guard_names(names: Iterable[str]) -> tuple[str, ...]:
     names = list(names)
     unknown = [name for name in names if name not in GUARDS]
     if unknown:
-        raise ValueError(f"unknown guard {unknown[0]!r}: expected some of {list(GUARDS)}")
+        close = difflib.get_close_matches(unknown[0], GUARDS, n=1)
+        suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown guard {unknown[0]!r}: expected some of {list(GUARDS)}{suggestion}")
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise ValueError(f"guard {repeated[0]!r} is given twice")

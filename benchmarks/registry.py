@@ -159,7 +159,9 @@ class AgentConfig:
             if not GUARDS[name].filters & chooses:
                 what = " and ".join(sorted(GUARDS[name].filters))
                 setting = f"--agent {self.agent}" + (f" --executor {SCRIPTED}" if self.executor == SCRIPTED else "")
-                raise ValueError(f"guard {name!r} filters {what}, which {setting} does not choose by model")
+                hint = "; option guards act on a learned executor's options: --agent hierarchical --executor CKPT"
+                raise ValueError(f"guard {name!r} filters {what}, which {setting} does not choose by model"
+                                 + (hint if GUARDS[name].filters == {OPTIONS} else ""))  # fmt: skip
 
     def parameters(self) -> int:
         """Parameters of the agent's models, from their saved metadata (0 for random, oracle and a remote LLM)."""

@@ -85,6 +85,8 @@ def test_guards_are_chosen_by_name_in_registration_order():
     assert [type(g) for g in make_guards(["safe-focus", "named-focus"], filters=SUBGOALS)] == [NamedFocus]
     with pytest.raises(ValueError, match=r"unknown guard 'careful': expected some of \['safe-focus', 'avoid-cycles'"):
         check_guard_names(["careful"])
+    with pytest.raises(ValueError, match=r"unknown guard 'reach-rooms': .* \(did you mean 'reach-room'\?\)"):
+        check_guard_names(["reach-rooms"])
     with pytest.raises(ValueError, match="guard 'safe-focus' is given twice"):
         check_guard_names(["safe-focus", "safe-focus"])
 

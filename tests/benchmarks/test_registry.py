@@ -80,7 +80,7 @@ def test_settings_an_agent_would_ignore_are_refused():
         scripted.replace(guards=("safe-focus",)).check(checkpoints=False)
     with pytest.raises(ValueError, match="guard 'reach-room' filters options, which --agent hierarchical --executor scr"):
         scripted.replace(guards=("reach-room",)).check(checkpoints=False)
-    with pytest.raises(ValueError, match="guard 'finish-pattern' filters options, which --agent flat does not choose"):
+    with pytest.raises(ValueError, match="filters options, which --agent flat does not choose by model; option guards act"):
         AgentConfig("flat", checkpoint="f", guards=("finish-pattern",)).check(checkpoints=False)
     AgentConfig("hierarchical", planner="p", executor="e", guards=("reach-room",)).check(checkpoints=False)
 
