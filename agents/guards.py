@@ -317,7 +317,8 @@ class EndPattern(Guard):
     ``sgd_gym.subgoals.action_verb``: ``heat(x, y)`` after a ``put`` then an ``activate``), unless the game's last
     reply asks which object was meant (``Ambiguous request``: the answer ``0`` is part of the option). Every gold
     segment of the rules annotations of the first 20 train and 5 dev variations of the 30 tasks has exactly its
-    pattern's length but 19 ``focus_on`` and 644 ``put`` segments, which carry that answer. ``finish-pattern``'s
+    pattern's length but 19 ``focus_on`` and 644 ``put`` segments, which end on such an answer (43 of the ``put`` ones
+    on a stray ``0`` after a move the game did not question). ``finish-pattern``'s
     counterpart: it forbids an early end, this one a late one (the learned executor ran ``look_at`` options 2.3
     actions long on test). The T5 executors' rule of the same kind (``scripted-end``) lost on their dev split."""
 
