@@ -58,6 +58,14 @@ def sent_focus(history: Sequence[tuple[str, str]]) -> set[str]:
     return {action for action, _ in history if action.startswith(FOCUS)}
 
 
+def running_subgoal(memory: EpisodeMemory) -> Subgoal | None:
+    """The running option's sub-goal (``memory.current``) parsed; None between options or for a text that is none."""
+    try:
+        return parse_subgoal(memory.current or "")
+    except SubgoalError:
+        return None
+
+
 class Guard:
     """A named filter over candidate actions and/or sub-goals; the base passes everything.
 
@@ -259,11 +267,8 @@ class ReachRoom(Guard):
 
     def allows_end(self, memory: EpisodeMemory) -> bool:
         """False while the running option is ``navigate_to(room)`` and ``memory.look`` is another room's."""
-        try:
-            subgoal = parse_subgoal(memory.current or "")
-        except SubgoalError:
-            return True
-        return subgoal.verb != "navigate_to" or current_room(memory.look) in (None, subgoal.args[0])
+        subgoal = running_subgoal(memory)
+        return subgoal is None or subgoal.verb != "navigate_to" or current_room(memory.look) in (None, subgoal.args[0])
 
 
 @register_guard
@@ -282,11 +287,8 @@ class FinishPattern(Guard):
     def allows_end(self, memory: EpisodeMemory) -> bool:
         """False while the running option's actions (the last ``memory.option_steps`` of the history) hold none of
         the verb of its last pattern step."""
-        try:
-            subgoal = parse_subgoal(memory.current or "")
-        except SubgoalError:
-            return True
-        if subgoal.verb == "navigate_to":
+        subgoal = running_subgoal(memory)
+        if subgoal is None or subgoal.verb == "navigate_to":
             return True
         verb = action_verb(expand(subgoal)[-1])
         sent = memory.history[-memory.option_steps :] if memory.option_steps else []
@@ -329,11 +331,8 @@ class EndPattern(Guard):
     def requires_end(self, memory: EpisodeMemory) -> bool:
         """True when the verbs of the option's last actions are its pattern's and the last reply is no ambiguity
         prompt; never for ``navigate_to`` (``reach-room``'s) or before the option's first action."""
-        try:
-            subgoal = parse_subgoal(memory.current or "")
-        except SubgoalError:
-            return False
-        if subgoal.verb == "navigate_to" or not memory.option_steps:
+        subgoal = running_subgoal(memory)
+        if subgoal is None or subgoal.verb == "navigate_to" or not memory.option_steps:
             return False
         pattern = [action_verb(action) for action in expand(subgoal)]
         sent = [action_verb(action) for action, _ in memory.history[-memory.option_steps :]]
