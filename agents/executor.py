@@ -70,8 +70,9 @@ class LearnedExecutor:
         if not ends and memory.option_steps > 0:
             forcing = tuple(guard.name for guard in self.guards if guard.requires_end(memory))
             ends, self.changed_by = bool(forcing), forcing
-        if ends and not all(guard.allows_end(memory) for guard in self.guards):
-            ends, self.changed_by = False, tuple(guard.name for guard in self.guards if not guard.allows_end(memory))
+        vetoes = tuple(guard.name for guard in self.guards if not guard.allows_end(memory)) if ends else ()
+        if vetoes:
+            ends, self.changed_by = False, vetoes
         if ends:
             if self.owns_memory:
                 memory.end()
