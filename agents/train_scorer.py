@@ -17,7 +17,8 @@ import contextlib
 import json
 import random
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from sgd_gym.io import DataFileError, atomic_write_text
 from sgd_gym.progress import progress_bar
 
 STATE_FILE = "state.pt"
+SAMPLINGS = ("decision", "task", "sqrt-task")  # ``ScorerTrainSettings.sampling``
 SUMMARY_FILE = "train_summary.json"
 
 
@@ -51,6 +53,12 @@ class ScorerTrainSettings:
         eval_steps: evaluate on dev (and save the resumable state) every this many steps.
         max_dev: dev decisions evaluated (a fixed random sample, seed 0; all when fewer).
         seed: initialisation and data order.
+        sampling: how a batch draws its decisions (``SAMPLINGS``): ``decision``, every decision once per pass (the
+            first scorer-cpu checkpoints'); ``task``, each task with the same chance whatever its number of
+            decisions (drawn with replacement, one draw per step), as the protocol weighs tasks: a find task's 6
+            planner decisions per episode otherwise weigh 1/40 of an inclined plane's; ``sqrt-task``, each task in
+            proportion to the square root of its decisions (between the two). With ``task`` or ``sqrt-task``, dev
+            keeps the step of the best mean per-task accuracy (``evaluate``'s ``task_accuracy``).
     """
 
     kind: str = "flat"
@@ -62,6 +70,7 @@ class ScorerTrainSettings:
     eval_steps: int = 250
     max_dev: int = 3000
     seed: int = 0
+    sampling: str = "decision"
 
     def check(self) -> None:
         """Raise ``ValueError`` naming a bad setting and what is allowed."""
@@ -74,6 +83,8 @@ class ScorerTrainSettings:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(f"unknown sampling {self.sampling!r}, expected one of {list(SAMPLINGS)}")
 
 
 class ScorerOptimizer:
@@ -110,17 +121,34 @@ def listwise_loss(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 def evaluate(policy: ScorerPolicy, dev: list[Decision], batch_size: int = 64) -> dict[str, float]:
-    """Dev ``loss`` (listwise) and ``accuracy`` (the expert's choice scored highest) of ``policy``."""
+    """Dev ``loss`` (listwise), ``accuracy`` (the share of decisions whose expert choice is scored highest) and
+    ``task_accuracy`` (that share per task, averaged over the tasks: each task counts once) of ``policy``."""
     policy.net.eval()
-    losses, hits = [], 0
+    losses, hits = [], Counter()
     with torch.inference_mode():
         for start in range(0, len(dev), batch_size):
             rows = dev[start : start + batch_size]
             scores = policy.net(policy.batch([d.source for d in rows], [d.candidates for d in rows]))
             targets = torch.tensor([d.target for d in rows])
             losses.append(float(listwise_loss(scores, targets)) * len(rows))
-            hits += int((scores.argmax(dim=1) == targets).sum())
-    return {"loss": sum(losses) / max(len(dev), 1), "accuracy": hits / max(len(dev), 1)}
+            for row, hit in zip(rows, (scores.argmax(dim=1) == targets).tolist()):
+                hits[row.task] += hit
+    sizes = Counter(row.task for row in dev)
+    return {"loss": sum(losses) / max(len(dev), 1), "accuracy": sum(hits.values()) / max(len(dev), 1),
+            "task_accuracy": float(np.mean([hits[task] / n for task, n in sizes.items()])) if sizes else 0.0}
+
+
+def sampling_weights(train: Sequence[Decision], sampling: str) -> np.ndarray | None:
+    """The ``(len(train),)`` chance of each decision in one draw under ``sampling`` (``ScorerTrainSettings``), or
+    None for ``decision`` (every decision once per pass). ``task``: each task's decisions share ``1 / tasks``;
+    ``sqrt-task``: a share proportional to the square root of the task's decision count."""
+    if sampling == "decision":
+        return None
+    sizes = Counter(d.task for d in train)
+    mass = {task: (1.0 if sampling == "task" else np.sqrt(n)) for task, n in sizes.items()}
+    total = sum(mass.values())
+    weights = np.asarray([mass[d.task] / total / sizes[d.task] for d in train])
+    return weights / weights.sum()
 
 
 def _load_decisions(settings: ScorerTrainSettings, data: Path) -> tuple[list[Decision], list[Decision], DecisionCounts]:
@@ -173,7 +201,8 @@ def train_scorer(
         if not resume:
             (folder / STATE_FILE).unlink(missing_ok=True)
         check_config(folder, "train_config", {**asdict(settings), **inputs}, "a scorer training run", overwrite=not resume,
-                     ignore=("steps", "eval_steps"), content=[folder / STATE_FILE])  # fmt: skip
+                     ignore=("steps", "eval_steps"), content=[folder / STATE_FILE],
+                     absent_means={"sampling": "decision"})  # fmt: skip
         with _one_thread():
             return _train(settings, data, out, folder, progress, command)
 
@@ -208,13 +237,10 @@ def _train(
         state, best_net = saved["state"], saved["best_net"]
     log = _tensorboard(folder / "tb")
     bar = progress_bar(settings.steps, f"train {settings.kind} scorer", "step", disable=not progress, initial=state["step"])
+    weights = sampling_weights(train, settings.sampling)
     try:
         while state["step"] < settings.steps:
-            if state["epoch"] < 0 or state["position"] >= len(train):
-                state["epoch"], state["position"] = state["epoch"] + 1, 0
-            order = np.random.default_rng([settings.seed, state["epoch"]]).permutation(len(train))  # one order per pass
-            rows = [train[i] for i in order[state["position"] : state["position"] + settings.batch_size]]
-            state["position"] += settings.batch_size
+            rows = _next_batch(train, weights, settings, state)
             policy.net.train()
             scores = policy.net(policy.batch([d.source for d in rows], [d.candidates for d in rows]))
             loss = listwise_loss(scores, torch.tensor([d.target for d in rows]))
@@ -226,7 +252,7 @@ def _train(
             if log is not None:
                 log.add_scalar("train/loss", loss.item(), state["step"])
             if state["step"] % settings.eval_steps == 0 or state["step"] == settings.steps:
-                best_net = _evaluate_and_keep(policy, dev, state, best_net, log)
+                best_net = _evaluate_and_keep(policy, dev, state, best_net, log, settings.sampling)
                 state["seconds"] += time.monotonic() - started
                 started = time.monotonic()
                 _save_state(folder, policy, optimizer, state, best_net)
@@ -237,13 +263,30 @@ def _train(
     return _finish(settings, data, out, policy, best_net, state, train, dev, counts, command)
 
 
-def _evaluate_and_keep(policy: ScorerPolicy, dev: list[Decision], state: dict, best_net: Any, log: Any) -> Any:
-    """Score the policy on dev; keep its weights when it is the best so far (accuracy, then lower loss)."""
-    metrics = evaluate(policy, dev) if dev else {"loss": 0.0, "accuracy": 0.0}
+def _next_batch(train: list[Decision], weights: np.ndarray | None, settings: ScorerTrainSettings,
+                state: dict) -> list[Decision]:
+    """The decisions of the next step: the next slice of this pass's order (``weights`` None), else
+    ``batch_size`` draws by ``weights`` from a generator seeded by (seed, step), so a resumed run draws the same."""
+    if weights is not None:
+        drawn = np.random.default_rng([settings.seed, state["step"]]).choice(len(train), settings.batch_size, p=weights)
+        return [train[i] for i in drawn]
+    if state["epoch"] < 0 or state["position"] >= len(train):
+        state["epoch"], state["position"] = state["epoch"] + 1, 0
+    order = np.random.default_rng([settings.seed, state["epoch"]]).permutation(len(train))  # one order per pass
+    rows = [train[i] for i in order[state["position"] : state["position"] + settings.batch_size]]
+    state["position"] += settings.batch_size
+    return rows
+
+
+def _evaluate_and_keep(policy: ScorerPolicy, dev: list[Decision], state: dict, best_net: Any, log: Any,
+                       sampling: str = "decision") -> Any:
+    """Score the policy on dev; keep its weights when it is the best so far (accuracy, then lower loss; the mean
+    per-task accuracy first when ``sampling`` weighs tasks)."""
+    metrics = evaluate(policy, dev) if dev else {"loss": 0.0, "accuracy": 0.0, "task_accuracy": 0.0}
     if log is not None:
         for name, value in metrics.items():
             log.add_scalar(f"eval/{name}", value, state["step"])
-    key = (metrics["accuracy"], -metrics["loss"])
+    key = (metrics["task_accuracy" if sampling != "decision" else "accuracy"], -metrics["loss"])
     if not dev or state["best"] is None or key > tuple(state["best"]):
         state["best"], state["best_step"] = list(key), state["step"]
         state["dev"] = metrics

@@ -80,7 +80,8 @@ def train_scorer_command(args: argparse.Namespace) -> int:
         versions = {"features": args.features} if args.features is not None else {}
         versions |= {"pooling": args.pooling} if args.pooling is not None else {}
         model = ScorerConfig(encoder=args.encoder, head=args.head, hidden=args.hidden, **versions, **tokens)
-        settings = ScorerTrainSettings(kind=args.kind, model=model, annotations=args.annotations, **shared)
+        settings = ScorerTrainSettings(kind=args.kind, model=model, annotations=args.annotations,
+                                       sampling=args.sampling, **shared)
         settings.check()
     except ValueError as error:
         print(f"sgd train: {error}", file=sys.stderr)
@@ -122,6 +123,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="joint: one mean over the whole context's n-grams, that of the first scorer-cpu "
                              "checkpoints and the quickstart's; fields: one mean per context field (task, completed "
                              "sub-goals, ...), concatenated (default: fields)")  # fmt: skip
+    scorer.add_argument("--sampling", choices=("decision", "task", "sqrt-task"), default="decision",
+                        help="decision: every decision once per pass; task: each task drawn as often, whatever its "
+                             "number of decisions (the protocol weighs tasks alike), dev choosing the step by the "
+                             "mean per-task accuracy; sqrt-task: in proportion to the root of its decisions "
+                             "(default: decision)")  # fmt: skip
     scorer.add_argument("--annotations", choices=("rules", "llm", "import"), default="rules",
                         help="which annotations the decisions come from (default: rules)")  # fmt: skip
     ppo = p.add_argument_group("ppo, ppo-options (trained in the env on train variations; --data is not used; --seed, "

@@ -13,6 +13,7 @@ import torch
 from agents.data.annotate import annotate_rules
 from agents.data.collect import collect
 from agents.data.decisions import (
+    Decision,
     StaleCandidates,
     candidates_path,
     collect_candidates,
@@ -39,7 +40,7 @@ from agents.policies.scorer import (
     relation_tokens,
     verb_pairs,
 )
-from agents.train_scorer import ScorerTrainSettings, train_scorer
+from agents.train_scorer import ScorerTrainSettings, evaluate, sampling_weights, train_scorer
 from baselines.flat_bc import FlatBCAgent
 from benchmarks.protocol import EpisodeSpec, run_episode
 from benchmarks.registry import AgentConfig
@@ -349,3 +350,32 @@ def test_sgd_train_family_scorer_trains_and_refuses_generative_flags(decision_da
     assert "--preset does not apply to --family scorer" in capsys.readouterr().err
     assert main([*args, "--head", "dot"]) == 2  # the folder holds a run of other settings: refused, not mixed
     assert "head" in capsys.readouterr().err
+    assert main([*args, "--sampling", "task"]) == 2  # sampling is a setting of the run too
+    assert "sampling" in capsys.readouterr().err
+    assert main([*args, "--sampling", "task", "--out", str(tmp_path / "by-task")]) == 0
+    assert json.loads((tmp_path / "by-task" / "train_summary.json").read_text())["dev"]["task_accuracy"] >= 0
+
+
+def test_task_sampling_gives_each_task_the_same_chance():
+    rows = [Decision("planner", "long", "s", ["a"], 0)] * 30 + [Decision("planner", "short", "s", ["a"], 0)] * 3
+    assert sampling_weights(rows, "decision") is None  # every decision once per pass, as before
+    task = sampling_weights(rows, "task")
+    assert task.sum() == pytest.approx(1.0)
+    assert task[:30].sum() == pytest.approx(0.5) and task[30:].sum() == pytest.approx(0.5)
+    root = sampling_weights(rows, "sqrt-task")
+    assert root[:30].sum() / root[30:].sum() == pytest.approx(np.sqrt(10))  # between 1 (task) and 10 (decision)
+    with pytest.raises(ValueError, match="unknown sampling 'tasks'.*'sqrt-task'"):
+        ScorerTrainSettings(kind="planner", sampling="tasks").check()
+
+
+def test_task_sampling_trains_resumes_identically_and_keeps_the_best_mean_task_accuracy(decision_data, tmp_path):
+    settings = ScorerTrainSettings(kind="planner", sampling="task", **{**TINY, "steps": 8, "eval_steps": 4})
+    whole = train_scorer(settings, decision_data, tmp_path / "whole", progress=False)
+    train_scorer(ScorerTrainSettings(**{**settings.__dict__, "steps": 4}), decision_data, tmp_path / "half",
+                 progress=False)  # fmt: skip
+    resumed = train_scorer(settings, decision_data, tmp_path / "half", progress=False)  # the same draws after the stop
+    assert resumed["dev"] == whole["dev"] and resumed["best_step"] == whole["best_step"]
+    assert set(whole["dev"]) == {"loss", "accuracy", "task_accuracy"}
+    dev, _ = decisions(decision_data, "dev", kinds=("planner",))
+    metrics = evaluate(load_policy(tmp_path / "whole"), dev["planner"])
+    assert metrics["task_accuracy"] == pytest.approx(metrics["accuracy"])  # one task: the mean of one share
