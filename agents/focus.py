@@ -95,6 +95,53 @@ def unnamed_focus(
     return {a for a in valid_actions if a.startswith(FOCUS) and not names_target(description, a[len(FOCUS) :])}
 
 
+_CONTAINER = re.compile(r"(?:^|[\s,(:])(?:an?|the) ([a-z0-9 '-]+?) \(containing ([^()]*)\)")
+_CALLED = re.compile(r"substance called ([a-z0-9 '-]+?)(?=\s*(?:[),.;]|$))", re.MULTILINE)
+GENERIC = "substance"  # the name ScienceWorld gives a substance its listing calls by container: ``substance in cup``
+
+
+def target_substances(target: str, look: str, inventory: str) -> frozenset[str]:
+    """The substances a ``focus on`` target denotes, as the room's ``look`` and the ``inventory`` name them (the game
+    lists one as ``a substance called soap``, or inside a container: ``a paper cup (containing a substance called
+    tin)``), lower-cased; empty for a target that is no substance they name.
+
+    ``soap in table`` denotes ``soap`` when a ``substance called soap`` is in view. ``substance in cup``, the name
+    the action list gives what a cup holds, denotes the substances of every container in view whose name has all of
+    ``cup``'s words (``paper cup``, ``glass cup``); ``substance in inventory`` those the inventory lists."""
+    head, _, rest = target.lower().partition(" in ")
+    text = f"{look}\n{inventory}".lower()
+    if head != GENERIC:
+        return frozenset({head}) if head in _CALLED.findall(text) else frozenset()
+    place = rest.partition(" in ")[0].strip()
+    if place == "inventory":
+        return frozenset(_CALLED.findall(inventory.lower()))
+    words = set(_WORD.findall(place))
+    found = set()
+    for container, contents in _CONTAINER.findall(text):
+        if words and words <= set(_WORD.findall(container)):
+            found.update(_CALLED.findall(contents))
+    return frozenset(found)
+
+
+def unnamed_substance_focus(
+    valid_actions: Collection[str], task: str | None, description: str, look: str, inventory: str,
+    tasks: Collection[str] | None = None,
+) -> set[str]:
+    """In a task of ``tasks`` (default: ``named_focus_tasks()``), the valid ``focus on`` actions whose target
+    denotes substances (``target_substances``) of which ``description`` names none: ``focus on substance in metal
+    pot`` when the pot holds water and the task is to boil lead or soap (``names_target`` passes it: the
+    description says "focus on the substance"); none in any other task."""
+    if task not in (named_focus_tasks() if tasks is None else tasks):
+        return set()
+    out = set()
+    for action in valid_actions:
+        if action.startswith(FOCUS):
+            substances = target_substances(action[len(FOCUS) :], look, inventory)
+            if substances and not any(names_target(description, name) for name in substances):
+                out.add(action)
+    return out
+
+
 def target_words(target: str) -> frozenset[str]:
     """The words of a ``focus on`` target's ``focus_names`` (``adult apple tree in greenhouse`` -> adult, apple,
     tree), lower-cased, glue words left out."""

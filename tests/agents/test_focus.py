@@ -17,7 +17,9 @@ from agents.focus import (
     named_focus_tasks,
     names_target,
     seen_focus_words,
+    target_substances,
     unnamed_focus,
+    unnamed_substance_focus,
     unseen_focus,
 )
 from agents.guards import make_guards
@@ -244,3 +246,66 @@ def test_option_end_guards_keep_a_learned_executor_on_its_sub_goal_on_the_real_e
         assert agent.trace()["ended"] == [["navigate_to(kitchen)", "done"]]  # in the room: the end is allowed
     finally:
         env.close()
+
+
+KITCHEN = (
+    "This room is called the kitchen. In it, you see: \n\tthe agent\n\ta substance called air\n\ta ceramic cup "
+    "(containing a substance called tin)\n\ta glass jar (containing a substance called sodium chloride)\n\ta "
+    "substance called soap\n\ta table. On the table is: a paper cup (containing a substance called lead), a glass "
+    "cup (containing nothing).\n"
+)
+
+
+def test_a_focus_target_denotes_the_substance_the_look_names():
+    inventory = "In your inventory, you see:\n\ta metal pot (containing a substance called water)\n\tan orange\n"
+    assert target_substances("soap in table", KITCHEN, inventory) == {"soap"}
+    assert target_substances("substance in metal pot", KITCHEN, inventory) == {"water"}
+    assert target_substances("substance in ceramic cup", KITCHEN, inventory) == {"tin"}
+    assert target_substances("substance in cup", KITCHEN, inventory) == {"tin", "lead"}  # every cup in view
+    assert target_substances("orange", KITCHEN, inventory) == frozenset()  # no substance: nothing to say
+    assert target_substances("substance in bowl", KITCHEN, inventory) == frozenset()  # unknown container: none
+    held = "In your inventory, you see:\n\ta substance called tin\n"
+    assert target_substances("substance in inventory", KITCHEN, held) == {"tin"}
+    foci = ["focus on substance in metal pot", "focus on soap in table", "focus on substance in cup", "focus on orange"]
+    boil_soap = "Your task is to boil soap. First, focus on the substance. Then, take actions that change its state."
+    assert unnamed_substance_focus(foci, "boil", boil_soap, KITCHEN, inventory) == {"focus on substance in metal pot",
+                                                                                   "focus on substance in cup"}  # fmt: skip
+    boil_lead = boil_soap.replace("soap", "lead")
+    assert unnamed_substance_focus(foci, "boil", boil_lead, KITCHEN, inventory) == {"focus on substance in metal pot",
+                                                                                   "focus on soap in table"}  # fmt: skip
+    assert unnamed_substance_focus(foci, "find-non-living-thing", boil_lead, KITCHEN, inventory) == set()  # not there
+
+
+def test_named_substance_passes_over_the_pots_water_in_a_task_to_boil_soap_on_the_real_env(gold_data):
+    """Every gold focus of the collected paths passes; in the real kitchen, with the task to boil soap, the planner's
+    focus on the water it drew is refused where named-focus lets it through, and a focus on the soap stays allowed."""
+    from agents.context import EpisodeMemory
+    from agents.guards import NamedSubstance
+
+    guard = NamedSubstance()
+    for trajectory in read_jsonl(gold_data / TRAJECTORIES):
+        states = [trajectory["initial"], *trajectory["steps"]]
+        for state, step in zip(states, trajectory["steps"]):
+            memory = EpisodeMemory(task=trajectory["task_description"], task_name=trajectory["task"], look=state["look"],
+                                   inventory=state["inventory"])  # fmt: skip
+            assert not guard.blocked_foci([step["action"]], memory), (trajectory["task"], step["action"])
+    env = gym.make("sgd_gym/ScienceWorld-v1", split="train", valid_actions=True)
+    try:
+        obs, info = env.reset(seed=0, options={"task": "boil", "variation": 0})
+        for action in ("teleport to kitchen", "open cupboard", "pick up metal pot", "move metal pot to sink", "activate sink",
+                       "deactivate sink", "pick up metal pot", "look around"):  # fmt: skip
+            assert action in info["valid_actions"], action
+            obs, _, _, _, info = env.step(action)
+        assert "substance called water" in obs["inventory"] and "substance called soap" in obs["look"]
+    finally:
+        env.close()
+    description = obs["task"].replace("boil water", "boil soap")
+    valid = info["valid_actions"]
+    water = next(a for a in valid if a.startswith("focus on substance in") and "metal pot" in a)
+    soap = next(a for a in valid if a.startswith("focus on soap"))
+    planner = FixedPlanner([f"focus_on({water[len('focus on '):]})", f"focus_on({soap[len('focus on '):]})"])
+    for names, expected in [(["named-focus"], water), (["named-focus", "named-substance"], soap)]:
+        agent = HierarchicalAgent(planner, LearnedExecutor(planner), num_beams=2, guards=make_guards(names))
+        agent.reset(description)
+        assert agent.plan({**obs, "task": description}, info) == f"focus_on({expected[len('focus on '):]})"
+    assert water not in unnamed_substance_focus(valid, "boil", obs["task"], obs["look"], obs["inventory"])  # water named
