@@ -16,10 +16,11 @@ Adding a guard is one class here (or anywhere imported before the agent is built
             return {action for action in valid_actions if action.startswith("wait")}
 
 The guards below are the ones the dev split selected (benchmarks/RESULTS.md): ``safe-focus``, ``avoid-cycles`` and
-``named-focus`` (every model agent), then ``seen-focus``, ``strict-seen-focus`` and ``no-room-focus`` (the scorer-cpu
-agents), the option guards ``reach-room``, ``finish-pattern`` and ``end-pattern`` (the scorer-cpu hierarchical agent:
-its learned executor's termination conditions) and ``avoid-subgoal-cycles`` (its planner). Guards that lost on dev (copy-actions,
-scripted-end, constrained, ground-subgoals, end-stalled; subgoal-focus and shortest-route, never committed) were
+``named-focus`` (every model agent), then ``seen-focus``, ``strict-seen-focus``, ``no-room-focus`` and
+``named-substance`` (the scorer-cpu agents), the option guards ``reach-room``, ``finish-pattern`` and ``end-pattern``
+(the scorer-cpu hierarchical agent: its learned executor's termination conditions) and ``avoid-subgoal-cycles`` (its
+planner). Guards that lost on dev (copy-actions, scripted-end, constrained, ground-subgoals, end-stalled; subgoal-focus
+and shortest-route, never committed) were
 removed; RESULTS.md keeps their figures and names the commit that last had them.
 """
 

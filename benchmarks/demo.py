@@ -19,10 +19,10 @@ from benchmarks.protocol import episode_spec, make_eval_env, play_episode
 from benchmarks.registry import SCRIPTED, AgentConfig
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "scorer-cpu"  # in the source tree, not in the wheel
-DEMO_GUARDS = ("safe-focus", "avoid-cycles", "named-focus", "seen-focus", "strict-seen-focus", "no-room-focus", "reach-room",
-               "finish-pattern", "avoid-subgoal-cycles", "end-pattern")  # the hierarchical row's
+DEMO_GUARDS = ("safe-focus", "avoid-cycles", "named-focus", "seen-focus", "strict-seen-focus", "no-room-focus",
+               "named-substance", "reach-room", "finish-pattern", "avoid-subgoal-cycles", "end-pattern")  # the row's
 DEMO_BEAMS = 50  # the committed scorer-cpu rows' --num-beams: the planner's 50 best sub-goals go through the guards
-DEMO_TASK, DEMO_VARIATION = "test-conductivity-of-unknown-substances", 0  # the shipped agent scores 100 in 13 steps
+DEMO_TASK, DEMO_VARIATION = "test-conductivity-of-unknown-substances", 6  # the shipped agent scores 100 in 12 steps
 SPLIT = "test"
 ENDINGS = {
     "done": "ended: the executor said END_SG (its judgement; the game does not confirm sub-goals)",
