@@ -55,8 +55,9 @@ class ScorerTrainSettings:
         seed: initialisation and data order.
         sampling: how a batch draws its decisions (``SAMPLINGS``): ``decision``, every decision once per pass (the
             first scorer-cpu checkpoints'); ``task``, each task with the same chance whatever its number of
-            decisions (drawn with replacement, one draw per step), as the protocol weighs tasks: a find task's 6
-            planner decisions per episode otherwise weigh 1/40 of an inclined plane's; ``sqrt-task``, each task in
+            decisions (each step draws ``batch_size`` decisions with replacement), as the protocol weighs tasks: a
+            find task's 77-118 train planner decisions otherwise weigh about 1/30 of
+            inclined-plane-friction-unnamed-surfaces' 3,700; ``sqrt-task``, each task in
             proportion to the square root of its decisions (between the two). With ``task`` or ``sqrt-task``, dev
             keeps the step of the best mean per-task accuracy (``evaluate``'s ``task_accuracy``).
     """

@@ -125,9 +125,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                              "sub-goals, ...), concatenated (default: fields)")  # fmt: skip
     scorer.add_argument("--sampling", choices=("decision", "task", "sqrt-task"), default="decision",
                         help="decision: every decision once per pass; task: each task drawn as often, whatever its "
-                             "number of decisions (the protocol weighs tasks alike), dev choosing the step by the "
-                             "mean per-task accuracy; sqrt-task: in proportion to the root of its decisions "
-                             "(default: decision)")  # fmt: skip
+                             "number of decisions (the protocol weighs tasks alike); sqrt-task: in proportion to the "
+                             "root of its decisions; with task and sqrt-task, dev chooses the step by the mean "
+                             "per-task accuracy (default: decision)")  # fmt: skip
     scorer.add_argument("--annotations", choices=("rules", "llm", "import"), default="rules",
                         help="which annotations the decisions come from (default: rules)")  # fmt: skip
     ppo = p.add_argument_group("ppo, ppo-options (trained in the env on train variations; --data is not used; --seed, "
