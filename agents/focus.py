@@ -109,18 +109,25 @@ def target_substances(target: str, look: str, inventory: str) -> frozenset[str]:
     the action list gives what a cup holds, denotes the substances of every container in view whose name has all of
     ``cup``'s words (``paper cup``, ``glass cup``); ``substance in inventory`` those the inventory lists."""
     head, _, rest = target.lower().partition(" in ")
-    text = f"{look}\n{inventory}".lower()
+    named, containers, held = _substances_in_view(look, inventory)
     if head != GENERIC:
-        return frozenset({head}) if head in _CALLED.findall(text) else frozenset()
+        return frozenset({head}) if head in named else frozenset()
     place = rest.partition(" in ")[0].strip()
     if place == "inventory":
-        return frozenset(_CALLED.findall(inventory.lower()))
+        return held
     words = set(_WORD.findall(place))
-    found = set()
-    for container, contents in _CONTAINER.findall(text):
-        if words and words <= set(_WORD.findall(container)):
-            found.update(_CALLED.findall(contents))
-    return frozenset(found)
+    return frozenset(substance for container, contents in containers if words and words <= container
+                     for substance in contents)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=256)
+def _substances_in_view(look: str, inventory: str) -> tuple[frozenset[str], tuple, frozenset[str]]:
+    """What ``target_substances`` reads of one state, parsed once for all its foci: every substance named in the look
+    and inventory, each container's words with the substances it holds, and the inventory's substances."""
+    text = f"{look}\n{inventory}".lower()
+    containers = tuple((frozenset(_WORD.findall(container)), tuple(_CALLED.findall(contents)))
+                       for container, contents in _CONTAINER.findall(text))  # fmt: skip
+    return frozenset(_CALLED.findall(text)), containers, frozenset(_CALLED.findall(inventory.lower()))
 
 
 def unnamed_substance_focus(
