@@ -215,7 +215,7 @@ def test_a_dead_jvm_inside_a_worker_does_not_end_the_run(tmp_path):
     run = tmp_path / "run"
     watched = Watched("eval", "--agent", "random", "--tasks", "find-plant,find-animal", "--variations", "10", "--workers",
                       "2", "--max-steps", "30", "--out", str(run))  # fmt: skip
-    watched.wait_for(r"\b2/20")
+    watched.wait_for(r"\b([1-9]|1[0-2])/20\b")  # tqdm may skip drawing any one count (1/20 then 3/20)
     javas = [p for p in descendants(watched.process.pid) if "java" in p.name()]
     javas[0].kill()
     assert watched.finish() == 0, watched.stderr[-3000:]
