@@ -1,8 +1,12 @@
 """Named focus: in the tasks whose gold paths only focus on what the task description names, a focus on
-anything else is passed over (a wrong ``focus on`` ends the episode).
+anything else is passed over (a wrong ``focus on`` ends the episode); likewise for targets with a word of the task's
+goal (``goal-word-focus``), and the order a description asks its foci in (``answer-last``).
 
 Which tasks those are is learned from the train split's gold paths and shipped as ``named_focus.json``:
-    python -m agents.focus --data data/full
+    python -m agents.focus --data DATA
+The shipped table was learned from the data the scorer-cpu checkpoints were trained on (the first 20 train
+variations of each task, ``checkpoints/scorer-cpu/README.md``); an earlier one, from every train variation, enforced
+named focus in the same 16 tasks.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 _GLUE = frozenset("a an the in on of at into with containing".split())
 DEFAULT_THRESHOLD = 0.95
 _LOCATION = re.compile(r" (?:in|on) ")
+_OPENING = frozenset("your task is to focus".split())
 
 
 def focus_names(target: str) -> list[str]:
@@ -42,17 +47,20 @@ def names_target(description: str, target: str) -> bool:
 
 
 def focus_statistics(trajectories: Iterable[dict[str, Any]], split: str = "train") -> dict[str, dict[str, int]]:
-    """Per task of ``split``: how many gold ``focus on`` actions its trajectories send, and how many of them
-    target something the trajectory's task description names."""
+    """Per task of ``split``: how many gold ``focus on`` actions its trajectories send, how many of them target
+    something the trajectory's task description names (``named``), and how many a target with a word of its goal
+    (``goal``: ``shares_goal_word``)."""
     counts: dict[str, dict[str, int]] = {}
     for trajectory in trajectories:
         if trajectory.get("split") != split:
             continue
         for step in trajectory["steps"]:
             if step["action"].startswith(FOCUS):
-                row = counts.setdefault(trajectory["task"], {"focus": 0, "named": 0})
+                row = counts.setdefault(trajectory["task"], {"focus": 0, "named": 0, "goal": 0})
+                target, description = step["action"][len(FOCUS) :], trajectory["task_description"]
                 row["focus"] += 1
-                row["named"] += names_target(trajectory["task_description"], step["action"][len(FOCUS) :])
+                row["named"] += names_target(description, target)
+                row["goal"] += shares_goal_word(description, target)
     return dict(sorted(counts.items()))
 
 
@@ -60,11 +68,13 @@ def learn_named_focus(
     trajectories: Iterable[dict[str, Any]], split: str = "train", threshold: float = DEFAULT_THRESHOLD
 ) -> dict[str, Any]:
     """The named-focus table: each task's ``focus_statistics``, ``enforced`` where at least ``threshold`` of its
-    gold foci target a named object."""
+    gold foci target a named object, ``goal_enforced`` where at least ``threshold`` of them target an object with a
+    word of the task's goal (``goal-word-focus``)."""
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
     tasks = {
-        task: {**row, "enforced": row["named"] >= threshold * row["focus"]}
+        task: {**row, "enforced": row["named"] >= threshold * row["focus"],
+               "goal_enforced": row["goal"] >= threshold * row["focus"]}  # fmt: skip
         for task, row in focus_statistics(trajectories, split).items()
     }
     if not tasks:
@@ -72,13 +82,17 @@ def learn_named_focus(
     return {"split": split, "threshold": threshold, "tasks": tasks}
 
 
-@functools.lru_cache(maxsize=4)
-def named_focus_tasks(path: str | Path = NAMED_FOCUS_FILE) -> frozenset[str]:
-    """The tasks of a named-focus table (``learn_named_focus``) where the rule is enforced."""
+@functools.lru_cache(maxsize=8)
+def named_focus_tasks(path: str | Path = NAMED_FOCUS_FILE, rule: str = "enforced") -> frozenset[str]:
+    """The tasks of a named-focus table (``learn_named_focus``) where the rule is enforced: ``enforced`` (named
+    targets only) or ``goal_enforced`` (targets with a goal word only; a table learned before that rule has none)."""
+    if rule not in ("enforced", "goal_enforced"):
+        raise ValueError(f"unknown named-focus rule {rule!r}: expected 'enforced' or 'goal_enforced'")
     path = Path(path)
     try:
         table = json.loads(path.read_text(encoding="utf-8"))
-        return frozenset(task for task, row in table["tasks"].items() if row["enforced"])
+        rows = table["tasks"].items()
+        return frozenset(task for task, row in rows if (row[rule] if rule == "enforced" else row.get(rule, False)))
     except FileNotFoundError:
         raise DataFileError(f"{path}: no such file (build it: python -m agents.focus --data DATA --out {path})") from None
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
@@ -147,6 +161,60 @@ def unnamed_substance_focus(
             if substances and not any(names_target(description, name) for name in substances):
                 out.add(action)
     return out
+
+
+# "First, focus on the thermometer." / "Next, focus on the mercury." (a focus the task asks for, in order) and
+# "If ..., focus on the blue box." (the answer): use-thermometer's and measure-melting-point's descriptions
+_SENTENCE_END = re.compile(r"(?<=[.!])\s+")
+_ORDERED_FOCUS = re.compile(r"^(?:first|next|then),? focus on ", re.IGNORECASE)
+_CONDITIONAL_FOCUS = re.compile(r"^if .*?, focus on (?:the |a |an )?(.+?)\.?$", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=256)
+def focus_order(description: str) -> tuple[int, tuple[str, ...]]:
+    """What a task description says of the order of its foci: how many foci it asks for before its answer
+    (``First, focus on the thermometer. Next, focus on the mercury.``: 2), and the answer's targets, lower-cased
+    (``If the melting point of mercury is above 10.0 degrees celsius, focus on the yellow box.``: ``yellow box``);
+    ``(0, ())`` for a description without conditional foci (the answer of test-conductivity is a place, not a
+    focus; lifespan-longest-lived-then-shortest-lived orders two foci but has no answer to hold back)."""
+    sentences = _SENTENCE_END.split(description.strip())
+    answers = tuple(dict.fromkeys(found.group(1).strip().lower() for found in map(_CONDITIONAL_FOCUS.match, sentences)
+                                  if found))  # fmt: skip
+    return (sum(bool(_ORDERED_FOCUS.match(sentence)) for sentence in sentences), answers) if answers else (0, ())
+
+
+def goal_wordless_focus(valid_actions: Collection[str], task: str | None, description: str) -> set[str]:
+    """In a task where the train split's gold foci all target an object with a word of the goal
+    (``named_focus_tasks(rule="goal_enforced")``: the life stages of the turtle are ``egg turtle`` ... ``adult
+    turtle``), the valid ``focus on`` actions whose target has none (``shares_goal_word``); none in any other task."""
+    if task not in named_focus_tasks(rule="goal_enforced"):
+        return set()
+    return {a for a in valid_actions if a.startswith(FOCUS) and not shares_goal_word(description, a[len(FOCUS) :])}
+
+
+def early_answer_focus(valid_actions: Collection[str], description: str, sent: Collection[str]) -> set[str]:
+    """The valid ``focus on`` actions on one of the description's answer targets (``focus_order``) while fewer
+    foci have been ``sent`` than it asks for before its answer: the melting point is measured after focusing on the
+    thermometer and the substance, and a box focused before ends the episode with the substance never focused."""
+    before, answers = focus_order(description)
+    if not answers or sum(action.startswith(FOCUS) for action in sent) >= before:
+        return set()
+    return {a for a in valid_actions if a.startswith(FOCUS) and any(names_target(answer, a[len(FOCUS) :])
+                                                                      for answer in answers)}  # fmt: skip
+
+
+def goal_words(description: str) -> frozenset[str]:
+    """The words of a task description's first sentence (its goal: ``Your task is to focus on the 4 life stages of
+    the turtle``), lower-cased, leaving out glue words and those every description opens with (your, task, is, to,
+    focus)."""
+    first = _SENTENCE_END.split(description.strip(), maxsplit=1)[0].lower()
+    return frozenset(_WORD.findall(first)) - _GLUE - _OPENING
+
+
+def shares_goal_word(description: str, target: str) -> bool:
+    """Whether the ``focus on`` target ``target`` has a word (``target_words``) of the description's goal
+    (``goal_words``): ``egg turtle`` in a task on the life stages of the turtle."""
+    return bool(target_words(target) & goal_words(description))
 
 
 def target_words(target: str) -> frozenset[str]:

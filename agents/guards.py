@@ -16,12 +16,13 @@ Adding a guard is one class here (or anywhere imported before the agent is built
             return {action for action in valid_actions if action.startswith("wait")}
 
 The guards below are the ones the dev split selected (benchmarks/RESULTS.md): ``safe-focus``, ``avoid-cycles`` and
-``named-focus`` (every model agent), then ``seen-focus``, ``strict-seen-focus``, ``no-room-focus`` and
-``named-substance`` (the scorer-cpu agents), the option guards ``reach-room``, ``finish-pattern`` and ``end-pattern``
-(the scorer-cpu hierarchical agent: its learned executor's termination conditions) and ``avoid-subgoal-cycles`` (its
-planner). Guards that lost on dev (copy-actions, scripted-end, constrained, ground-subgoals, end-stalled; subgoal-focus
-and shortest-route, never committed) were
-removed; RESULTS.md keeps their figures and names the commit that last had them.
+``named-focus`` (every model agent), then ``seen-focus``, ``strict-seen-focus``, ``no-room-focus``,
+``named-substance``, ``goal-word-focus`` and ``answer-last`` (the scorer-cpu agents), the option guards
+``reach-room``, ``navigation-only``, ``finish-pattern`` and ``end-pattern`` (the scorer-cpu hierarchical agent: its
+learned executor's termination conditions and its navigation option's action set) and ``avoid-subgoal-cycles`` (its
+planner). Guards that lost on dev (copy-actions, scripted-end, constrained, ground-subgoals, end-stalled; subgoal-focus,
+shortest-route and distinct-arguments, never committed) were removed; RESULTS.md keeps their figures and names the
+commit that last had them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,14 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import ClassVar
 
 from agents.context import EpisodeMemory
-from agents.focus import FOCUS, unnamed_focus, unnamed_substance_focus, unseen_focus
+from agents.focus import (
+    FOCUS,
+    early_answer_focus,
+    goal_wordless_focus,
+    unnamed_focus,
+    unnamed_substance_focus,
+    unseen_focus,
+)
 from sgd_gym.executors import AMBIGUOUS
 from sgd_gym.subgoals import ROOMS, Subgoal, SubgoalError, action_verb, current_room, expand, parse_subgoal
 
@@ -277,6 +285,40 @@ class NamedSubstance(FocusGuard):
 
 
 @register_guard
+class GoalWordFocus(FocusGuard):
+    """In a task whose train-split gold paths focus only on targets with a word of the task's goal (the first
+    sentence: ``focus on the 4 life stages of the turtle`` -> ``egg turtle`` ... ``adult turtle``;
+    ``goal_enforced`` in ``agents/named_focus.json``), never focus on a target without one (a dove in a task on the
+    parrot, a frog in one on the brown bear). Checked on the dev split: every gold focus of those tasks has one."""
+
+    name = "goal-word-focus"
+    help = (
+        "in a task whose train gold foci all have a word of the task's goal (agents/named_focus.json: "
+        "goal_enforced), never focus on a target without one"
+    )
+
+    def blocked_foci(self, actions: Collection[str], memory: EpisodeMemory) -> set[str]:
+        """The foci on a target without a goal word (``agents.focus.goal_wordless_focus``)."""
+        return goal_wordless_focus(actions, memory.task_name, memory.task)
+
+
+@register_guard
+class AnswerLast(FocusGuard):
+    """A description that asks for foci in order and then for an answer (``First, focus on the thermometer. Next,
+    focus on the mercury. If the melting point of mercury is above 10.0 degrees celsius, focus on the yellow box.``)
+    gets its answer last: no focus on an answer target before as many foci as it asks for first have been sent
+    (``agents.focus.focus_order``). A planner that focuses on the box right after the thermometer ends the episode
+    with the substance never focused or measured. Every gold path does it in this order."""
+
+    name = "answer-last"
+    help = "no focus on a description's answer (the box of 'If ..., focus on the blue box') before the foci it asks for first"
+
+    def blocked_foci(self, actions: Collection[str], memory: EpisodeMemory) -> set[str]:
+        """The foci on an answer target while too few foci have been sent (``agents.focus.early_answer_focus``)."""
+        return early_answer_focus(actions, memory.task, [action for action, _ in memory.history])
+
+
+@register_guard
 class ReachRoom(Guard):
     """A ``navigate_to(room)`` option ends only in that room: its termination condition (Sutton, Precup and Singh
     1999: an option is a policy with a termination condition), which holds at the end of every one of the 994
@@ -292,6 +334,27 @@ class ReachRoom(Guard):
         """False while the running option is ``navigate_to(room)`` and ``memory.look`` is another room's."""
         subgoal = running_subgoal(memory)
         return subgoal is None or subgoal.verb != "navigate_to" or current_room(memory.look) in (None, subgoal.args[0])
+
+
+@register_guard
+class NavigationOnly(Guard):
+    """A ``navigate_to(room)`` option sends only navigation actions (going, teleporting, opening a door to a room:
+    ``sgd_gym.subgoals.action_verb`` says ``navigate_to``), as every one of the 994 ``navigate_to`` segments the rule
+    annotator finds in the gold paths of the first 20 train and 5 dev variations of the 30 tasks does. The learned
+    executor sent what its planner had not asked for on the way (``focus on orange``, ``pick up egg turtle``,
+    ``pour closet into bedroom``: a stray focus ends the episode); a navigation option is a policy over moves
+    (its option's action set), and reach-room is its termination condition."""
+
+    name = "navigation-only"
+    help = "a learned executor sends only navigation actions (go to, teleport to, open door to) for navigate_to(room)"
+    filters = frozenset({OPTIONS})
+
+    def avoid_actions(self, memory: EpisodeMemory, valid_actions: Sequence[str]) -> set[str]:
+        """While the running option is ``navigate_to(room)``: the valid actions that are not navigation."""
+        subgoal = running_subgoal(memory)
+        if subgoal is None or subgoal.verb != "navigate_to":
+            return set()
+        return {action for action in valid_actions if action_verb(action) != "navigate_to"}
 
 
 @register_guard

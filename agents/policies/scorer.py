@@ -95,6 +95,7 @@ FEATURE_SETS: dict[int, tuple[str, ...]] = {
 FEATURE_SETS[2] = (*FEATURE_SETS[1], "repeat_completed", "in_last_step")
 FEATURE_SETS[3] = FEATURE_SETS[2]  # version 3 adds no column: the task-word x candidate-word term (``cross_ids``)
 FEATURE_SETS[4] = FEATURE_SETS[3]  # version 4 adds no column: relation tokens in the cross term (``relation_tokens``)
+FEATURE_SETS[5] = FEATURE_SETS[4]  # version 5 adds no column: three joint relation tokens per argument
 FEATURES = FEATURE_SETS[max(FEATURE_SETS)]  # the newest set, the default of new scorers
 CROSS_BUCKETS = 1 << 18  # rows of the cross term's table (one learned weight each)
 # The verbs of the verb-pair term (version >= 2): "" for none or unknown, every sub-goal verb, END_SG.
@@ -321,7 +322,7 @@ def cross_ids(
     if version < 4:
         return pairs.reshape(-1).astype(np.int64), lengths
     found = _Relations.read(source)
-    extra = [_relation_ids(_relation_signature(c, found), found.goal_head, buckets) for c in candidates]
+    extra = [_relation_ids(_relation_signature(c, found, version), found.goal_head, buckets) for c in candidates]
     extra_lengths = np.fromiter(map(len, extra), dtype=np.int64, count=len(extra))
     # each candidate's ids contiguous (the bag's offsets): its word pairs, then its relation ids
     owners = np.concatenate([np.repeat(np.arange(len(words)), lengths), np.repeat(np.arange(len(words)), extra_lengths)])
@@ -372,6 +373,7 @@ class _Relations:
     verbs: frozenset[str]  # their verbs
     prior: frozenset[str]  # the argument names they used
     focuses: int  # how many of them focus
+    focused: frozenset[str]  # the targets they focused on
 
     @classmethod
     def read(cls, source: str) -> _Relations:
@@ -385,12 +387,13 @@ class _Relations:
         else:
             before = tuple(_HISTORY_ACTION.findall(fields.get("history", "")))
         parsed = [_candidate_subgoal(step) for step in before]
+        foci = [args[0] for verb, args in parsed if verb == "focus_on" and args]
         return cls(goal, head, rest, _content_words(fields.get("inventory", "")), before,
                    frozenset(verb for verb, _ in parsed), frozenset(arg for _, args in parsed for arg in args),
-                   sum(verb == "focus_on" for verb, _ in parsed))  # fmt: skip
+                   len(foci), frozenset(foci))  # fmt: skip
 
 
-def relation_tokens(source: str, candidate: str, relations: _Relations | None = None) -> list[str]:
+def relation_tokens(source: str, candidate: str, relations: _Relations | None = None, version: int = 4) -> list[str]:
     """The relation tokens of ``candidate`` in the context ``source`` (feature version 4): how the candidate stands
     to the context, in words no object or room name enters, so that they hold for the objects of unseen variations.
 
@@ -404,15 +407,23 @@ def relation_tokens(source: str, candidate: str, relations: _Relations | None = 
     was a step before, at most 2>``. The steps before are the completed sub-goals shown (planner) or the actions in
     the history (executor, flat). ``cross_ids`` pairs each token with a global word and with the goal sentence's first
     three words that are not stopwords (``your``, ``task`` and the task's verb: ``measure``, ``find``): one learned
-    weight per relation, and one per relation and task verb (the find tasks share theirs)."""
-    return list(_relation_strings(_relation_signature(candidate, relations or _Relations.read(source))))
+    weight per relation, and one per relation and task verb (the find tasks share theirs).
+
+    ``version`` 5 adds, per argument, three joint tokens: ``v|i|focused=<a step before focused on it>`` (the object
+    a find task focused on is the one to pick up and put in the box: the planner put the chair there on test),
+    ``v|i|inv=..|prior=..`` (held and named before, at once), and ``v|i|rest=..|focuses=..`` (the room or box the
+    description names after its goal comes before or after the focus: the planner went to the box's room first on
+    test, where version 4 tells the two apart by neither token alone)."""
+    found = relations or _Relations.read(source)
+    return list(_relation_strings(_relation_signature(candidate, found, version)))
 
 
-def _relation_signature(candidate: str, found: _Relations) -> tuple:
+def _relation_signature(candidate: str, found: _Relations, version: int = 4) -> tuple:
     """What ``relation_tokens`` says of ``candidate``, as a small hashable tuple (candidates share them: cached)."""
     verb, args = _candidate_subgoal(candidate)
     arguments = tuple((arg in ROOMS, _share(words, found.goal), _share(words, found.rest),
-                       bool(words) and words <= found.inventory, arg in found.prior)
+                       bool(words) and words <= found.inventory, arg in found.prior,
+                       arg in found.focused if version >= 5 else None)
                       for arg, words in ((arg, _content_words(arg)) for arg in args[:2]))  # fmt: skip
     return verb, arguments, min(found.focuses, 3), min(found.before.count(candidate), 2), found.verbs
 
@@ -421,9 +432,12 @@ def _relation_signature(candidate: str, found: _Relations) -> tuple:
 def _relation_strings(signature: tuple) -> tuple[str, ...]:
     verb, arguments, focuses, done, verbs = signature
     tokens = []
-    for i, (room, goal, rest, inventory, prior) in enumerate(arguments):
+    for i, (room, goal, rest, inventory, prior, focused) in enumerate(arguments):
         tokens += [f"{verb}|{i}|room={room}|goal={goal}|rest={rest}", f"{verb}|{i}|inv={inventory}",
                    f"{verb}|{i}|prior={prior}"]  # fmt: skip
+        if focused is not None:  # version 5
+            tokens += [f"{verb}|{i}|focused={focused}", f"{verb}|{i}|inv={inventory}|prior={prior}",
+                       f"{verb}|{i}|rest={rest}|focuses={focuses}"]  # fmt: skip
     first_goal = arguments[0][1] if arguments else "none"
     return (*tokens, f"{verb}|focuses={focuses}", f"{verb}|focuses={focuses}|goal={first_goal}", f"{verb}|done={done}",
             *(f"{verb}|after={u}" for u in sorted(verbs)))  # fmt: skip

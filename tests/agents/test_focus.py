@@ -11,12 +11,15 @@ from agents.data.collect import TRAJECTORIES
 from agents.executor import LearnedExecutor
 from agents.focus import (
     focus_names,
+    focus_order,
+    goal_words,
     learn_named_focus,
     learn_seen_focus,
     main,
     named_focus_tasks,
     names_target,
     seen_focus_words,
+    shares_goal_word,
     target_substances,
     unnamed_focus,
     unnamed_substance_focus,
@@ -49,6 +52,11 @@ def test_the_table_learned_from_gold_paths_agrees_with_the_shipped_one(gold_data
     assert {"melt", "use-thermometer", "chemistry-mix"} <= enforced
     assert "inclined-plane-determine-angle" not in enforced  # its gold path focuses on an unnamed plane
     assert table["tasks"]["melt"]["focus"] >= 1 and table["tasks"]["melt"]["named"] == table["tasks"]["melt"]["focus"]
+    goal = {task for task, row in table["tasks"].items() if row["goal_enforced"]}
+    assert "inclined-plane-determine-angle" in goal  # its planes are unnamed, but "inclined plane" is the goal's
+    assert named_focus_tasks(rule="goal_enforced") >= goal - {"melt", "use-thermometer"}  # the shipped table agrees
+    with pytest.raises(ValueError, match="unknown named-focus rule 'named': expected 'enforced' or 'goal_enforced'"):
+        named_focus_tasks(rule="named")
     shipped = named_focus_tasks()
     for task in ("melt", "use-thermometer", "chemistry-mix", "inclined-plane-determine-angle"):
         assert (task in enforced) == (task in shipped), task
@@ -309,3 +317,58 @@ def test_named_substance_passes_over_the_pots_water_in_a_task_to_boil_soap_on_th
         agent.reset(description)
         assert agent.plan({**obs, "task": description}, info) == f"focus_on({expected[len('focus on '):]})"
     assert water not in unnamed_substance_focus(valid, "boil", obs["task"], obs["look"], obs["inventory"])  # water named
+
+
+def test_a_description_says_which_foci_come_first_and_what_its_goal_words_are():
+    melting = ("Your task is to measure the melting point of mercury, which is located around the kitchen. First, focus "
+               "on the thermometer. Next, focus on the mercury. If the melting point of mercury is above 10.0 degrees "
+               "celsius, focus on the yellow box. If the melting point of mercury is below 10.0 degrees celsius, focus on "
+               "the purple box. The boxes are located around the kitchen.")  # fmt: skip
+    assert focus_order(melting) == (2, ("yellow box", "purple box"))  # the decimal point ends no sentence
+    conductivity = ("Your task is to determine if paper clip is electrically conductive. First, focus on the paper clip. "
+                    "If it is electrically conductive, place it in the red box.")  # fmt: skip
+    assert focus_order(conductivity) == (0, ())  # its answer is a place, not a focus
+    stages = "Your task is to focus on the 4 life stages of the turtle, starting from earliest to latest."
+    assert {"life", "stages", "turtle"} <= goal_words(stages) and not {"your", "task", "focus", "the"} & goal_words(stages)
+    assert shares_goal_word(stages, "egg turtle in outside") and not shares_goal_word(stages, "dove")
+    assert not shares_goal_word(stages, "parrot in turtle pond")  # the location is not the target's name
+    assert not shares_goal_word(stages, "egg parrot in outside")
+
+
+def test_goal_word_answer_last_and_navigation_only_pass_every_gold_step(gold_data):
+    """No gold action of the collected paths is refused by goal-word-focus or answer-last, nor, within its
+    ``navigate_to`` option of the rules annotation, by navigation-only."""
+    from agents.context import EpisodeMemory
+    from agents.data.annotate import annotation_path
+
+    guards = make_guards(["goal-word-focus", "answer-last", "navigation-only"])
+    segments = {(row["task"], row["variation"]): row["subgoals"] for row in read_jsonl(annotation_path(gold_data, "rules"))}
+    checked = refused = 0
+    for trajectory in read_jsonl(gold_data / TRAJECTORIES):
+        states, history = [trajectory["initial"], *trajectory["steps"]], []
+        key = trajectory["task"], trajectory["variation"]
+        option = {i: s["text"] for s in segments[key] for i in range(s["start"], s["end"])}
+        for i, (state, step) in enumerate(zip(states, trajectory["steps"])):
+            memory = EpisodeMemory(task=trajectory["task_description"], task_name=trajectory["task"], look=state["look"],
+                                   inventory=state["inventory"], history=list(history), current=option[i])  # fmt: skip
+            refused += sum(bool(guard.avoid_actions(memory, [step["action"]])) for guard in guards)
+            checked += option[i].startswith("navigate_to(")
+            history.append((step["action"], step["observation"]))
+    assert refused == 0 and checked > 0
+
+
+def test_answer_last_holds_the_planners_box_back_on_the_real_melting_point_task():
+    env = gym.make("sgd_gym/ScienceWorld-v1", split="train", valid_actions=True)
+    try:
+        obs, info = env.reset(seed=0, options={"task": "measure-melting-point-known-substance", "variation": 0})
+        if "teleport to kitchen" in info["valid_actions"]:
+            obs, _, _, _, info = env.step("teleport to kitchen")
+    finally:
+        env.close()
+    box = next(a for a in info["valid_actions"] if a.startswith("focus on") and a.endswith(" box"))
+    planner = FixedPlanner([f"focus_on({box[len('focus on ') :]})", "look_around()"])
+    focus_box = f"focus_on({box[len('focus on '):]})"
+    for names, expected in [(["named-focus"], focus_box), (["named-focus", "answer-last"], "look_around()")]:
+        agent = HierarchicalAgent(planner, LearnedExecutor(planner), num_beams=2, guards=make_guards(names))
+        agent.reset(obs["task"])
+        assert agent.plan(obs, info) == expected

@@ -5,18 +5,21 @@ from __future__ import annotations
 import pytest
 
 from agents.context import EpisodeMemory
-from agents.grounding import choose_action
+from agents.grounding import choose_action, guarded_choice
 from agents.guards import (
     ACTIONS,
     GUARDS,
     OPTIONS,
     SUBGOALS,
+    AnswerLast,
     AvoidCycles,
     AvoidSubgoalCycles,
     EndPattern,
     FinishPattern,
+    GoalWordFocus,
     Guard,
     NamedFocus,
+    NavigationOnly,
     ReachRoom,
     SafeFocus,
     check_guard_names,
@@ -78,6 +81,39 @@ def test_named_focus_filters_actions_and_subgoals_in_enforced_tasks_only():
     assert NamedFocus.filters == {ACTIONS, SUBGOALS} and SafeFocus.filters == {ACTIONS}
 
 
+MELTING = (
+    "Your task is to measure the melting point of mercury, which is located around the kitchen. First, focus on the "
+    "thermometer. Next, focus on the mercury. If the melting point of mercury is above 10.0 degrees celsius, focus on "
+    "the yellow box. If the melting point of mercury is below 10.0 degrees celsius, focus on the purple box."
+)
+
+
+def test_answer_last_holds_the_box_back_until_the_ordered_foci_are_sent():
+    valid = ["focus on yellow box", "focus on purple box", "focus on mercury", "look around"]
+    boxes = {"focus on yellow box", "focus on purple box"}
+    task = "measure-melting-point-known-substance"
+    assert AnswerLast().avoid_actions(memory_with([], MELTING, task), valid) == boxes
+    one = [("focus on thermometer in inventory", "You focus on the thermometer.")]
+    assert AnswerLast().avoid_actions(memory_with(one, MELTING, task), valid) == boxes  # the mercury is still to come
+    assert not AnswerLast().allows_subgoal(parse_subgoal("focus_on(purple box)"), memory_with(one, MELTING, task), valid)
+    assert AnswerLast().allows_subgoal(parse_subgoal("focus_on(mercury)"), memory_with(one, MELTING, task), valid)
+    two = [*one, ("focus on mercury", "You focus on the mercury.")]
+    assert AnswerLast().avoid_actions(memory_with(two, MELTING, task), valid) == set()  # now the answer may come
+    mendelian = ("Your task is to determine whether tall plant height is a dominant or recessive trait in the pea "
+                 "plant. If the trait is dominant, focus on the red box. If the trait is recessive, focus on the green "
+                 "box.")  # fmt: skip
+    assert AnswerLast().avoid_actions(memory_with([], mendelian), ["focus on red box"]) == set()  # nothing asked first
+
+
+def test_goal_word_focus_passes_over_targets_without_a_word_of_the_goal_where_enforced():
+    task = "Your task is to focus on the 4 life stages of the parrot, starting from earliest to latest."
+    valid = ["focus on egg parrot", "focus on dove", "focus on adult parrot in outside", "look around"]
+    stages = memory_with([], task, "identify-life-stages-1")
+    assert GoalWordFocus().avoid_actions(stages, valid) == {"focus on dove"}
+    assert not GoalWordFocus().allows_subgoal(parse_subgoal("focus_on(dove)"), stages, valid)
+    assert GoalWordFocus().avoid_actions(memory_with([], task, "find-animal"), valid) == set()  # not enforced there
+
+
 def test_guards_are_chosen_by_name_in_registration_order():
     assert list(GUARDS)[:4] == ["safe-focus", "avoid-cycles", "no-room-focus", "named-focus"]
     assert check_guard_names(["named-focus", "safe-focus"]) == ("safe-focus", "named-focus")
@@ -123,6 +159,21 @@ def test_reach_room_ends_a_navigation_option_only_in_its_room():
     assert ReachRoom().allows_end(option_memory("pick_up(thermometer)", hallway, [HALL]))  # not a navigation
     assert ReachRoom().allows_end(option_memory("navigate_to(workshop)", "You are somewhere."))  # room unknown: no opinion
     assert ReachRoom.filters == {OPTIONS} and ReachRoom().avoid_actions(option_memory("x", hallway), ["go to x"]) == set()
+
+
+def test_navigation_only_sends_moves_for_a_navigate_to_option_and_the_executor_obeys():
+    valid = ["go to hallway", "teleport to outside", "open door to greenhouse", "go to bedroom door", "focus on orange",
+             "pick up egg turtle", "wait1", "look around"]  # fmt: skip
+    hallway = "This room is called the hallway. In it, you see:"
+    navigating = option_memory("navigate_to(outside)", hallway, [HALL])
+    assert NavigationOnly().avoid_actions(navigating, valid) == {"focus on orange", "pick up egg turtle", "wait1",
+                                                                  "look around"}  # fmt: skip
+    assert NavigationOnly().avoid_actions(option_memory("pick_up(orange)", hallway), valid) == set()  # another option
+    assert NavigationOnly().avoid_actions(memory_with([HALL]), valid) == set()  # between options
+    assert NavigationOnly.filters == {OPTIONS}
+    candidates = [("focus on orange", -0.1), ("wait1", -0.2), ("go to hallway", -0.3)]  # the model's, best first
+    action, changed_by = guarded_choice(candidates, valid, navigating, [NavigationOnly()])
+    assert action == "go to hallway" and changed_by == ("navigation-only",)
 
 
 def test_finish_pattern_ends_an_option_only_after_its_last_steps_verb():

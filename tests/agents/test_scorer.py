@@ -252,6 +252,25 @@ def test_relation_tokens_say_how_a_candidate_stands_to_the_context():
     assert relation_tokens(flat, END_SG)[0] == f"{END_SG}|focuses=1"
 
 
+def test_version_5_adds_joint_tokens_and_leaves_version_4_unchanged():
+    find = ("task: Your task is to find a(n) animal. First, focus on the thing. Then, move it to the red box in the "
+            "living room. | step: 4 score: 25 | observation: o | inventory: an egg turtle | completed: navigate_to("
+            "outside); look_around(); focus_on(egg turtle); pick_up(egg turtle) | history: none | look: l")  # fmt: skip
+    turtle = relation_tokens(find, "put(egg turtle, red box)", version=5)
+    chair = relation_tokens(find, "put(chair, red box)", version=5)
+    assert "put|0|focused=True" in turtle and "put|0|focused=False" in chair  # the focused object goes in the box
+    assert "put|0|inv=True|prior=True" in turtle and "put|0|inv=False|prior=False" in chair
+    assert "put|1|rest=all|focuses=1" in turtle  # the box the description names, after the focus
+    before = find.replace("; focus_on(egg turtle); pick_up(egg turtle)", "")
+    assert "navigate_to|0|rest=all|focuses=0" in relation_tokens(before, "navigate_to(living room)", version=5)
+    for candidate in ("put(egg turtle, red box)", "navigate_to(living room)", "focus on chocolate", END_SG):
+        old = relation_tokens(find, candidate)  # version 4, the shipped checkpoints': unchanged
+        assert old == [t for t in relation_tokens(find, candidate, version=5) if t in old] and len(old) > 0
+        assert not any("focused=" in t or ("rest=" in t and "focuses=" in t) for t in old)
+    chair_put = ["put(chair, red box)"]
+    assert len(cross_ids(find, chair_put, version=5)[0]) > len(cross_ids(find, chair_put, version=4)[0])
+
+
 def test_version_4_adds_relation_ids_to_each_candidate_after_its_word_pairs():
     candidates = ["focus_on(chocolate)", "focus_on(blue box)", "focus_on(kitchen)"]
     assert _Relations.read(MELTING).goal_head == ("your", "task", "measure")  # the keys relation tokens pair with
