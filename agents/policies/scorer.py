@@ -31,7 +31,9 @@ The model (``ScorerNet``) reads the same ``build_context`` source as the generat
   version 3), which memorises what each task does (the room a task starts in, the objects it focuses on); from
   version 4 on, the same table also holds one weight per (relation token, task key) pair (``relation_tokens``: is the
   candidate's argument a room, named by the goal or a later sentence, in the inventory, used before; how many foci
-  came before; which verbs did), words of no object, so they hold in variations no training state showed.
+  came before; which verbs did), words of no object, so they hold in variations no training state showed. Version 5
+  adds joint tokens (focused on before; held and used before; named after the goal, by the foci so far); it lost to
+  version 4 on dev, which stays the default (``DEFAULT_FEATURES``).
 """
 
 from __future__ import annotations
@@ -96,7 +98,10 @@ FEATURE_SETS[2] = (*FEATURE_SETS[1], "repeat_completed", "in_last_step")
 FEATURE_SETS[3] = FEATURE_SETS[2]  # version 3 adds no column: the task-word x candidate-word term (``cross_ids``)
 FEATURE_SETS[4] = FEATURE_SETS[3]  # version 4 adds no column: relation tokens in the cross term (``relation_tokens``)
 FEATURE_SETS[5] = FEATURE_SETS[4]  # version 5 adds no column: three joint relation tokens per argument
-FEATURES = FEATURE_SETS[max(FEATURE_SETS)]  # the newest set, the default of new scorers
+FEATURES = FEATURE_SETS[max(FEATURE_SETS)]  # the newest set's columns
+# the version new scorers take unless told: the one dev chose (version 5 scored 42.9 against 43.7 on dev x 5 as a
+# planner, 13.5 against 13.9 as a flat policy: benchmarks/RESULTS.md); ``--features 5`` trains the newest
+DEFAULT_FEATURES = 4
 CROSS_BUCKETS = 1 << 18  # rows of the cross term's table (one learned weight each)
 # The verbs of the verb-pair term (version >= 2): "" for none or unknown, every sub-goal verb, END_SG.
 PAIR_VERBS = ("", *sorted(VERBS), END_SG)
@@ -124,8 +129,8 @@ class ScorerConfig:
         max_source_tokens: the context budget of ``build_context`` (its approximate tokens).
         features: the version of the match features (``FEATURE_SETS``; from 2 on also the verb-pair term,
             ``verb_pairs``; from 3 on also the cross term, ``cross_ids``; from 4 on also the relation tokens in it,
-            ``relation_tokens``). Checkpoints saved before versions existed
-            hold version 1.
+            ``relation_tokens``; 5 adds joint relation tokens). Default ``DEFAULT_FEATURES`` (4, dev's choice).
+            Checkpoints saved before versions existed hold version 1.
         pooling: how the context's encodings are pooled into the state network's input: ``joint``, one mean over
             all fields' n-grams (or MiniLM field embeddings), the form of checkpoints saved before this setting
             existed; ``fields``, one mean per field of ``CONTEXT_FIELDS``, concatenated. In a joint mean the task
@@ -144,7 +149,7 @@ class ScorerConfig:
     hidden: int = 64
     ngram: int = 2
     max_source_tokens: int = 512
-    features: int = max(FEATURE_SETS)
+    features: int = DEFAULT_FEATURES
     pooling: str = "fields"
 
     def check(self) -> None:

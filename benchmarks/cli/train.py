@@ -119,7 +119,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                              "scorer-cpu checkpoints; 2 adds repeats, the step before, verb pairs; 3 a weight per "
                              "(task word, candidate word) pair; 4 relation tokens (is the argument a room, named "
                              "by the goal, ...); 5 joint ones (focused before; held and named before; named after "
-                             "the goal, by the foci so far) (default: newest)")  # fmt: skip
+                             "the goal, by the foci so far; lost to 4 on dev) (default: 4)")  # fmt: skip
     scorer.add_argument("--pooling", choices=("joint", "fields"), default=None,
                         help="joint: one mean over the whole context's n-grams, that of the first scorer-cpu "
                              "checkpoints and the quickstart's; fields: one mean per context field (task, completed "

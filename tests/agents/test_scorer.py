@@ -27,6 +27,7 @@ from agents.policies.checkpoint import CheckpointError
 from agents.policies.scorer import (
     CONTEXT_FIELDS,
     CROSS_BUCKETS,
+    DEFAULT_FEATURES,
     FEATURE_SETS,
     FEATURES,
     PAIR_VERBS,
@@ -269,6 +270,11 @@ def test_version_5_adds_joint_tokens_and_leaves_version_4_unchanged():
         assert not any("focused=" in t or ("rest=" in t and "focuses=" in t) for t in old)
     chair_put = ["put(chair, red box)"]
     assert len(cross_ids(find, chair_put, version=5)[0]) > len(cross_ids(find, chair_put, version=4)[0])
+    assert ScorerConfig().features == DEFAULT_FEATURES == 4  # dev kept version 4; version 5 is asked for by name
+    policy = ScorerPolicy(ScorerNet(ScorerConfig(buckets=512, dim=8, hidden=8, features=5)), kind="planner")
+    candidates = ["put(egg turtle, red box)", "put(chair, red box)", "navigate_to(living room)"]
+    scores = policy.score(find, candidates)
+    assert scores.shape == (3,) and np.allclose(policy.score(find, candidates[::-1]), scores[::-1])
 
 
 def test_version_4_adds_relation_ids_to_each_candidate_after_its_word_pairs():
