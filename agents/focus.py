@@ -164,7 +164,8 @@ def unnamed_substance_focus(
 
 
 # "First, focus on the thermometer." / "Next, focus on the mercury." (a focus the task asks for, in order) and
-# "If ..., focus on the blue box." (the answer): use-thermometer's and measure-melting-point's descriptions
+# "If ..., focus on the blue box." (the answer): the measure-melting-point descriptions (use-thermometer's answer is
+# a place, "place it in the yellow box"; mendelian's has an answer but asks for no focus before it)
 _SENTENCE_END = re.compile(r"(?<=[.!])\s+")
 _ORDERED_FOCUS = re.compile(r"^(?:first|next|then),? focus on ", re.IGNORECASE)
 _CONDITIONAL_FOCUS = re.compile(r"^if .*?, focus on (?:the |a |an )?(.+?)\.?$", re.IGNORECASE)
@@ -184,9 +185,10 @@ def focus_order(description: str) -> tuple[int, tuple[str, ...]]:
 
 
 def goal_wordless_focus(valid_actions: Collection[str], task: str | None, description: str) -> set[str]:
-    """In a task where the train split's gold foci all target an object with a word of the goal
-    (``named_focus_tasks(rule="goal_enforced")``: the life stages of the turtle are ``egg turtle`` ... ``adult
-    turtle``), the valid ``focus on`` actions whose target has none (``shares_goal_word``); none in any other task."""
+    """In a task where at least ``threshold`` (95%) of the train split's gold foci target an object with a word of
+    the goal (``named_focus_tasks(rule="goal_enforced")``; in the shipped table, all of them: the life stages of the
+    turtle are ``egg turtle`` ... ``adult turtle``), the valid ``focus on`` actions whose target has none
+    (``shares_goal_word``); none in any other task."""
     if task not in named_focus_tasks(rule="goal_enforced"):
         return set()
     return {a for a in valid_actions if a.startswith(FOCUS) and not shares_goal_word(description, a[len(FOCUS) :])}

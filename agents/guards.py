@@ -286,10 +286,12 @@ class NamedSubstance(FocusGuard):
 
 @register_guard
 class GoalWordFocus(FocusGuard):
-    """In a task whose train-split gold paths focus only on targets with a word of the task's goal (the first
-    sentence: ``focus on the 4 life stages of the turtle`` -> ``egg turtle`` ... ``adult turtle``;
-    ``goal_enforced`` in ``agents/named_focus.json``), never focus on a target without one (a dove in a task on the
-    parrot, a frog in one on the brown bear). Checked on the dev split: every gold focus of those tasks has one."""
+    """In a task whose train-split gold paths focus (at least 95% of the time; in the shipped table, always) on
+    targets with a word of the task's goal (the first sentence: ``focus on the 4 life stages of the turtle`` -> ``egg
+    turtle`` ... ``adult turtle``; ``goal_enforced`` in ``agents/named_focus.json``), never focus on a target without
+    one (a dove in a task on the parrot, a frog in one on the brown bear). In the gold paths of the first 20 train and
+    5 dev variations of the 30 tasks, every focus of those 14 tasks has one (``tests/agents/test_focus.py`` checks the
+    gold paths it collects)."""
 
     name = "goal-word-focus"
     help = (
@@ -308,7 +310,9 @@ class AnswerLast(FocusGuard):
     focus on the mercury. If the melting point of mercury is above 10.0 degrees celsius, focus on the yellow box.``)
     gets its answer last: no focus on an answer target before as many foci as it asks for first have been sent
     (``agents.focus.focus_order``). A planner that focuses on the box right after the thermometer ends the episode
-    with the substance never focused or measured. Every gold path does it in this order."""
+    with the substance never focused or measured. None of the 28,680 gold actions of the first 20 train and 5 dev
+    variations of the 30 tasks is refused (only the measure-melting-point descriptions ask for foci before an
+    answer)."""
 
     name = "answer-last"
     help = "no focus on a description's answer (the box of 'If ..., focus on the blue box') before the foci it asks for first"

@@ -335,26 +335,47 @@ def test_a_description_says_which_foci_come_first_and_what_its_goal_words_are():
     assert not shares_goal_word(stages, "egg parrot in outside")
 
 
-def test_goal_word_answer_last_and_navigation_only_pass_every_gold_step(gold_data):
+@pytest.fixture(scope="module")
+def guarded_gold(tmp_path_factory):
+    """Gold paths (train variations 0 and 1, rules annotations) of the tasks the description guards act on: the two
+    whose descriptions ask for foci before an answer, two of goal-word-focus's, and find-animal (neither)."""
+    from agents.data.annotate import annotate_rules
+    from agents.data.collect import collect
+
+    data = tmp_path_factory.mktemp("guarded")
+    tasks = ["measure-melting-point-known-substance", "measure-melting-point-unknown-substance", "identify-life-stages-1",
+             "identify-life-stages-2", "find-animal"]  # fmt: skip
+    collect(tasks, "train", 2, data, workers=2)
+    annotate_rules(data)
+    return data
+
+
+def test_goal_word_answer_last_and_navigation_only_pass_every_gold_step(gold_data, guarded_gold):
     """No gold action of the collected paths is refused by goal-word-focus or answer-last, nor, within its
-    ``navigate_to`` option of the rules annotation, by navigation-only."""
+    ``navigate_to`` option of the rules annotation, by navigation-only; where they act, each would refuse something
+    (the box before the substance's focus, a target without a goal word, a wait while navigating)."""
     from agents.context import EpisodeMemory
     from agents.data.annotate import annotation_path
 
     guards = make_guards(["goal-word-focus", "answer-last", "navigation-only"])
-    segments = {(row["task"], row["variation"]): row["subgoals"] for row in read_jsonl(annotation_path(gold_data, "rules"))}
-    checked = refused = 0
-    for trajectory in read_jsonl(gold_data / TRAJECTORIES):
-        states, history = [trajectory["initial"], *trajectory["steps"]], []
-        key = trajectory["task"], trajectory["variation"]
-        option = {i: s["text"] for s in segments[key] for i in range(s["start"], s["end"])}
-        for i, (state, step) in enumerate(zip(states, trajectory["steps"])):
-            memory = EpisodeMemory(task=trajectory["task_description"], task_name=trajectory["task"], look=state["look"],
-                                   inventory=state["inventory"], history=list(history), current=option[i])  # fmt: skip
-            refused += sum(bool(guard.avoid_actions(memory, [step["action"]])) for guard in guards)
-            checked += option[i].startswith("navigate_to(")
-            history.append((step["action"], step["observation"]))
-    assert refused == 0 and checked > 0
+    acted = {guard.name: 0 for guard in guards}
+    for data in (gold_data, guarded_gold):
+        segments = {(row["task"], row["variation"]): row["subgoals"] for row in read_jsonl(annotation_path(data, "rules"))}
+        for trajectory in read_jsonl(data / TRAJECTORIES):
+            states, history = [trajectory["initial"], *trajectory["steps"]], []
+            key = trajectory["task"], trajectory["variation"]
+            option = {i: s["text"] for s in segments[key] for i in range(s["start"], s["end"])}
+            for i, (state, step) in enumerate(zip(states, trajectory["steps"])):
+                memory = EpisodeMemory(task=trajectory["task_description"], task_name=trajectory["task"],
+                                       look=state["look"], inventory=state["inventory"], history=list(history),
+                                       current=option[i])  # fmt: skip
+                others = ["focus on yellow box", "focus on purple box", "focus on blue box", "focus on orange box",
+                          "focus on dove", "wait1"]  # fmt: skip
+                for guard in guards:
+                    assert not guard.avoid_actions(memory, [step["action"]]), (guard.name, key, i, step["action"])
+                    acted[guard.name] += bool(guard.avoid_actions(memory, others))
+                history.append((step["action"], step["observation"]))
+    assert all(acted.values()), acted
 
 
 def test_answer_last_holds_the_planners_box_back_on_the_real_melting_point_task():
