@@ -21,7 +21,7 @@ The guards below are the ones the dev split selected (benchmarks/RESULTS.md): ``
 ``reach-room``, ``navigation-only``, ``finish-pattern`` and ``end-pattern`` (the scorer-cpu hierarchical agent: its
 learned executor's termination conditions and its navigation option's action set) and ``avoid-subgoal-cycles`` (its
 planner). Guards that lost on dev (copy-actions, scripted-end, constrained, ground-subgoals, end-stalled; subgoal-focus,
-shortest-route and distinct-arguments, never committed) were removed; RESULTS.md keeps their figures and names the
+shortest-route, distinct-arguments and no-refocus, never committed) were removed; RESULTS.md keeps their figures and names the
 commit that last had them.
 """
 
