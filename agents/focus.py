@@ -85,14 +85,23 @@ def learn_named_focus(
 @functools.lru_cache(maxsize=8)
 def named_focus_tasks(path: str | Path = NAMED_FOCUS_FILE, rule: str = "enforced") -> frozenset[str]:
     """The tasks of a named-focus table (``learn_named_focus``) where the rule is enforced: ``enforced`` (named
-    targets only) or ``goal_enforced`` (targets with a goal word only; a table learned before that rule has none)."""
+    targets only) or ``goal_enforced`` (targets with a goal word only).
+
+    Raises:
+        ValueError: an unknown ``rule``.
+        DataFileError: no such file, not a named-focus table, or one learned before the ``rule`` existed (relearn it:
+            a missing rule would silently enforce nothing).
+    """
     if rule not in ("enforced", "goal_enforced"):
         raise ValueError(f"unknown named-focus rule {rule!r}: expected 'enforced' or 'goal_enforced'")
     path = Path(path)
     try:
         table = json.loads(path.read_text(encoding="utf-8"))
         rows = table["tasks"].items()
-        return frozenset(task for task, row in rows if (row[rule] if rule == "enforced" else row.get(rule, False)))
+        if any(rule not in row for _, row in rows) and rule != "enforced":
+            raise DataFileError(f"{path}: learned before the {rule!r} rule (relearn it: python -m agents.focus "
+                                f"--data DATA --out {path})")  # fmt: skip
+        return frozenset(task for task, row in rows if row[rule])
     except FileNotFoundError:
         raise DataFileError(f"{path}: no such file (build it: python -m agents.focus --data DATA --out {path})") from None
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
@@ -205,6 +214,7 @@ def early_answer_focus(valid_actions: Collection[str], description: str, sent: C
                                                                       for answer in answers)}  # fmt: skip
 
 
+@functools.lru_cache(maxsize=256)
 def goal_words(description: str) -> frozenset[str]:
     """The words of a task description's first sentence (its goal: ``Your task is to focus on the 4 life stages of
     the turtle``), lower-cased, leaving out glue words and those every description opens with (your, task, is, to,
@@ -219,6 +229,7 @@ def shares_goal_word(description: str, target: str) -> bool:
     return bool(target_words(target) & goal_words(description))
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def target_words(target: str) -> frozenset[str]:
     """The words of a ``focus on`` target's ``focus_names`` (``adult apple tree in greenhouse`` -> adult, apple,
     tree), lower-cased, glue words left out."""

@@ -71,6 +71,11 @@ def test_the_table_learned_from_gold_paths_agrees_with_the_shipped_one(gold_data
     assert not list(tmp_path.glob(".*.tmp"))  # written atomically
     assert main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "other.json")]) == 2
     assert not (tmp_path / "other.json").exists()
+    old = tmp_path / "old.json"  # a table learned before goal-word-focus: refused for that rule, not read as empty
+    old.write_text(json.dumps({"tasks": {"melt": {"focus": 1, "named": 1, "enforced": True}}}))
+    assert named_focus_tasks(old) == {"melt"}
+    with pytest.raises(DataFileError, match="old.json: learned before the 'goal_enforced' rule"):
+        named_focus_tasks(old, rule="goal_enforced")
     corrupt = tmp_path / "corrupt.json"
     corrupt.write_text('{"tasks": [1, 2]}')
     with pytest.raises(DataFileError, match="corrupt.json: not a named-focus table"):
