@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sgd_gym.subgoals import current_room
+
 CONTEXT_KINDS = ("planner", "executor", "flat")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -47,6 +49,8 @@ class EpisodeMemory:
         outcomes: for each of ``completed``, the observation its option ended on (the latest at ``end``).
         current: the sub-goal being carried out, or None between options.
         option_steps: primitive actions sent for ``current`` so far.
+        rooms: each room the episode has been in (``sgd_gym.subgoals.current_room`` of a look), with its latest look,
+            in the order first entered.
     """
 
     task: str = ""
@@ -61,6 +65,7 @@ class EpisodeMemory:
     outcomes: list[str] = field(default_factory=list)
     current: str | None = None
     option_steps: int = 0
+    rooms: dict[str, str] = field(default_factory=dict)
     started: bool = False
     pending: str | None = None  # the action sent, whose observation ``observe`` folds in next
 
@@ -70,12 +75,20 @@ class EpisodeMemory:
         self.task_name = info.get("task_name", self.task_name)
         self.look, self.inventory, self.observation = obs["look"], obs["inventory"], obs["observation"]
         self.score, self.started = info.get("score", 0), True
+        self._visit()
 
     def record(self, action: str, obs: dict[str, str], info: dict[str, Any]) -> None:
         """Record one step taken: ``action`` and what the env returned for it (``obs``, ``info["score"]``)."""
         self.history.append((action, obs["observation"]))
         self.look, self.inventory, self.observation = obs["look"], obs["inventory"], obs["observation"]
         self.score, self.step = info.get("score", 0), self.step + 1
+        self._visit()
+
+    def _visit(self) -> None:
+        """Note the room of the latest look in ``rooms``."""
+        room = current_room(self.look)
+        if room is not None:
+            self.rooms[room] = self.look
 
     def sent(self, action: str) -> None:
         """Note the action the agent returns; the next ``observe`` records it with its observation."""

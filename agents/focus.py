@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sgd_gym.io import DataFileError, atomic_write_text
+from sgd_gym.subgoals import ROOMS, current_room
 
 FOCUS = "focus on "
 NAMED_FOCUS_FILE = Path(__file__).with_name("named_focus.json")
@@ -29,6 +30,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 # words that say nothing of what a focus target is (locations and containers' glue words)
 _GLUE = frozenset("a an the in on of at into with containing".split())
 DEFAULT_THRESHOLD = 0.95
+NAMED_FOCUS_RULES = ("enforced", "goal_enforced", "destination_enforced")
 _LOCATION = re.compile(r" (?:in|on) ")
 _OPENING = frozenset("your task is to focus".split())
 
@@ -48,19 +50,28 @@ def names_target(description: str, target: str) -> bool:
 
 def focus_statistics(trajectories: Iterable[dict[str, Any]], split: str = "train") -> dict[str, dict[str, int]]:
     """Per task of ``split``: how many gold ``focus on`` actions its trajectories send, how many of them target
-    something the trajectory's task description names (``named``), and how many a target with a word of its goal
-    (``goal``: ``shares_goal_word``)."""
+    something the trajectory's task description names (``named``), how many a target with a word of its goal
+    (``goal``: ``shares_goal_word``); and how many trajectories have a description that names destination rooms
+    (``destined``: ``destination_rooms``), of which how many send their first focus elsewhere (``elsewhere``)."""
     counts: dict[str, dict[str, int]] = {}
     for trajectory in trajectories:
         if trajectory.get("split") != split:
             continue
+        description, looks = trajectory["task_description"], [trajectory["initial"]["look"]]
+        destinations, first = destination_rooms(description), True
         for step in trajectory["steps"]:
             if step["action"].startswith(FOCUS):
-                row = counts.setdefault(trajectory["task"], {"focus": 0, "named": 0, "goal": 0})
-                target, description = step["action"][len(FOCUS) :], trajectory["task_description"]
+                row = counts.setdefault(trajectory["task"], dict.fromkeys(("focus", "named", "goal", "destined",
+                                                                           "elsewhere"), 0))  # fmt: skip
+                target = step["action"][len(FOCUS) :]
                 row["focus"] += 1
                 row["named"] += names_target(description, target)
                 row["goal"] += shares_goal_word(description, target)
+                if first and destinations:
+                    row["destined"] += 1
+                    row["elsewhere"] += current_room(looks[-1]) not in destinations
+                first = False
+            looks.append(step["look"])
     return dict(sorted(counts.items()))
 
 
@@ -69,14 +80,16 @@ def learn_named_focus(
 ) -> dict[str, Any]:
     """The named-focus table: each task's ``focus_statistics``, ``enforced`` where at least ``threshold`` of its
     gold foci target a named object, ``goal_enforced`` where at least ``threshold`` of them target an object with a
-    word of the task's goal (``goal-word-focus``)."""
+    word of the task's goal (``goal-word-focus``), ``destination_enforced`` where at least ``threshold`` of its
+    trajectories with destination rooms send their first focus outside them (``focus-first``)."""
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
     tasks = {
         task: {**row, "enforced": row["named"] >= threshold * row["focus"],
-               "goal_enforced": row["goal"] >= threshold * row["focus"]}  # fmt: skip
+               "goal_enforced": row["goal"] >= threshold * row["focus"],
+               "destination_enforced": 0 < row["destined"] and row["elsewhere"] >= threshold * row["destined"]}
         for task, row in focus_statistics(trajectories, split).items()
-    }
+    }  # fmt: skip
     if not tasks:
         raise ValueError(f"no gold 'focus on' action in the {split!r} split: nothing to learn from")
     return {"split": split, "threshold": threshold, "tasks": tasks}
@@ -85,15 +98,16 @@ def learn_named_focus(
 @functools.lru_cache(maxsize=8)
 def named_focus_tasks(path: str | Path = NAMED_FOCUS_FILE, rule: str = "enforced") -> frozenset[str]:
     """The tasks of a named-focus table (``learn_named_focus``) where the rule is enforced: ``enforced`` (named
-    targets only) or ``goal_enforced`` (targets with a goal word only).
+    targets only), ``goal_enforced`` (targets with a goal word only) or ``destination_enforced`` (the first focus
+    before the destination rooms).
 
     Raises:
         ValueError: an unknown ``rule``.
         DataFileError: no such file, not a named-focus table, or one learned before the ``rule`` existed (relearn it:
             a missing rule would silently enforce nothing).
     """
-    if rule not in ("enforced", "goal_enforced"):
-        raise ValueError(f"unknown named-focus rule {rule!r}: expected 'enforced' or 'goal_enforced'")
+    if rule not in NAMED_FOCUS_RULES:
+        raise ValueError(f"unknown named-focus rule {rule!r}: expected one of {list(NAMED_FOCUS_RULES)}")
     path = Path(path)
     try:
         table = json.loads(path.read_text(encoding="utf-8"))
@@ -214,13 +228,28 @@ def early_answer_focus(valid_actions: Collection[str], description: str, sent: C
                                                                       for answer in answers)}  # fmt: skip
 
 
+def sentences(description: str) -> list[str]:
+    """A task description's sentences, in order (split after each full stop or exclamation mark)."""
+    return _SENTENCE_END.split(description.strip())
+
+
+def goal_sentence(description: str) -> str:
+    """A task description's first sentence, its goal (``your task is to boil lead.``), lower-cased."""
+    return _SENTENCE_END.split(description.strip(), maxsplit=1)[0].lower()
+
+
 @functools.lru_cache(maxsize=256)
 def goal_words(description: str) -> frozenset[str]:
     """The words of a task description's first sentence (its goal: ``Your task is to focus on the 4 life stages of
     the turtle``), lower-cased, leaving out glue words and those every description opens with (your, task, is, to,
     focus)."""
-    first = _SENTENCE_END.split(description.strip(), maxsplit=1)[0].lower()
-    return frozenset(_WORD.findall(first)) - _GLUE - _OPENING
+    return frozenset(_WORD.findall(goal_sentence(description))) - _GLUE - _OPENING
+
+
+def called_substances(text: str) -> frozenset[str]:
+    """The substances a look, inventory or observation names (``a paper cup (containing a substance called lead)``
+    -> ``lead``), lower-cased."""
+    return frozenset(_CALLED.findall(text.lower()))
 
 
 def shares_goal_word(description: str, target: str) -> bool:
@@ -294,6 +323,27 @@ def unseen_focus(valid_actions: Collection[str], task: str | None, description: 
         return set()
     return {a for a in valid_actions if a.startswith(FOCUS) and not target_words(a[len(FOCUS) :]) & words
             and (strict or not names_target(description, a[len(FOCUS) :]))}  # fmt: skip
+
+
+_THEN = re.compile(r"^then,? ", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=256)
+def destination_rooms(description: str) -> frozenset[str]:
+    """The rooms a description names only as where a step after its first focus goes (a sentence that opens with
+    "Then," after one that asks to focus: ``First, focus on the thing. Then, move it to the red box in the
+    bedroom.`` -> ``bedroom``), and nowhere before: the find tasks' box rooms."""
+    said = [sentence.lower() for sentence in sentences(description)]
+    first = next((i for i, sentence in enumerate(said) if FOCUS.strip() in sentence), None)
+    if first is None:
+        return frozenset()
+    before = " ".join(said[: first + 1])
+    later = " ".join(sentence for sentence in said[first + 1 :] if _THEN.match(sentence))
+    return frozenset(room for room in ROOMS if _names_room(later, room) and not _names_room(before, room))
+
+
+def _names_room(text: str, room: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(room)}(?![\w-])", text) is not None
 
 
 def main(argv: list[str] | None = None) -> int:

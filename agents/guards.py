@@ -34,12 +34,15 @@ from typing import ClassVar
 from agents.context import EpisodeMemory
 from agents.focus import (
     FOCUS,
+    destination_rooms,
     early_answer_focus,
     goal_wordless_focus,
+    named_focus_tasks,
     unnamed_focus,
     unnamed_substance_focus,
     unseen_focus,
 )
+from agents.seek import seek_allows, seeking
 from sgd_gym.executors import AMBIGUOUS
 from sgd_gym.subgoals import ROOMS, Subgoal, SubgoalError, action_verb, current_room, expand, parse_subgoal
 
@@ -320,6 +323,63 @@ class AnswerLast(FocusGuard):
     def blocked_foci(self, actions: Collection[str], memory: EpisodeMemory) -> set[str]:
         """The foci on an answer target while too few foci have been sent (``agents.focus.early_answer_focus``)."""
         return early_answer_focus(actions, memory.task, [action for action, _ in memory.history])
+
+
+@register_guard
+class SeekSubstance(Guard):
+    """While the substance a task names but does not place is neither in view nor focused (``agents.seek.seeking``:
+    boil, melt, freeze or change the state of matter of lead, which lies in the workshop), the planner proposes and a
+    policy sends only a search's steps (``agents.seek.seek_allows``): look around, open, pick up, and go toward a
+    room not yet visited (or back to where the substance was seen). The kitchen paths the models imitate fill a pot
+    at the sink instead, and the pot's water is no substance the task names. No gold step or sub-goal of the first 20
+    train and 5 dev variations of the 30 tasks is refused (``agents/seek.py``)."""
+
+    name = "seek-substance"
+    help = (
+        "while the substance a task names but does not place is unseen: only look around, open, pick up, and go to "
+        "rooms not yet visited"
+    )
+    filters = frozenset({ACTIONS, SUBGOALS})
+
+    def avoid_actions(self, memory: EpisodeMemory, valid_actions: Sequence[str]) -> set[str]:
+        """While seeking: the valid actions a search does not take (none when it would take none of them)."""
+        if not seeking(memory):
+            return set()
+        avoid = set()
+        for action in valid_actions:
+            verb = action_verb(action)
+            if not seek_allows(verb, action.rpartition(" to ")[2] if verb == "navigate_to" else None, memory):
+                avoid.add(action)
+        return set() if len(avoid) == len(valid_actions) else avoid
+
+    def allows_subgoal(self, subgoal: Subgoal, memory: EpisodeMemory, valid_actions: Collection[str]) -> bool:
+        """While seeking: whether ``subgoal`` is a search's step."""
+        room = subgoal.args[0] if subgoal.verb == "navigate_to" else None
+        return not seeking(memory) or seek_allows(subgoal.verb, room, memory)
+
+
+@register_guard
+class FocusFirst(Guard):
+    """Before its first ``focus on``, the planner does not go to a room the description names only as where a later
+    step goes (``agents.seek.destination_rooms``: "First, focus on the thing. Then, move it to the red box in the
+    bedroom."). The find tasks' gold paths fetch the thing first (outside, in the greenhouse) and go to the box's
+    room after; a planner that goes there first focuses on what it finds there (a bed, in a task to find a living
+    thing; "living" names the living room too). It acts in the tasks whose train gold paths send their first focus
+    outside those rooms (``destination_enforced`` in ``agents/named_focus.json``: find-living-thing, find-animal and
+    find-plant; find-non-living-thing's focus on what the box's room holds). The rules annotation joins a walk
+    through the box's room into one ``navigate_to`` of the room it ends in, so no gold sub-goal there goes to it
+    before the focus."""
+
+    name = "focus-first"
+    help = "the planner goes to a room the description names for a step after its first focus only after a focus"
+    filters = frozenset({SUBGOALS})
+
+    def allows_subgoal(self, subgoal: Subgoal, memory: EpisodeMemory, valid_actions: Collection[str]) -> bool:
+        """False for ``navigate_to`` a destination room while no focus has been sent, in the tasks where the train
+        gold paths focus before it (``destination_enforced`` in ``agents/named_focus.json``)."""
+        if subgoal.verb != "navigate_to" or subgoal.args[0] not in destination_rooms(memory.task):
+            return True
+        return memory.task_name not in named_focus_tasks(rule="destination_enforced") or bool(sent_focus(memory.history))
 
 
 @register_guard

@@ -10,6 +10,7 @@ import pytest
 from agents.data.collect import TRAJECTORIES
 from agents.executor import LearnedExecutor
 from agents.focus import (
+    destination_rooms,
     focus_names,
     focus_order,
     goal_words,
@@ -55,7 +56,7 @@ def test_the_table_learned_from_gold_paths_agrees_with_the_shipped_one(gold_data
     goal = {task for task, row in table["tasks"].items() if row["goal_enforced"]}
     assert "inclined-plane-determine-angle" in goal  # its planes are unnamed, but "inclined plane" is the goal's
     assert named_focus_tasks(rule="goal_enforced") >= goal - {"melt", "use-thermometer"}  # the shipped table agrees
-    with pytest.raises(ValueError, match="unknown named-focus rule 'named': expected 'enforced' or 'goal_enforced'"):
+    with pytest.raises(ValueError, match=r"unknown named-focus rule 'named': expected one of \['enforced', 'goal_"):
         named_focus_tasks(rule="named")
     shipped = named_focus_tasks()
     for task in ("melt", "use-thermometer", "chemistry-mix", "inclined-plane-determine-angle"):
@@ -343,13 +344,14 @@ def test_a_description_says_which_foci_come_first_and_what_its_goal_words_are():
 @pytest.fixture(scope="module")
 def guarded_gold(tmp_path_factory):
     """Gold paths (train variations 0 and 1, rules annotations) of the tasks the description guards act on: the two
-    whose descriptions ask for foci before an answer, two of goal-word-focus's, and find-animal (neither)."""
+    whose descriptions ask for foci before an answer, two of goal-word-focus's, and find-animal and
+    find-non-living-thing (focus-first acts in the one, not in the other)."""
     from agents.data.annotate import annotate_rules
     from agents.data.collect import collect
 
     data = tmp_path_factory.mktemp("guarded")
     tasks = ["measure-melting-point-known-substance", "measure-melting-point-unknown-substance", "identify-life-stages-1",
-             "identify-life-stages-2", "find-animal"]  # fmt: skip
+             "identify-life-stages-2", "find-animal", "find-non-living-thing"]  # fmt: skip
     collect(tasks, "train", 2, data, workers=2)
     annotate_rules(data)
     return data
@@ -398,3 +400,36 @@ def test_answer_last_holds_the_planners_box_back_on_the_real_melting_point_task(
         agent = HierarchicalAgent(planner, LearnedExecutor(planner), num_beams=2, guards=make_guards(names))
         agent.reset(obs["task"])
         assert agent.plan(obs, info) == expected
+
+
+def test_focus_first_keeps_the_planner_from_the_box_room_where_gold_paths_focus_first(guarded_gold):
+    """The box's room is a destination; the table learned from the gold paths enforces focus-first in find-animal
+    (its gold paths focus outside), not in find-non-living-thing (on what the box's room holds); no gold sub-goal of
+    the rules annotation is refused, and before the focus the box's room is."""
+    from agents.context import EpisodeMemory
+    from agents.data.annotate import annotation_path
+    from sgd_gym.subgoals import parse_subgoal
+
+    find = "Your task is to find a(n) living thing. First, focus on the thing. Then, move it to the red box in the living room."
+    assert destination_rooms(find) == {"living room"}
+    lifespan = ("Your task is to find the animal with the longest life span, then the shortest life span. First, focus on "
+                "the animal with the longest life span.  Then, focus on the animal with the shortest life span. The "
+                "animals are in the 'outside' location.")  # fmt: skip
+    assert destination_rooms(lifespan) == frozenset()
+    table = learn_named_focus(read_jsonl(guarded_gold / TRAJECTORIES))["tasks"]
+    assert table["find-animal"]["destination_enforced"] and not table["find-non-living-thing"]["destination_enforced"]
+    assert {"find-animal", "find-living-thing", "find-plant"} == named_focus_tasks(rule="destination_enforced")
+    guard = make_guards(["focus-first"])[0]
+    segments = {(r["task"], r["variation"]): r["subgoals"] for r in read_jsonl(annotation_path(guarded_gold, "rules"))}
+    refused = 0
+    for trajectory in read_jsonl(guarded_gold / TRAJECTORIES):
+        starts = {s["start"]: s["text"] for s in segments[trajectory["task"], trajectory["variation"]]}
+        memory = EpisodeMemory(task=trajectory["task_description"], task_name=trajectory["task"])
+        memory.start(trajectory["initial"], {"score": 0})
+        for i, step in enumerate(trajectory["steps"]):
+            if i in starts:
+                assert guard.allows_subgoal(parse_subgoal(starts[i]), memory, ()), (trajectory["task"], i, starts[i])
+            for room in destination_rooms(memory.task):
+                refused += not guard.allows_subgoal(parse_subgoal(f"navigate_to({room})"), memory, ())
+            memory.record(step["action"], step, {"score": step["score"]})
+    assert refused

@@ -1,0 +1,104 @@
+"""Seeking the substance a task names but does not place (the ``seek-substance`` guard, ``agents.guards``).
+
+The state-change tasks (boil, melt, freeze, change-the-state-of-matter-of) ask to "focus on the substance" their
+goal names and say nothing of where it is. In the first 20 train variations it is water (from the kitchen sink) or
+a food in the kitchen (chocolate in the fridge, marshmallow in the cupboard, apple juice, ice); in dev, ice cream
+(the freezer), soap (the kitchen) or rubber, in the workshop; in test, a metal (lead, tin, mercury, gallium,
+caesium) in a cup on the workshop's table. The gold paths that do not find it in the kitchen search for it: they
+open the kitchen's containers, then walk room by room and look around until it is in view, and the focus on it is
+worth about 67 of the task's 100 points. A planner or policy that imitates the kitchen paths fills a pot at the sink
+instead. ``seeking`` says when the substance is neither in view nor focused yet, and ``seek_allows`` what a search
+may do then: look around, open, pick up, and move toward ``search_rooms`` (where it was seen and left, else the rooms
+not yet visited). Water runs from a tap and is never sought. No gold step of the first 20 train and 5 dev variations
+of the 30 tasks is refused (tests/agents/test_seek.py replays boil's dev paths; the rubber one searches the house).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Collection
+
+from agents.context import EpisodeMemory
+from agents.focus import FOCUS, goal_sentence, names_target
+from sgd_gym.subgoals import ROOMS, current_room, route
+
+_FOCUS_SUBSTANCE = re.compile(r"\bfocus on the substance\b", re.IGNORECASE)
+# "which is located around the kitchen", "Seeds can be found in the bathroom", "might be found near the kitchen"
+_PLACED = re.compile(r"\b(?:located|found)\b", re.IGNORECASE)
+# substances that run from a tap (sink, bathtub, toilet) rather than lie in a room: the train split's boil-water
+# gold paths fill a pot at the sink before any text names water
+TAP_SUBSTANCES = ("water",)
+_SOUGHT = re.compile(r"your task is to (?:.* of |[a-z]+ )(.+?)\.?$")
+SEEK_VERBS = frozenset({"look_around", "open", "pick_up"})  # and navigate_to, to a room not yet visited
+
+
+@functools.lru_cache(maxsize=256)
+def seeks_substance(description: str) -> bool:
+    """Whether ``description`` asks to focus on "the substance" and says nothing of where anything is (no "located"
+    or "found"), and its goal (``goal_sentence``) names no tap substance (``TAP_SUBSTANCES``): ``Your task is to boil
+    lead. ... First, focus on the substance.``, not ``... boil water ...`` nor ``measure the melting point of tin,
+    which is located around the kitchen``."""
+    if not _FOCUS_SUBSTANCE.search(description) or _PLACED.search(description):
+        return False
+    return not any(names_target(goal_sentence(description), name) for name in TAP_SUBSTANCES)
+
+
+@functools.lru_cache(maxsize=256)
+def sought_name(description: str) -> str:
+    """The substance a goal names, the words after its verb (``your task is to boil ice cream.`` -> ``ice cream``;
+    ``... change the state of matter of tin.`` -> ``tin``); '' for a goal of another form."""
+    found = _SOUGHT.match(goal_sentence(description))
+    return found.group(1).strip() if found else ""
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def names_sought(description: str, text: str) -> bool:
+    """Whether ``text`` (a look, inventory or observation) names the substance of ``description`` (``sought_name``,
+    whole words): ``a paper cup (containing a substance called lead)``, ``In the fridge is: chocolate``,
+    ``a metal pot (containing liquid ice cream)``."""
+    name = sought_name(description)
+    return bool(name) and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text.lower()) is not None
+
+
+def seeking(memory: EpisodeMemory) -> bool:
+    """Whether the task seeks a substance (``seeks_substance``) that is not in view (``memory.look``, ``inventory``,
+    ``observation``) and no ``focus on`` has been sent (the first focus these tasks ask for is the substance's; after
+    it, the look may call what was named ``ice cream`` only ``liquid ice cream``)."""
+    if not seeks_substance(memory.task) or any(action.startswith(FOCUS) for action, _ in memory.history):
+        return False
+    return not any(names_sought(memory.task, text) for text in (memory.look, memory.inventory, memory.observation))
+
+
+def search_rooms(memory: EpisodeMemory) -> list[str]:
+    """Where a search goes: the rooms whose latest look (``memory.rooms``) named the sought substance (seen there and
+    left without it), else those the episode has not been in, else every room of ``ROOMS``."""
+    seen = [room for room, look in memory.rooms.items() if names_sought(memory.task, look)]
+    return seen or [room for room in ROOMS if room not in memory.rooms] or list(ROOMS)
+
+
+def seek_allows(verb: str, room: str | None, memory: EpisodeMemory) -> bool:
+    """Whether a search may take a step of sub-goal verb ``verb`` (``sgd_gym.subgoals.action_verb`` for an action)
+    to ``room`` (a ``navigate_to``'s destination; None otherwise): a ``SEEK_VERBS`` step, or a move toward one of
+    the ``search_rooms`` (``toward``)."""
+    if verb != "navigate_to":
+        return verb in SEEK_VERBS
+    return toward(room, search_rooms(memory), current_room(memory.look))
+
+
+def toward(room: str | None, goals: Collection[str], here: str | None) -> bool:
+    """Whether going to ``room`` from ``here`` goes toward one of ``goals``: ``room`` is one, or a door from ``here``
+    leads to it on a shortest door path to one (the gold paths walk back through the kitchen or the hallway to the
+    rooms beyond them)."""
+    if room in goals:
+        return True
+    if here not in ROOMS or room not in ROOMS or len(route(here, room)) != 1:  # not through one door
+        return False
+    return any(_distance(room, goal) == _distance(here, goal) - 1 for goal in goals)
+
+
+@functools.cache
+def _distance(start: str, goal: str) -> int:
+    """Doors on a shortest path from ``start`` to ``goal`` (``sgd_gym.subgoals.route``)."""
+    return len(route(start, goal))
+
