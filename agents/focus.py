@@ -52,7 +52,8 @@ def focus_statistics(trajectories: Iterable[dict[str, Any]], split: str = "train
     """Per task of ``split``: how many gold ``focus on`` actions its trajectories send, how many of them target
     something the trajectory's task description names (``named``), how many a target with a word of its goal
     (``goal``: ``shares_goal_word``); and how many trajectories have a description that names destination rooms
-    (``destined``: ``destination_rooms``), of which how many send their first focus elsewhere (``elsewhere``)."""
+    (``destined``: ``destination_rooms``), of which how many send their first focus elsewhere (``elsewhere``); and in
+    which room each trajectory sends its first focus (``first_rooms``: room -> trajectories)."""
     counts: dict[str, dict[str, int]] = {}
     for trajectory in trajectories:
         if trajectory.get("split") != split:
@@ -67,9 +68,13 @@ def focus_statistics(trajectories: Iterable[dict[str, Any]], split: str = "train
                 row["focus"] += 1
                 row["named"] += names_target(description, target)
                 row["goal"] += shares_goal_word(description, target)
+                if first:
+                    rooms = row.setdefault("first_rooms", {})
+                    room = current_room(looks[-1]) or "?"
+                    rooms[room] = rooms.get(room, 0) + 1
                 if first and destinations:
                     row["destined"] += 1
-                    row["elsewhere"] += current_room(looks[-1]) not in destinations
+                    row["elsewhere"] += room not in destinations
                 first = False
             looks.append(step["look"])
     return dict(sorted(counts.items()))
@@ -81,18 +86,47 @@ def learn_named_focus(
     """The named-focus table: each task's ``focus_statistics``, ``enforced`` where at least ``threshold`` of its
     gold foci target a named object, ``goal_enforced`` where at least ``threshold`` of them target an object with a
     word of the task's goal (``goal-word-focus``), ``destination_enforced`` where at least ``threshold`` of its
-    trajectories with destination rooms send their first focus outside them (``focus-first``)."""
+    trajectories with destination rooms send their first focus outside them (``focus-first``), ``first_room`` the
+    room where at least ``threshold`` of its trajectories send their first focus, or None (``focus-room``)."""
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
     tasks = {
         task: {**row, "enforced": row["named"] >= threshold * row["focus"],
                "goal_enforced": row["goal"] >= threshold * row["focus"],
-               "destination_enforced": 0 < row["destined"] and row["elsewhere"] >= threshold * row["destined"]}
+               "destination_enforced": 0 < row["destined"] and row["elsewhere"] >= threshold * row["destined"],
+               "first_room": _majority(row["first_rooms"], threshold)}
         for task, row in focus_statistics(trajectories, split).items()
     }  # fmt: skip
     if not tasks:
         raise ValueError(f"no gold 'focus on' action in the {split!r} split: nothing to learn from")
     return {"split": split, "threshold": threshold, "tasks": tasks}
+
+
+def _majority(counts: dict[str, int], threshold: float) -> str | None:
+    """The key of ``counts`` with at least ``threshold`` of the total, or None."""
+    best = max(counts, key=counts.__getitem__)
+    return best if best != "?" and counts[best] >= threshold * sum(counts.values()) else None
+
+
+@functools.lru_cache(maxsize=8)
+def first_focus_rooms(path: str | Path = NAMED_FOCUS_FILE) -> dict[str, str]:
+    """Task -> the room where its train gold paths send their first focus (``first_room`` of a named-focus table),
+    for the tasks that have one.
+
+    Raises:
+        DataFileError: no such file, not a named-focus table, or one learned before ``first_room`` existed.
+    """
+    path = Path(path)
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))["tasks"]
+        if any("first_room" not in row for row in rows.values()):
+            raise DataFileError(f"{path}: learned before the 'first_room' rule (relearn it: python -m agents.focus "
+                                f"--data DATA --out {path})")  # fmt: skip
+        return {task: row["first_room"] for task, row in rows.items() if row["first_room"]}
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: no such file (build it: python -m agents.focus --data DATA --out {path})") from None
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
+        raise DataFileError(f"{path}: not a named-focus table ({type(error).__name__}: {error})") from None
 
 
 @functools.lru_cache(maxsize=8)
@@ -337,9 +371,19 @@ def destination_rooms(description: str) -> frozenset[str]:
     first = next((i for i, sentence in enumerate(said) if FOCUS.strip() in sentence), None)
     if first is None:
         return frozenset()
-    before = " ".join(said[: first + 1])
     later = " ".join(sentence for sentence in said[first + 1 :] if _THEN.match(sentence))
-    return frozenset(room for room in ROOMS if _names_room(later, room) and not _names_room(before, room))
+    return frozenset(room for room in ROOMS if _names_room(later, room)) - placed_rooms(description)
+
+
+@functools.lru_cache(maxsize=256)
+def placed_rooms(description: str) -> frozenset[str]:
+    """The rooms a description names up to (and in) its first sentence that asks to focus, all its sentences if none
+    does: where it places what to find (``Seeds can be found in the living room. First, focus on a seed.`` ->
+    ``living room``; ``... which is located around the kitchen``), not where a later step goes."""
+    said = [sentence.lower() for sentence in sentences(description)]
+    first = next((i for i, sentence in enumerate(said) if FOCUS.strip() in sentence), len(said) - 1)
+    before = " ".join(said[: first + 1])
+    return frozenset(room for room in ROOMS if _names_room(before, room))
 
 
 def _names_room(text: str, room: str) -> bool:

@@ -36,13 +36,15 @@ from agents.focus import (
     FOCUS,
     destination_rooms,
     early_answer_focus,
+    first_focus_rooms,
     goal_wordless_focus,
     named_focus_tasks,
+    placed_rooms,
     unnamed_focus,
     unnamed_substance_focus,
     unseen_focus,
 )
-from agents.seek import seek_allows, seeking
+from agents.seek import seek_allows, unfocused
 from sgd_gym.executors import AMBIGUOUS
 from sgd_gym.subgoals import ROOMS, Subgoal, SubgoalError, action_verb, current_room, expand, parse_subgoal
 
@@ -327,23 +329,23 @@ class AnswerLast(FocusGuard):
 
 @register_guard
 class SeekSubstance(Guard):
-    """While the substance a task names but does not place is neither in view nor focused (``agents.seek.seeking``:
-    boil, melt, freeze or change the state of matter of lead, which lies in the workshop), the planner proposes and a
-    policy sends only a search's steps (``agents.seek.seek_allows``): look around, open, pick up, and go toward a
-    room not yet visited (or back to where the substance was seen). The kitchen paths the models imitate fill a pot
-    at the sink instead, and the pot's water is no substance the task names. No gold step or sub-goal of the first 20
-    train and 5 dev variations of the 30 tasks is refused (``agents/seek.py``)."""
+    """Until the focus on the substance a task names but does not place (``agents.seek.unfocused``: boil, melt,
+    freeze or change the state of matter of lead, which lies in the workshop), the planner proposes and a policy
+    sends only what ``agents.seek.seek_allows``: look around, open, pick up, focus, and, while the substance is not in
+    view, a move toward a room not yet visited (or back to where it was seen). The kitchen paths the models imitate
+    fill a pot at the sink or heat what the fridge holds instead. No gold step or sub-goal of the first 20 train and 5
+    dev variations of the 30 tasks is refused (``agents/seek.py``)."""
 
     name = "seek-substance"
     help = (
-        "while the substance a task names but does not place is unseen: only look around, open, pick up, and go to "
-        "rooms not yet visited"
+        "until the focus on the substance a task names but does not place: only look around, open, pick up, focus, "
+        "and, while it is not in view, go to rooms not yet visited"
     )
     filters = frozenset({ACTIONS, SUBGOALS})
 
     def avoid_actions(self, memory: EpisodeMemory, valid_actions: Sequence[str]) -> set[str]:
-        """While seeking: the valid actions a search does not take (none when it would take none of them)."""
-        if not seeking(memory):
+        """Before the focus: the valid actions ``seek_allows`` refuses (none when it would refuse all of them)."""
+        if not unfocused(memory):
             return set()
         avoid = set()
         for action in valid_actions:
@@ -353,9 +355,33 @@ class SeekSubstance(Guard):
         return set() if len(avoid) == len(valid_actions) else avoid
 
     def allows_subgoal(self, subgoal: Subgoal, memory: EpisodeMemory, valid_actions: Collection[str]) -> bool:
-        """While seeking: whether ``subgoal`` is a search's step."""
+        """Before the focus: whether ``seek_allows`` the sub-goal."""
         room = subgoal.args[0] if subgoal.verb == "navigate_to" else None
-        return not seeking(memory) or seek_allows(subgoal.verb, room, memory)
+        return not unfocused(memory) or seek_allows(subgoal.verb, room, memory)
+
+
+@register_guard
+class FocusRoom(FocusGuard):
+    """The first focus of an episode is sent only in the room where the task's train gold paths send theirs, in the
+    tasks where at least 95% of them agree on one (``first_room`` in ``agents/named_focus.json``: outside for the
+    find-animal, find-living-thing, life-stage and lifespan tasks, the greenhouse for find-plant, growing and
+    mendelian genetics, the workshop for the inclined planes, conductivity and power, the kitchen for the
+    thermometer and melting-point tasks; 22 of 30), or in a room the description places something in before it asks
+    for the focus (``agents.focus.placed_rooms``: "Seeds can be found in the living room. First, focus on a seed.":
+    the game takes the seed's focus there too). The dev gold paths' first foci are all in those rooms. The find
+    tasks' planner focused on the first room's glass jar or apple, or on the box room's bed."""
+
+    name = "focus-room"
+    help = "the first focus only in the room where the task's train gold paths send theirs (agents/named_focus.json)"
+
+    def blocked_foci(self, actions: Collection[str], memory: EpisodeMemory) -> set[str]:
+        """Before any focus, in a task with a ``first_room``, in a room neither it nor one the description places
+        something in (``agents.focus.placed_rooms``): every focus of ``actions``."""
+        room = first_focus_rooms().get(memory.task_name or "")
+        here = current_room(memory.look)
+        if room is None or here in (None, room) or here in placed_rooms(memory.task) or sent_focus(memory.history):
+            return set()
+        return {action for action in actions if action.startswith(FOCUS)}
 
 
 @register_guard

@@ -7,10 +7,11 @@ a food in the kitchen (chocolate in the fridge, marshmallow in the cupboard, app
 caesium) in a cup on the workshop's table. The gold paths that do not find it in the kitchen search for it: they
 open the kitchen's containers, then walk room by room and look around until it is in view, and the focus on it is
 worth about 67 of the task's 100 points. A planner or policy that imitates the kitchen paths fills a pot at the sink
-instead. ``seeking`` says when the substance is neither in view nor focused yet, and ``seek_allows`` what a search
-may do then: look around, open, pick up, and move toward ``search_rooms`` (where it was seen and left, else the rooms
-not yet visited). Water runs from a tap and is never sought. No gold step of the first 20 train and 5 dev variations
-of the 30 tasks is refused (tests/agents/test_seek.py replays boil's dev paths; the rubber one searches the house).
+instead. ``unfocused`` says when the substance's focus is still to come and ``seek_allows`` what an episode may do
+until then: look around, open, pick up, focus, and, while the substance is not in view (``seeking``), move only
+toward ``search_rooms`` (where it was seen and left, else the rooms not yet visited). Water runs from a tap and is
+never sought. No gold step of the first 20 train and 5 dev variations of the 30 tasks is refused
+(tests/agents/test_seek.py replays boil's dev paths; the rubber one searches the house).
 """
 
 from __future__ import annotations
@@ -61,13 +62,21 @@ def names_sought(description: str, text: str) -> bool:
     return bool(name) and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text.lower()) is not None
 
 
+def unfocused(memory: EpisodeMemory) -> bool:
+    """Whether the task seeks a substance (``seeks_substance``) and no ``focus on`` has been sent yet (the first
+    focus these tasks ask for is the substance's; after it, the look may call what was named ``ice cream`` only
+    ``liquid ice cream``)."""
+    return seeks_substance(memory.task) and not any(action.startswith(FOCUS) for action, _ in memory.history)
+
+
+def in_view(memory: EpisodeMemory) -> bool:
+    """Whether the room's look, the inventory or the latest observation names the sought substance."""
+    return any(names_sought(memory.task, text) for text in (memory.look, memory.inventory, memory.observation))
+
+
 def seeking(memory: EpisodeMemory) -> bool:
-    """Whether the task seeks a substance (``seeks_substance``) that is not in view (``memory.look``, ``inventory``,
-    ``observation``) and no ``focus on`` has been sent (the first focus these tasks ask for is the substance's; after
-    it, the look may call what was named ``ice cream`` only ``liquid ice cream``)."""
-    if not seeks_substance(memory.task) or any(action.startswith(FOCUS) for action, _ in memory.history):
-        return False
-    return not any(names_sought(memory.task, text) for text in (memory.look, memory.inventory, memory.observation))
+    """Whether the sought substance is still to be found: ``unfocused`` and not ``in_view``."""
+    return unfocused(memory) and not in_view(memory)
 
 
 def search_rooms(memory: EpisodeMemory) -> list[str]:
@@ -78,12 +87,14 @@ def search_rooms(memory: EpisodeMemory) -> list[str]:
 
 
 def seek_allows(verb: str, room: str | None, memory: EpisodeMemory) -> bool:
-    """Whether a search may take a step of sub-goal verb ``verb`` (``sgd_gym.subgoals.action_verb`` for an action)
-    to ``room`` (a ``navigate_to``'s destination; None otherwise): a ``SEEK_VERBS`` step, or a move toward one of
-    the ``search_rooms`` (``toward``)."""
+    """Whether an ``unfocused`` episode may take a step of sub-goal verb ``verb`` (``sgd_gym.subgoals.action_verb``
+    for an action) to ``room`` (a ``navigate_to``'s destination; None otherwise): a ``SEEK_VERBS`` step; a
+    ``focus_on`` (the focus guards say on what); a move anywhere once the substance is in view (to bring it to the
+    stove), else toward one of the ``search_rooms`` (``toward``). Filling a pot, heating, measuring wait for the
+    focus, as in every gold path."""
     if verb != "navigate_to":
-        return verb in SEEK_VERBS
-    return toward(room, search_rooms(memory), current_room(memory.look))
+        return verb in SEEK_VERBS or verb == "focus_on"
+    return in_view(memory) or toward(room, search_rooms(memory), current_room(memory.look))
 
 
 def toward(room: str | None, goals: Collection[str], here: str | None) -> bool:

@@ -11,6 +11,7 @@ from agents.data.collect import TRAJECTORIES
 from agents.executor import LearnedExecutor
 from agents.focus import (
     destination_rooms,
+    first_focus_rooms,
     focus_names,
     focus_order,
     goal_words,
@@ -19,6 +20,7 @@ from agents.focus import (
     main,
     named_focus_tasks,
     names_target,
+    placed_rooms,
     seen_focus_words,
     shares_goal_word,
     target_substances,
@@ -30,7 +32,7 @@ from agents.guards import make_guards
 from agents.hierarchical import HierarchicalAgent
 from baselines.flat_bc import FlatBCAgent
 from sgd_gym.io import DataFileError, read_jsonl
-from sgd_gym.subgoals import END_SG, ROOMS
+from sgd_gym.subgoals import END_SG, ROOMS, parse_subgoal
 from tests.agents.test_agents import FixedPlanner
 
 
@@ -408,7 +410,6 @@ def test_focus_first_keeps_the_planner_from_the_box_room_where_gold_paths_focus_
     the rules annotation is refused, and before the focus the box's room is."""
     from agents.context import EpisodeMemory
     from agents.data.annotate import annotation_path
-    from sgd_gym.subgoals import parse_subgoal
 
     find = "Your task is to find a(n) living thing. First, focus on the thing. Then, move it to the red box in the living room."
     assert destination_rooms(find) == {"living room"}
@@ -433,3 +434,45 @@ def test_focus_first_keeps_the_planner_from_the_box_room_where_gold_paths_focus_
                 refused += not guard.allows_subgoal(parse_subgoal(f"navigate_to({room})"), memory, ())
             memory.record(step["action"], step, {"score": step["score"]})
     assert refused
+
+
+def test_focus_room_holds_the_first_focus_for_the_room_the_gold_paths_focus_in(guarded_gold, tmp_path):
+    """find-animal's gold paths all focus first outside, find-non-living-thing's in the box's room, which varies over
+    the 20 train variations: the shipped table has a first room for the one, none for the other; the guard passes
+    over a first focus elsewhere (the kitchen's glass jar), not one outside, nor a second focus; no gold focus of the
+    collected paths is refused."""
+    from agents.context import EpisodeMemory
+
+    table = learn_named_focus(read_jsonl(guarded_gold / TRAJECTORIES))["tasks"]
+    assert table["find-animal"]["first_room"] == "outside" and table["find-animal"]["first_rooms"] == {"outside": 2}
+    assert table["find-non-living-thing"]["first_room"] == "kitchen"  # both boxes of train 0-1 are in the kitchen
+    assert table["identify-life-stages-1"]["first_room"] == "outside"
+    shipped = first_focus_rooms()
+    assert shipped["find-animal"] == "outside" and "find-non-living-thing" not in shipped and "boil" not in shipped
+    guard = make_guards(["focus-room"])[0]
+    kitchen = EpisodeMemory(task="Your task is to find a(n) animal.", task_name="find-animal",
+                            look="This room is called the kitchen. In it, you see: a glass jar")  # fmt: skip
+    foci = ["focus on glass jar", "look around"]
+    assert guard.avoid_actions(kitchen, foci) == {"focus on glass jar"}
+    assert not guard.allows_subgoal(parse_subgoal("focus_on(glass jar)"), kitchen, ())
+    assert guard.allows_subgoal(parse_subgoal("navigate_to(outside)"), kitchen, ())
+    outside = EpisodeMemory(task=kitchen.task, task_name="find-animal", look="This outside location is called the outside.")
+    assert not guard.avoid_actions(outside, foci)
+    kitchen.history.append(("focus on dove", "You focus on the dove."))
+    assert not guard.avoid_actions(kitchen, foci)  # the first focus was sent
+    grow = "Your task is to grow a cherry plant from seed. Seeds can be found in the living room. First, focus on a seed."
+    assert placed_rooms(grow) == {"living room"} and shipped["grow-plant"] == "greenhouse"
+    seeds = ["focus on cherry seed", "look around"]
+    for room, refused in [("living room", set()), ("bedroom", {"focus on cherry seed"})]:  # where the seeds are placed
+        memory = EpisodeMemory(task=grow, task_name="grow-plant", look=f"This room is called the {room}.")
+        assert guard.avoid_actions(memory, seeds) == refused, room
+    for trajectory in read_jsonl(guarded_gold / TRAJECTORIES):
+        memory = EpisodeMemory(task=trajectory["task_description"], task_name=trajectory["task"])
+        memory.start(trajectory["initial"], {"score": 0})
+        for step in trajectory["steps"]:
+            assert step["action"] not in guard.avoid_actions(memory, [step["action"]]), (trajectory["task"], step)
+            memory.record(step["action"], step, {"score": step["score"]})
+    old = tmp_path / "old.json"  # learned before first_room: refused, not read as no rule
+    old.write_text(json.dumps({"tasks": {"melt": {"focus": 1, "named": 1, "enforced": True}}}))
+    with pytest.raises(DataFileError, match="old.json: learned before the 'first_room' rule"):
+        first_focus_rooms(old)

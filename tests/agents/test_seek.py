@@ -10,7 +10,16 @@ from agents.data.collect import TRAJECTORIES
 from agents.executor import LearnedExecutor
 from agents.guards import make_guards
 from agents.hierarchical import HierarchicalAgent
-from agents.seek import names_sought, search_rooms, seek_allows, seeking, seeks_substance, sought_name, toward
+from agents.seek import (
+    names_sought,
+    search_rooms,
+    seek_allows,
+    seeking,
+    seeks_substance,
+    sought_name,
+    toward,
+    unfocused,
+)
 from sgd_gym.io import read_jsonl
 from sgd_gym.subgoals import ROOMS, parse_subgoal
 from tests.agents.test_agents import FixedPlanner
@@ -67,9 +76,11 @@ def test_a_search_goes_toward_rooms_not_yet_visited_then_back_to_where_it_saw_th
     memory.history.append(("focus on substance in metal pot", "You focus on the water."))
     assert not seeking(memory)  # a focus ends the search
     assert not seeking(_memory(["kitchen"], "kitchen", task=BOIL_LEAD.replace("lead", "water")))
-    in_view = _memory(["kitchen", "workshop"], "workshop", looks={"workshop": lead})
-    in_view.look = lead
-    assert not seeking(in_view)  # in the room's look: found
+    found = _memory(["kitchen", "workshop"], "workshop", looks={"workshop": lead})
+    found.look = lead
+    assert not seeking(found) and unfocused(found)  # in the room's look: found, its focus still to come
+    assert seek_allows("navigate_to", "kitchen", found) and seek_allows("focus_on", None, found)  # take it to the stove
+    assert not seek_allows("activate", None, found) and not seek_allows("put", None, found)  # heating waits for the focus
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +98,8 @@ def seek_gold(tmp_path_factory):
 
 def test_seek_substance_refuses_no_gold_step_and_acts_while_the_substance_is_unseen(seek_gold):
     """Replayed through the memory an agent keeps, no gold action and no gold sub-goal of the rules annotation is
-    refused; before the focus, the guard refuses a stray step (an activation, a put), and once the rubber is in
-    view in the workshop, nothing."""
+    refused; before the focus, the guard refuses a stray step (an activation), and the search enters the workshop
+    where the gold path finds the rubber."""
     from agents.data.annotate import annotation_path
 
     guard = make_guards(["seek-substance"])[0]
@@ -110,7 +121,8 @@ def test_seek_substance_refuses_no_gold_step_and_acts_while_the_substance_is_uns
 
 def test_seek_substance_sends_the_planner_out_of_the_kitchen_on_the_real_env():
     """Dev variation 4 of boil: rubber, in the workshop. In the kitchen, the planner's filling of a pot at the sink
-    is passed over for the search; in the workshop, with the rubber in view, it is not."""
+    and its move to the kitchen are passed over for the search; in the workshop, with the rubber in view, the move is
+    not, and the pot still waits for the focus."""
     planner = FixedPlanner(["put(metal pot, sink)", "activate(sink)", "navigate_to(kitchen)", "navigate_to(workshop)"])
     agent = HierarchicalAgent(planner, LearnedExecutor(planner), num_beams=4, guards=make_guards(["seek-substance"]))
     plans = {}
@@ -128,4 +140,4 @@ def test_seek_substance_sends_the_planner_out_of_the_kitchen_on_the_real_env():
         env.close()
     assert sought_name(obs["task"]) == "rubber"
     assert plans["look around", 2] == ("navigate_to(workshop)", True)  # in the kitchen, the rubber unseen
-    assert plans["look around", 3] == ("put(metal pot, sink)", False)  # in the workshop, in view
+    assert plans["look around", 3] == ("navigate_to(kitchen)", False)  # in the workshop, in view: no pot filled yet
