@@ -167,6 +167,9 @@ def unnamed_focus(
 
 
 _CONTAINER = re.compile(r"(?:^|[\s,(:])(?:an?|the) ([a-z0-9 '-]+?) \(containing ([^()]*)\)")
+# a room's fixture that holds what it lists: "a toilet. In the toilet is: A drain, which is closed, a substance called
+# water." (the listing calls the water ``substance in toilet``)
+_HOLDER = re.compile(r"(?:in|on) the ([a-z0-9 '-]+?) is: ([^\n]*)")
 _CALLED = re.compile(r"substance called ([a-z0-9 '-]+?)(?=\s*(?:[),.;]|$))", re.MULTILINE)
 GENERIC = "substance"  # the name ScienceWorld gives a substance its listing calls by container: ``substance in cup``
 
@@ -194,10 +197,11 @@ def target_substances(target: str, look: str, inventory: str) -> frozenset[str]:
 @functools.lru_cache(maxsize=256)
 def _substances_in_view(look: str, inventory: str) -> tuple[frozenset[str], tuple, frozenset[str]]:
     """What ``target_substances`` reads of one state, parsed once for all its foci: every substance named in the look
-    and inventory, each container's words with the substances it holds, and the inventory's substances."""
+    and inventory, each container's (or fixture's: ``In the toilet is: ...``) words with the substances it holds, and
+    the inventory's substances."""
     text = f"{look}\n{inventory}".lower()
     containers = tuple((frozenset(_WORD.findall(container)), tuple(_CALLED.findall(contents)))
-                       for container, contents in _CONTAINER.findall(text))  # fmt: skip
+                       for container, contents in [*_CONTAINER.findall(text), *_HOLDER.findall(text)])  # fmt: skip
     return frozenset(_CALLED.findall(text)), containers, frozenset(_CALLED.findall(inventory.lower()))
 
 

@@ -17,12 +17,13 @@ Adding a guard is one class here (or anywhere imported before the agent is built
 
 The guards below are the ones the dev split selected (benchmarks/RESULTS.md): ``safe-focus``, ``avoid-cycles`` and
 ``named-focus`` (every model agent), then ``seen-focus``, ``strict-seen-focus``, ``no-room-focus``,
-``named-substance``, ``goal-word-focus`` and ``answer-last`` (the scorer-cpu agents), the option guards
-``reach-room``, ``navigation-only``, ``finish-pattern`` and ``end-pattern`` (the scorer-cpu hierarchical agent: its
-learned executor's termination conditions and its navigation option's action set) and ``avoid-subgoal-cycles`` (its
-planner). Guards that lost on dev (copy-actions, scripted-end, constrained, ground-subgoals, end-stalled; subgoal-focus,
-shortest-route, distinct-arguments and no-refocus, never committed) were removed; RESULTS.md keeps their figures and names the
-commit that last had them.
+``named-substance``, ``goal-word-focus``, ``answer-last``, ``seek-substance`` and ``focus-room`` (the scorer-cpu
+agents; ``agents/seek.py``: the search for a substance the description does not place), ``focus-first`` (the
+hierarchical agent's planner), the option guards ``reach-room``, ``navigation-only``, ``finish-pattern`` and
+``end-pattern`` (the scorer-cpu hierarchical agent: its learned executor's termination conditions and its navigation
+option's action set) and ``avoid-subgoal-cycles`` (its planner). Guards that lost on dev (copy-actions,
+scripted-end, constrained, ground-subgoals, end-stalled; subgoal-focus, shortest-route, distinct-arguments and
+no-refocus, never committed) were removed; RESULTS.md keeps their figures and names the commit that last had them.
 """
 
 from __future__ import annotations

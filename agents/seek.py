@@ -53,13 +53,20 @@ def sought_name(description: str) -> str:
     return found.group(1).strip() if found else ""
 
 
+# the substance as a whole item of a listing: after the start of a line, ": ", ", " or "containing", with an
+# article, "substance called" and a state, and nothing of another name after it ("a tin cup" is no tin)
+_ITEM = (r"(?:^|[:,(]|containing)\s*(?:(?:an?|the)\s+)?(?:substance called\s+)?(?:(?:liquid|solid|gaseous)\s+)?"
+         r"{name}\s*(?:[(),.]|$)")
+
+
 @functools.lru_cache(maxsize=1 << 12)
 def names_sought(description: str, text: str) -> bool:
-    """Whether ``text`` (a look, inventory or observation) names the substance of ``description`` (``sought_name``,
-    whole words): ``a paper cup (containing a substance called lead)``, ``In the fridge is: chocolate``,
-    ``a metal pot (containing liquid ice cream)``."""
+    """Whether ``text`` (a look, inventory or observation) lists the substance of ``description`` (``sought_name``)
+    as an item of its own: ``a paper cup (containing a substance called lead)``, ``In the fridge is: chocolate``,
+    ``a metal pot (containing liquid ice cream)``; not ``a tin cup`` in a task on tin, nor ``ice cream`` in one on
+    ice."""
     name = sought_name(description)
-    return bool(name) and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text.lower()) is not None
+    return bool(name) and re.search(_ITEM.format(name=re.escape(name)), text.lower(), re.MULTILINE) is not None
 
 
 def unfocused(memory: EpisodeMemory) -> bool:

@@ -20,8 +20,8 @@ from benchmarks.registry import SCRIPTED, AgentConfig
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "scorer-cpu"  # in the source tree, not in the wheel
 DEMO_GUARDS = ("safe-focus", "avoid-cycles", "named-focus", "seen-focus", "strict-seen-focus", "no-room-focus",
-               "named-substance", "goal-word-focus", "answer-last", "reach-room", "navigation-only", "finish-pattern",
-               "avoid-subgoal-cycles", "end-pattern")  # the row's
+               "named-substance", "goal-word-focus", "answer-last", "seek-substance", "focus-room", "reach-room",
+               "navigation-only", "finish-pattern", "avoid-subgoal-cycles", "end-pattern", "focus-first")  # the row's
 DEMO_BEAMS = 50  # the committed scorer-cpu rows' --num-beams: the planner's 50 best sub-goals go through the guards
 DEMO_TASK, DEMO_VARIATION = "test-conductivity-of-unknown-substances", 6  # the shipped agent scores 100 in 12 steps
 SPLIT = "test"

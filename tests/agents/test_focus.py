@@ -290,6 +290,11 @@ def test_a_focus_target_denotes_the_substance_the_look_names():
     assert unnamed_substance_focus(foci, "boil", boil_lead, KITCHEN, inventory) == {"focus on substance in metal pot",
                                                                                    "focus on soap in table"}  # fmt: skip
     assert unnamed_substance_focus(foci, "find-non-living-thing", boil_lead, KITCHEN, inventory) == set()  # not there
+    bathroom = ("This room is called the bathroom.\n\ta toilet. In the toilet is: A drain, which is closed, a substance "
+                "called water.")
+    assert target_substances("substance in toilet", bathroom, "") == {"water"}  # a fixture's listing, not "(containing"
+    assert unnamed_substance_focus(["focus on substance in toilet"], "boil", boil_lead, bathroom, "") == {
+        "focus on substance in toilet"}  # fmt: skip
 
 
 def test_named_substance_passes_over_the_pots_water_in_a_task_to_boil_soap_on_the_real_env(gold_data):

@@ -51,6 +51,11 @@ def test_a_text_names_the_sought_substance_loose_in_a_container_or_changed():
     assert names_sought(BOIL_LEAD.replace("lead", "ice cream"), "a metal pot (containing liquid ice cream)")
     assert not names_sought(BOIL_LEAD, "a substance called soap\n\ta glass jar (containing sodium chloride)")
     assert not names_sought(BOIL_LEAD, "a leader")  # whole words only
+    tin = BOIL_LEAD.replace("lead", "tin")
+    assert not names_sought(tin, "In the cupboard is: a ceramic cup (containing nothing), a tin cup (containing nothing).")
+    assert names_sought(tin, "On the table is: a battery, a paper cup (containing a substance called tin), a switch.")
+    ice = BOIL_LEAD.replace("lead", "ice")
+    assert not names_sought(ice, "a metal pot (containing ice cream)") and names_sought(ice, "is: a substance called ice.")
 
 
 def _memory(rooms, here, task=BOIL_LEAD, looks=None):
