@@ -284,12 +284,6 @@ def goal_words(description: str) -> frozenset[str]:
     return frozenset(_WORD.findall(goal_sentence(description))) - _GLUE - _OPENING
 
 
-def called_substances(text: str) -> frozenset[str]:
-    """The substances a look, inventory or observation names (``a paper cup (containing a substance called lead)``
-    -> ``lead``), lower-cased."""
-    return frozenset(_CALLED.findall(text.lower()))
-
-
 def shares_goal_word(description: str, target: str) -> bool:
     """Whether the ``focus on`` target ``target`` has a word (``target_words``) of the description's goal
     (``goal_words``): ``egg turtle`` in a task on the life stages of the turtle."""

@@ -388,7 +388,7 @@ class FocusRoom(FocusGuard):
 @register_guard
 class FocusFirst(Guard):
     """Before its first ``focus on``, the planner does not go to a room the description names only as where a later
-    step goes (``agents.seek.destination_rooms``: "First, focus on the thing. Then, move it to the red box in the
+    step goes (``agents.focus.destination_rooms``: "First, focus on the thing. Then, move it to the red box in the
     bedroom."). The find tasks' gold paths fetch the thing first (outside, in the greenhouse) and go to the box's
     room after; a planner that goes there first focuses on what it finds there (a bed, in a task to find a living
     thing; "living" names the living room too). It acts in the tasks whose train gold paths send their first focus

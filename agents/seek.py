@@ -31,16 +31,16 @@ _PLACED = re.compile(r"\b(?:located|found)\b", re.IGNORECASE)
 # gold paths fill a pot at the sink before any text names water
 TAP_SUBSTANCES = ("water",)
 _SOUGHT = re.compile(r"your task is to (?:.* of |[a-z]+ )(.+?)\.?$")
-SEEK_VERBS = frozenset({"look_around", "open", "pick_up"})  # and navigate_to, to a room not yet visited
+SEEK_VERBS = frozenset({"look_around", "open", "pick_up", "focus_on"})  # and navigate_to, as seek_allows says
 
 
 @functools.lru_cache(maxsize=256)
 def seeks_substance(description: str) -> bool:
-    """Whether ``description`` asks to focus on "the substance" and says nothing of where anything is (no "located"
-    or "found"), and its goal (``goal_sentence``) names no tap substance (``TAP_SUBSTANCES``): ``Your task is to boil
-    lead. ... First, focus on the substance.``, not ``... boil water ...`` nor ``measure the melting point of tin,
-    which is located around the kitchen``."""
-    if not _FOCUS_SUBSTANCE.search(description) or _PLACED.search(description):
+    """Whether ``description`` asks to focus on "the substance" its goal names (``sought_name``), says nothing of
+    where anything is (no "located" or "found"), and its goal (``goal_sentence``) names no tap substance
+    (``TAP_SUBSTANCES``): ``Your task is to boil lead. ... First, focus on the substance.``, not ``... boil water
+    ...`` nor ``measure the melting point of tin, which is located around the kitchen``."""
+    if not _FOCUS_SUBSTANCE.search(description) or _PLACED.search(description) or not sought_name(description):
         return False
     return not any(names_target(goal_sentence(description), name) for name in TAP_SUBSTANCES)
 
@@ -95,12 +95,12 @@ def search_rooms(memory: EpisodeMemory) -> list[str]:
 
 def seek_allows(verb: str, room: str | None, memory: EpisodeMemory) -> bool:
     """Whether an ``unfocused`` episode may take a step of sub-goal verb ``verb`` (``sgd_gym.subgoals.action_verb``
-    for an action) to ``room`` (a ``navigate_to``'s destination; None otherwise): a ``SEEK_VERBS`` step; a
-    ``focus_on`` (the focus guards say on what); a move anywhere once the substance is in view (to bring it to the
+    for an action) to ``room`` (a ``navigate_to``'s destination; None otherwise): a ``SEEK_VERBS`` step (a
+    ``focus_on`` among them: the focus guards say on what); a move anywhere once the substance is in view (to bring it to the
     stove), else toward one of the ``search_rooms`` (``toward``). Filling a pot, heating, measuring wait for the
     focus, as in every gold path."""
     if verb != "navigate_to":
-        return verb in SEEK_VERBS or verb == "focus_on"
+        return verb in SEEK_VERBS
     return in_view(memory) or toward(room, search_rooms(memory), current_room(memory.look))
 
 
