@@ -1,12 +1,12 @@
 """Seeking the substance a task names but does not place (the ``seek-substance`` guard, ``agents.guards``).
 
 The state-change tasks (boil, melt, freeze, change-the-state-of-matter-of) ask to "focus on the substance" their
-goal names and say nothing of where it is. In the first 20 train variations it is water (from the kitchen sink) or
-a food in the kitchen (chocolate in the fridge, marshmallow in the cupboard, apple juice, ice); in dev, ice cream
+goal names and say nothing of where it is. In the first 20 train variations it is water (from the kitchen's or the
+bathroom's sink) or a food in the kitchen (chocolate, marshmallow, apple or orange juice, ice); in dev, ice cream
 (the freezer), soap (the kitchen) or rubber, in the workshop; in test, a metal (lead, tin, mercury, gallium,
 caesium) in a cup on the workshop's table. The gold paths that do not find it in the kitchen search for it: they
 open the kitchen's containers, then walk room by room and look around until it is in view, and the focus on it is
-worth about 67 of the task's 100 points. A planner or policy that imitates the kitchen paths fills a pot at the sink
+worth 34 of the task's 100 points (67 for mercury). A planner or policy that imitates the kitchen paths fills a pot at the sink
 instead. ``unfocused`` says when the substance's focus is still to come and ``seek_allows`` what an episode may do
 until then: look around, open, pick up, focus, and, while the substance is not in view (``seeking``), move only
 toward ``search_rooms`` (where it was seen and left, else the rooms not yet visited). Water runs from a tap and is
