@@ -62,19 +62,17 @@ def focus_statistics(trajectories: Iterable[dict[str, Any]], split: str = "train
         destinations, first = destination_rooms(description), True
         for step in trajectory["steps"]:
             if step["action"].startswith(FOCUS):
-                row = counts.setdefault(trajectory["task"], dict.fromkeys(("focus", "named", "goal", "destined",
-                                                                           "elsewhere"), 0))  # fmt: skip
+                row = counts.setdefault(trajectory["task"], {"focus": 0, "named": 0, "goal": 0, "destined": 0,
+                                                             "elsewhere": 0, "first_rooms": {}})  # fmt: skip
                 target = step["action"][len(FOCUS) :]
                 row["focus"] += 1
                 row["named"] += names_target(description, target)
                 row["goal"] += shares_goal_word(description, target)
                 if first:
-                    rooms = row.setdefault("first_rooms", {})
                     room = current_room(looks[-1]) or "?"
-                    rooms[room] = rooms.get(room, 0) + 1
-                if first and destinations:
-                    row["destined"] += 1
-                    row["elsewhere"] += room not in destinations
+                    row["first_rooms"][room] = row["first_rooms"].get(room, 0) + 1
+                    row["destined"] += bool(destinations)
+                    row["elsewhere"] += bool(destinations) and room not in destinations
                 first = False
             looks.append(step["look"])
     return dict(sorted(counts.items()))
